@@ -1,0 +1,144 @@
+"""Application factory: FastAPI for the API and pages, a lean endpoint for postbacks."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+from starlette.types import Receive, Scope, Send
+
+from postback import __version__, migrate
+from postback.auth import load_admin_token
+from postback.conversions.routes import router as conversions_router
+from postback.db import Database
+from postback.embedded import EmbeddedPostgres
+from postback.errors import install_handlers
+from postback.ingest.batcher import Batcher
+from postback.ingest.openapi import add_postback_paths
+from postback.ingest.routes import PATHS, PostbackEndpoint
+from postback.ingest.service import IngestService
+from postback.logging import configure_logging
+from postback.metrics import observe_batch
+from postback.settings import Settings, get_settings
+from postback.system.routes import router as system_router
+from postback.tenants.directory import TenantDirectory
+from postback.web.routes import router as web_router
+
+log = structlog.get_logger(__name__)
+STATIC_DIR = Path(__file__).parent / "web" / "static"
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    embedded = None
+    if settings.database_url is not None:
+        url = settings.database_url.get_secret_value()
+    else:
+        embedded = EmbeddedPostgres(settings.home_dir)
+        url = await asyncio.to_thread(embedded.start)
+    await migrate.upgrade(url)
+    db = await Database.connect(
+        url, write_pool_size=settings.write_pool_size, read_pool_size=settings.read_pool_size
+    )
+    directory = TenantDirectory(db.write_pool, settings.zone, settings.tenant_cache_seconds)
+    await directory.reload()
+    batcher = Batcher(
+        db.write_pool,
+        max_size=settings.batch_max_size,
+        queue_limit=settings.batch_queue_limit,
+        writers=settings.write_pool_size,
+        on_batch=observe_batch,
+    )
+    batcher.start()
+    admin_token, generated = load_admin_token(settings)
+    app.state.db = db
+    app.state.directory = directory
+    app.state.batcher = batcher
+    app.state.admin_token = admin_token
+    app.state.ingest = IngestService(directory, batcher, strict_tokens=settings.strict_tokens)
+    if settings.admin_token is None:
+        log.warning(
+            "admin_token",
+            token=admin_token,
+            stored_in=str(settings.home_dir / "admin_token"),
+            note="generated now" if generated else "set POSTBACK_ADMIN_TOKEN to choose your own",
+        )
+    log.info(
+        "started", version=__version__, database="external" if embedded is None else "embedded"
+    )
+    try:
+        yield
+    finally:
+        app.state.ingest = None
+        await batcher.stop()
+        await db.close()
+        if embedded is not None:
+            await asyncio.to_thread(embedded.stop)
+        log.info("stopped")
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema is None:
+        schema = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        app.openapi_schema = add_postback_paths(schema)
+    return app.openapi_schema
+
+
+def create_api(settings: Settings) -> FastAPI:
+    api = FastAPI(
+        title="Postback",
+        version=__version__,
+        description="Receive, keep and question affiliate conversion postbacks.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        debug=settings.debug,
+    )
+    api.state.settings = settings
+    api.state.ingest = None
+    install_handlers(api)
+    api.include_router(web_router)
+    api.include_router(system_router)
+    api.include_router(conversions_router)
+    api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api.openapi = lambda: _openapi(api)  # type: ignore[method-assign]
+    return api
+
+
+class PostbackApp:
+    """The ASGI app: postback reception goes straight to its endpoint, the rest to FastAPI."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.api = create_api(settings)
+        self.postback = PostbackEndpoint(
+            lambda: self.api.state.ingest,
+            max_body_bytes=settings.max_body_bytes,
+            max_query_bytes=settings.max_query_bytes,
+        )
+
+    @property
+    def state(self) -> Any:
+        return self.api.state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] in PATHS:
+            await self.postback(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+
+def create_app(settings: Settings | None = None) -> PostbackApp:
+    settings = settings or get_settings()
+    configure_logging(settings)
+    return PostbackApp(settings)

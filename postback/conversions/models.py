@@ -1,0 +1,112 @@
+"""Conversions (one row per accepted postback) and rejections (every refused one)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Computed,
+    DateTime,
+    ForeignKey,
+    Index,
+    Numeric,
+    Text,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import INET, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from postback.models import Base
+
+Money = Numeric(20, 6)
+
+
+class Conversion(Base):
+    __tablename__ = "conversion"
+    __table_args__ = (
+        # One first row per tenant and conversion_id; duplicates are further rows linked to it.
+        Index(
+            "uq_conversion_first",
+            "tenant_id",
+            "conversion_id",
+            unique=True,
+            postgresql_where=text("deduplicated AND NOT is_duplicate"),
+        ),
+        Index("ix_conversion_tenant_id_id", "tenant_id", "id"),
+        Index("ix_conversion_tenant_id_received_at", "tenant_id", "received_at"),
+        Index("ix_conversion_occurred_at", "occurred_at"),
+        Index("ix_conversion_tenant_id_occurred_at", "tenant_id", "occurred_at"),
+        Index("ix_conversion_first_id", "first_id", postgresql_where=text("first_id IS NOT NULL")),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    receipt_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    tenant_id: Mapped[int] = mapped_column(BigInteger, ForeignKey("tenant.id"))
+    conversion_id: Mapped[str] = mapped_column(Text)
+    offer_id: Mapped[str | None] = mapped_column(Text)
+    offer_name: Mapped[str | None] = mapped_column(Text)
+    datetime_conversion: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    datetime_conversion_updated: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    order_id: Mapped[str | None] = mapped_column(Text)
+    sale_amount_local: Mapped[Decimal | None] = mapped_column(Money)
+    myr_sale_amount: Mapped[Decimal | None] = mapped_column(Money)
+    usd_sale_amount: Mapped[Decimal | None] = mapped_column(Money)
+    payout_local: Mapped[Decimal | None] = mapped_column(Money)
+    myr_payout: Mapped[Decimal | None] = mapped_column(Money)
+    usd_payout: Mapped[Decimal | None] = mapped_column(Money)
+    conversion_currency: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    status_raw: Mapped[str | None] = mapped_column(Text)
+    adv_sub: Mapped[str | None] = mapped_column(Text)
+    adv_sub2: Mapped[str | None] = mapped_column(Text)
+    adv_sub3: Mapped[str | None] = mapped_column(Text)
+    adv_sub4: Mapped[str | None] = mapped_column(Text)
+    adv_sub5: Mapped[str | None] = mapped_column(Text)
+    aff_sub: Mapped[str | None] = mapped_column(Text)
+    aff_sub2: Mapped[str | None] = mapped_column(Text)
+    aff_sub3: Mapped[str | None] = mapped_column(Text)
+    aff_sub4: Mapped[str | None] = mapped_column(Text)
+    raw: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    source_ip: Mapped[str | None] = mapped_column(INET)
+    # Whether this row took part in duplicate detection (the tenant had dedup on).
+    deduplicated: Mapped[bool] = mapped_column(Boolean)
+    is_duplicate: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    first_id: Mapped[int | None] = mapped_column(BigInteger)
+    status_updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The conversion's time for reporting: the network's time, or ours when it sent none.
+    occurred_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True),
+        Computed("coalesce(datetime_conversion, received_at)", persisted=True),
+    )
+
+
+class Rejection(Base):
+    __tablename__ = "rejection"
+    __table_args__ = (
+        Index("ix_rejection_received_at", "received_at"),
+        Index("ix_rejection_tenant_id_received_at", "tenant_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    tenant_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("tenant.id", ondelete="SET NULL")
+    )
+    reason: Mapped[str] = mapped_column(Text)
+    errors: Mapped[list[dict[str, str]]] = mapped_column(JSONB)
+    conversion_id: Mapped[str | None] = mapped_column(Text)
+    method: Mapped[str | None] = mapped_column(Text)
+    source_ip: Mapped[str | None] = mapped_column(INET)
+    # The parameters as received, when they could be parsed; the raw text otherwise.
+    payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    raw_text: Mapped[str | None] = mapped_column(Text)

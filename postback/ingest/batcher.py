@@ -1,0 +1,177 @@
+"""Group commit: concurrent postbacks share one transaction, each answered when it commits.
+
+Requests append to a queue and wait on a future. A few writer tasks each take everything
+queued (up to a batch size), write it in one transaction and resolve the futures. No timer
+is involved: while one batch commits the next one gathers, so batches grow with the load
+and a lone postback is written at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+
+from postback.ingest import repository
+from postback.ingest.schemas import ConversionRow, StoredConversion
+
+log = structlog.get_logger(__name__)
+
+# Errors that mean the database cannot be reached or the connection broke: the whole batch
+# is retryable elsewhere (the sender retries, or a spool keeps it).
+UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+)
+
+
+class Overloaded(Exception):
+    """The queue is full; the sender should retry shortly."""
+
+
+class StorageUnavailable(Exception):
+    """The database could not be written; the sender should retry."""
+
+
+class Unstorable(Exception):
+    """This one postback was refused by the database itself (it is kept as a rejection)."""
+
+
+@dataclass(slots=True)
+class _Item:
+    row: Any
+    future: asyncio.Future[Any]
+
+
+class Batcher:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        *,
+        max_size: int,
+        queue_limit: int,
+        writers: int,
+        on_batch: Callable[[int, float], None] | None = None,
+    ) -> None:
+        self._pool = pool
+        self._max_size = max_size
+        self._queue_limit = queue_limit
+        self._writers = writers
+        self._on_batch = on_batch
+        self._conversions: deque[_Item] = deque()
+        self._rejections: deque[_Item] = deque()
+        self._ready = asyncio.Event()
+        self._stopping = False
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def depth(self) -> int:
+        return len(self._conversions) + len(self._rejections)
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._writer(), name=f"batcher-{i}") for i in range(self._writers)
+        ]
+
+    async def stop(self) -> None:
+        """Write everything queued, then stop the writers."""
+        self._stopping = True
+        self._ready.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    def _enqueue(self, queue: deque[_Item], row: Any) -> asyncio.Future[Any]:
+        if self._stopping:
+            raise StorageUnavailable("the service is shutting down")
+        if self.depth >= self._queue_limit:
+            raise Overloaded("write queue is full")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        queue.append(_Item(row, future))
+        self._ready.set()
+        return future
+
+    async def submit(self, row: ConversionRow) -> StoredConversion:
+        result: StoredConversion = await self._enqueue(self._conversions, row)
+        return result
+
+    async def submit_rejection(self, row: tuple[Any, ...]) -> None:
+        await self._enqueue(self._rejections, row)
+
+    def _take(self, queue: deque[_Item]) -> list[_Item]:
+        count = min(len(queue), self._max_size)
+        return [queue.popleft() for _ in range(count)]
+
+    async def _writer(self) -> None:
+        while True:
+            await self._ready.wait()
+            conversions = self._take(self._conversions)
+            rejections = self._take(self._rejections)
+            if not self._conversions and not self._rejections:
+                self._ready.clear()
+            if not conversions and not rejections:
+                if self._stopping:
+                    self._ready.set()  # let the other writers see the stop too
+                    return
+                continue
+            await self._write(conversions, rejections)
+
+    async def _write(self, conversions: list[_Item], rejections: list[_Item]) -> None:
+        started = asyncio.get_running_loop().time()
+        try:
+            stored = await self._transaction(
+                [i.row for i in conversions], [i.row for i in rejections]
+            )
+        except UNAVAILABLE as exc:
+            log.warning("batch_unavailable", error=str(exc), size=len(conversions))
+            _fail(conversions + rejections, StorageUnavailable(str(exc) or type(exc).__name__))
+            return
+        except asyncpg.PostgresError as exc:
+            if len(conversions) + len(rejections) == 1:
+                log.error("row_unstorable", error=str(exc))
+                _fail(conversions + rejections, Unstorable(str(exc)))
+                return
+            # One bad row must not sink its neighbours: write them one by one.
+            log.warning("batch_split", error=str(exc), size=len(conversions))
+            for item in conversions:
+                await self._write([item], [])
+            for item in rejections:
+                await self._write([], [item])
+            return
+        except Exception as exc:  # never leave a sender waiting on a future
+            log.exception("batch_failed")
+            _fail(conversions + rejections, StorageUnavailable(repr(exc)))
+            return
+        for item, outcome in zip(conversions, stored, strict=True):
+            if not item.future.done():
+                item.future.set_result(outcome)
+        for item in rejections:
+            if not item.future.done():
+                item.future.set_result(None)
+        if self._on_batch is not None:
+            self._on_batch(len(conversions), asyncio.get_running_loop().time() - started)
+
+    async def _transaction(
+        self, conversions: Sequence[ConversionRow], rejections: Sequence[tuple[Any, ...]]
+    ) -> list[StoredConversion]:
+        async with self._pool.acquire(timeout=10) as conn, conn.transaction():
+            stored = await repository.write_conversions(conn, conversions) if conversions else []
+            if rejections:
+                await repository.write_rejections(conn, rejections)
+        return stored
+
+
+def _fail(items: list[_Item], exc: Exception) -> None:
+    for item in items:
+        if not item.future.done():
+            item.future.set_exception(exc)

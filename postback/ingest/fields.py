@@ -1,0 +1,171 @@
+"""Cleaning and typing of Involve Asia postback parameters.
+
+Real traffic carries padded values, unfilled macros (`{aff_sub}`), thousands separators and
+mixed-case currencies and statuses; this module turns it into typed values or names the
+field and the problem.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pycountry
+
+TEXT_FIELDS_SHORT = ("offer_id", "order_id")
+TEXT_FIELDS_LONG = (
+    "offer_name",
+    "adv_sub",
+    "adv_sub2",
+    "adv_sub3",
+    "adv_sub4",
+    "adv_sub5",
+    "aff_sub",
+    "aff_sub2",
+    "aff_sub3",
+    "aff_sub4",
+)
+AMOUNT_FIELDS = (
+    "sale_amount_local",
+    "myr_sale_amount",
+    "usd_sale_amount",
+    "payout_local",
+    "myr_payout",
+    "usd_payout",
+)
+DATETIME_FIELDS = ("datetime_conversion", "datetime_conversion_updated")
+TOKEN_FIELDS = ("ts_token", "ts_param", "tlm_token")
+ALIASES = {"adv_sub1": "adv_sub", "aff_sub1": "aff_sub"}
+KNOWN_FIELDS = frozenset(
+    (
+        "conversion_id",
+        "conversion_currency",
+        "status",
+        *TEXT_FIELDS_SHORT,
+        *TEXT_FIELDS_LONG,
+        *AMOUNT_FIELDS,
+        *DATETIME_FIELDS,
+        *TOKEN_FIELDS,
+    )
+)
+
+MAX_ID_LENGTH = 255
+MAX_TEXT_LENGTH = 2048
+MAX_AMOUNT = Decimal("1e12")
+MAX_AMOUNT_SCALE = 6
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+LATEST_AHEAD = timedelta(days=366)
+
+CURRENCIES = frozenset(c.alpha_3 for c in pycountry.currencies)
+
+STATUS_SYNONYMS = {
+    "approved": "approved",
+    "approve": "approved",
+    "confirmed": "approved",
+    "valid": "approved",
+    "success": "approved",
+    "successful": "approved",
+    "completed": "approved",
+    "pending": "pending",
+    "new": "pending",
+    "hold": "pending",
+    "on hold": "pending",
+    "on_hold": "pending",
+    "processing": "pending",
+    "open": "pending",
+    "rejected": "rejected",
+    "reject": "rejected",
+    "declined": "rejected",
+    "denied": "rejected",
+    "invalid": "rejected",
+    "cancelled": "rejected",
+    "canceled": "rejected",
+    "void": "rejected",
+    "voided": "rejected",
+    "reversed": "rejected",
+    "refunded": "rejected",
+    "paid": "paid",
+}
+STATUSES = ("approved", "pending", "rejected", "paid", "other", "unknown")
+
+_MACRO = re.compile(r"^\{[A-Za-z0-9_]+\}$")
+_AMOUNT = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?$")
+_EPOCH = re.compile(r"^\d{9,13}(?:\.\d+)?$")
+
+
+class FieldErrors(Exception):
+    """One or more parameters were refused; each entry names the field and the problem."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['field']}: {e['message']}" for e in errors))
+        self.errors = errors
+
+
+def clean(value: Any) -> str | None:
+    """Trim a raw value; empty strings and unfilled macros become None."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, (int, float, str)):
+        text = str(value).strip()
+    else:
+        raise ValueError("must be a single value, not a list or an object")
+    if not text or _MACRO.match(text):
+        return None
+    if "\x00" in text:
+        raise ValueError("contains a NUL character")
+    return text
+
+
+def parse_amount(text: str) -> Decimal:
+    if not _AMOUNT.match(text) or text in ("+", "-", "."):
+        raise ValueError(f"must be a number such as 1234.50, got {text[:40]!r}")
+    try:
+        amount = Decimal(text.replace(",", ""))
+    except InvalidOperation as exc:  # pragma: no cover - the pattern already refuses these
+        raise ValueError(f"must be a number such as 1234.50, got {text[:40]!r}") from exc
+    if abs(amount) >= MAX_AMOUNT:
+        raise ValueError("is out of range (must be below 1,000,000,000,000)")
+    exponent = amount.as_tuple().exponent
+    if isinstance(exponent, int) and -exponent > MAX_AMOUNT_SCALE:
+        raise ValueError(f"has more than {MAX_AMOUNT_SCALE} decimal places")
+    return amount
+
+
+def parse_currency(text: str) -> str:
+    code = text.upper()
+    if code not in CURRENCIES:
+        raise ValueError(f"is not an ISO 4217 currency code: {text[:16]!r}")
+    return code
+
+
+def normalise_status(text: str | None) -> str:
+    if text is None:
+        return "unknown"
+    return STATUS_SYNONYMS.get(" ".join(text.lower().split()), "other")
+
+
+def parse_datetime(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """`YYYY-MM-DD HH:MM:SS` in the tenant's zone, ISO 8601 with an offset, or epoch seconds."""
+    if _EPOCH.match(text):
+        seconds = float(text)
+        if seconds > 1e11:  # milliseconds
+            seconds /= 1000
+        moment = datetime.fromtimestamp(seconds, tz=UTC)
+    else:
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError:
+            raise ValueError(
+                f"must be 'YYYY-MM-DD HH:MM:SS', ISO 8601 or epoch seconds, got {text[:40]!r}"
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=zone)
+        moment = parsed.astimezone(UTC)
+    if moment < EARLIEST or moment > now + LATEST_AHEAD:
+        raise ValueError(f"is out of range: {moment.date().isoformat()}")
+    return moment

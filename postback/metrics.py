@@ -1,0 +1,24 @@
+"""Prometheus metrics of the service."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+POSTBACKS = Counter("postback_requests_total", "Postbacks received, by outcome", ["outcome"])
+BATCH_SIZE = Histogram(
+    "postback_batch_size",
+    "Conversions written per transaction",
+    buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000),
+)
+BATCH_SECONDS = Histogram(
+    "postback_batch_seconds",
+    "Time to write and commit one batch",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5),
+)
+QUEUE_DEPTH = Gauge("postback_write_queue_depth", "Postbacks waiting for their batch")
+DATABASE_UP = Gauge("postback_database_up", "1 when the last health check reached the database")
+
+
+def observe_batch(size: int, seconds: float) -> None:
+    BATCH_SIZE.observe(size)
+    BATCH_SECONDS.observe(seconds)

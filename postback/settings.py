@@ -1,0 +1,90 @@
+"""One settings object, read once from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Service configuration; every field maps to an environment variable."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
+    admin_token: SecretStr | None = Field(default=None, alias="POSTBACK_ADMIN_TOKEN")
+    timezone: str = Field(default="Asia/Kuala_Lumpur", alias="POSTBACK_TIMEZONE")
+    home: Path = Field(default=Path("data"), alias="POSTBACK_HOME")
+    log_level: str = Field(default="INFO", alias="LOG_LEVEL")
+    debug: bool = Field(default=False, alias="DEBUG")
+    environment: Literal["development", "production"] = Field(
+        default="development", alias="POSTBACK_ENV"
+    )
+    host: str = Field(default="127.0.0.1", alias="POSTBACK_HOST")
+    port: int = Field(default=8000, alias="POSTBACK_PORT")
+    public_url: str | None = Field(default=None, alias="POSTBACK_PUBLIC_URL")
+
+    # Write path: a batch commits as soon as the previous one is done, up to this size.
+    batch_max_size: int = Field(default=500, ge=1, le=10_000, alias="POSTBACK_BATCH_MAX_SIZE")
+    batch_queue_limit: int = Field(default=20_000, ge=1, alias="POSTBACK_BATCH_QUEUE_LIMIT")
+    write_pool_size: int = Field(default=2, ge=1, le=32, alias="POSTBACK_WRITE_POOL_SIZE")
+    read_pool_size: int = Field(default=5, ge=1, le=64, alias="POSTBACK_READ_POOL_SIZE")
+    max_body_bytes: int = Field(default=65_536, ge=1024, alias="POSTBACK_MAX_BODY_BYTES")
+    max_query_bytes: int = Field(default=16_384, ge=256, alias="POSTBACK_MAX_QUERY_BYTES")
+    strict_tokens: bool = Field(default=False, alias="POSTBACK_STRICT_TOKENS")
+    tenant_cache_seconds: float = Field(default=5.0, ge=0, alias="POSTBACK_TENANT_CACHE_SECONDS")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown timezone {value!r} (use an IANA name)") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _secure_outside_development(self) -> Settings:
+        if self.environment == "production":
+            if self.admin_token is None or len(self.admin_token.get_secret_value()) < 24:
+                raise ValueError(
+                    "POSTBACK_ADMIN_TOKEN must be set to a random value of at least 24 "
+                    "characters when POSTBACK_ENV=production"
+                )
+            if self.debug:
+                raise ValueError("DEBUG must be off when POSTBACK_ENV=production")
+        return self
+
+    @property
+    def home_dir(self) -> Path:
+        return self.home.expanduser().resolve()
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def public_summary(self) -> dict[str, object]:
+        """Settings safe to show: secrets reduced to whether they are set."""
+        return {
+            "database": "external" if self.database_url else "embedded",
+            "admin_token_source": "environment" if self.admin_token else "data folder",
+            "timezone": self.timezone,
+            "home": str(self.home_dir),
+            "environment": self.environment,
+            "debug": self.debug,
+            "log_level": self.log_level,
+            "public_url": self.public_url,
+            "batch_max_size": self.batch_max_size,
+            "max_body_bytes": self.max_body_bytes,
+            "strict_tokens": self.strict_tokens,
+        }
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,49 @@
+"""/health, /info and /metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from postback.metrics import QUEUE_DEPTH
+from postback.system import service
+
+router = APIRouter(tags=["system"])
+
+
+@router.get("/health")
+async def health(request: Request) -> JSONResponse:
+    """Whether the service can reach its database (503 when it cannot)."""
+    ok = await service.database_ok(request.app.state.db.write_pool)
+    body = {
+        "status": "ok" if ok else "degraded",
+        "database": "up" if ok else "down",
+        "write_queue_depth": request.app.state.batcher.depth,
+    }
+    return JSONResponse(body, status_code=200 if ok else 503)
+
+
+@router.get("/info")
+async def info(request: Request) -> dict[str, Any]:
+    """Version, uptime, settings without secrets, and row counts."""
+    state = request.app.state
+    try:
+        counts: dict[str, Any] = await service.row_counts(state.db.write_pool)
+    except Exception:
+        counts = {"error": "database unavailable"}
+    return {
+        "name": "postback",
+        "version": service.version(),
+        "uptime_seconds": service.uptime_seconds(),
+        "settings": state.settings.public_summary(),
+        "rows": counts,
+    }
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    QUEUE_DEPTH.set(request.app.state.batcher.depth)
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

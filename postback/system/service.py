@@ -1,0 +1,49 @@
+"""Health and information about the running service."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import asyncpg
+
+from postback import __version__
+from postback.metrics import DATABASE_UP
+
+STARTED = time.monotonic()
+# Above this many rows a table's size is read from the planner's estimate, not counted.
+EXACT_COUNT_LIMIT = 100_000
+
+
+async def database_ok(pool: asyncpg.Pool) -> bool:
+    try:
+        async with pool.acquire(timeout=3) as conn:
+            await conn.fetchval("SELECT 1", timeout=3)
+    except Exception:
+        DATABASE_UP.set(0)
+        return False
+    DATABASE_UP.set(1)
+    return True
+
+
+async def row_counts(pool: asyncpg.Pool) -> dict[str, dict[str, Any]]:
+    counts: dict[str, dict[str, Any]] = {}
+    async with pool.acquire(timeout=3) as conn:
+        for table in ("tenant", "conversion", "rejection"):
+            estimate = await conn.fetchval(
+                "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass", table
+            )
+            if estimate is not None and estimate >= EXACT_COUNT_LIMIT:
+                counts[table] = {"rows": int(estimate), "approximate": True}
+            else:
+                exact = await conn.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
+                counts[table] = {"rows": int(exact), "approximate": False}
+    return counts
+
+
+def uptime_seconds() -> float:
+    return round(time.monotonic() - STARTED, 1)
+
+
+def version() -> str:
+    return __version__

@@ -1,0 +1,118 @@
+"""In-memory map from postback tokens to tenants, for resolving tenants on the hot path.
+
+Every instance keeps its own copy, reloaded every few seconds and at once when a token is
+not found (throttled), so a partner created on another instance is picked up quickly.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from postback.security import hash_secret
+
+TOKEN_ORDER = ("ts_token", "ts_param", "tlm_token")
+MISS_RELOAD_INTERVAL = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class TenantInfo:
+    id: int
+    slug: str
+    zone: ZoneInfo
+    dedup: bool
+    enabled: bool
+    rate_limit_per_minute: int | None
+    is_default: bool
+
+
+class UnknownToken(Exception):
+    def __init__(self, field: str) -> None:
+        super().__init__(f"{field} matches no partner")
+        self.field = field
+
+
+class NoDefaultTenant(Exception):
+    pass
+
+
+class TenantDirectory:
+    def __init__(self, pool: asyncpg.Pool, default_zone: ZoneInfo, ttl: float) -> None:
+        self._pool = pool
+        self._default_zone = default_zone
+        self._ttl = ttl
+        self._by_token: dict[str, dict[str, TenantInfo]] = {f: {} for f in TOKEN_ORDER}
+        self._by_id: dict[int, TenantInfo] = {}
+        self._default: TenantInfo | None = None
+        self._loaded_at = 0.0
+        self._lock = asyncio.Lock()
+
+    async def reload(self) -> None:
+        async with self._pool.acquire() as conn:
+            rows = await conn.fetch(
+                "SELECT id, slug, timezone, dedup_enabled, enabled, rate_limit_per_minute, "
+                "is_default, ts_token_hash, ts_param_hash, tlm_token_hash FROM tenant"
+            )
+        by_token: dict[str, dict[str, TenantInfo]] = {f: {} for f in TOKEN_ORDER}
+        by_id: dict[int, TenantInfo] = {}
+        default = None
+        for row in rows:
+            info = TenantInfo(
+                id=row["id"],
+                slug=row["slug"],
+                zone=ZoneInfo(row["timezone"]) if row["timezone"] else self._default_zone,
+                dedup=row["dedup_enabled"],
+                enabled=row["enabled"],
+                rate_limit_per_minute=row["rate_limit_per_minute"],
+                is_default=row["is_default"],
+            )
+            by_id[info.id] = info
+            if info.is_default:
+                default = info
+            for field in TOKEN_ORDER:
+                digest = row[f"{field}_hash"]
+                if digest:
+                    by_token[field][digest] = info
+        self._by_token, self._by_id, self._default = by_token, by_id, default
+        self._loaded_at = time.monotonic()
+
+    def invalidate(self) -> None:
+        self._loaded_at = 0.0
+
+    async def _ensure_fresh(self, max_age: float) -> None:
+        if time.monotonic() - self._loaded_at <= max_age:
+            return
+        async with self._lock:
+            if time.monotonic() - self._loaded_at > max_age:
+                await self.reload()
+
+    def _lookup(self, tokens: dict[str, str]) -> TenantInfo | None:
+        for field in TOKEN_ORDER:
+            value = tokens.get(field)
+            if value:
+                info = self._by_token[field].get(hash_secret(value))
+                if info is not None:
+                    return info
+        return None
+
+    async def resolve(self, tokens: dict[str, str], *, strict: bool) -> TenantInfo:
+        """The tenant named by the first known token, else the default tenant."""
+        await self._ensure_fresh(self._ttl)
+        info = self._lookup(tokens)
+        if info is None and tokens:
+            await self._ensure_fresh(MISS_RELOAD_INTERVAL)
+            info = self._lookup(tokens)
+            if info is None and strict:
+                raise UnknownToken(next(f for f in TOKEN_ORDER if tokens.get(f)))
+        if info is None:
+            info = self._default
+        if info is None:
+            raise NoDefaultTenant("no default tenant: run `postback migrate`")
+        return info
+
+    def get(self, tenant_id: int) -> TenantInfo | None:
+        return self._by_id.get(tenant_id)

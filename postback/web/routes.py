@@ -1,0 +1,71 @@
+"""The home page and the offline API docs (Swagger UI and ReDoc served by the app)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+
+from postback import __version__
+
+router = APIRouter(include_in_schema=False)
+
+VENDOR = "/static/vendor"
+LINKS = (
+    ("/docs", "API documentation (Swagger UI)", "接口文档（Swagger UI）"),
+    ("/redoc", "API reference (ReDoc)", "接口参考（ReDoc）"),
+    ("/postback/conversions", "Conversions (needs a token)", "转化记录（需要令牌）"),
+    ("/postback/stats", "Statistics, last 24 hours (needs a token)", "最近24小时统计（需要令牌）"),
+    ("/health", "Health", "健康检查"),
+    ("/info", "Service information", "服务信息"),
+    ("/metrics", "Prometheus metrics", "Prometheus 指标"),
+)
+
+HOME = """<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Postback</title>
+<style>
+body {{ font: 16px/1.5 system-ui, "PingFang SC", "Microsoft YaHei", sans-serif;
+       max-width: 46rem; margin: 2rem auto; padding: 0 1rem; color: #1f2937; }}
+h1 {{ margin-bottom: .2rem; }} .sub {{ color: #6b7280; margin-top: 0; }}
+li {{ margin: .35rem 0; }} .zh {{ color: #4b5563; margin-left: .5rem; }}
+code {{ background: #f3f4f6; padding: .1rem .3rem; border-radius: 4px; }}
+</style></head><body>
+<h1>Postback <small>{version}</small></h1>
+<p class="sub">Affiliate conversion postbacks, kept safely · 联盟转化回传，安全保存</p>
+<p>Postback URL · 回传地址: <code>{base}/postback/?conversion_id={{conversion_id}}&amp;…</code></p>
+<ul>{links}</ul>
+</body></html>"""
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> HTMLResponse:
+    links = "".join(
+        f'<li><a href="{href}">{en}</a><span class="zh">{zh}</span></li>' for href, en, zh in LINKS
+    )
+    base = str(request.base_url).rstrip("/")
+    return HTMLResponse(HOME.format(version=__version__, links=links, base=base))
+
+
+@router.get("/docs")
+async def swagger_ui() -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url="/openapi.json",
+        title="Postback API",
+        swagger_js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
+        swagger_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+        swagger_ui_parameters={"validatorUrl": None},
+    )
+
+
+@router.get("/redoc")
+async def redoc() -> HTMLResponse:
+    return get_redoc_html(
+        openapi_url="/openapi.json",
+        title="Postback API",
+        redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
+        redoc_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+        with_google_fonts=False,
+    )
