@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Annotated
 
@@ -21,6 +22,17 @@ app = typer.Typer(
 )
 tenants = typer.Typer(help="Manage partners (tenants).", no_args_is_help=True)
 app.add_typer(tenants, name="tenants")
+
+# The tenant table's slug_format check, so a bad slug is an error message, not a traceback.
+SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,62}")
+
+
+def _valid_slug(value: str) -> str:
+    if not SLUG.fullmatch(value):
+        raise typer.BadParameter(
+            f"{value!r}: use 1 to 63 lowercase letters, digits and dashes, such as shopee-my"
+        )
+    return value
 
 
 @contextlib.contextmanager
@@ -82,7 +94,10 @@ async def _session(url: str) -> AsyncIterator[AsyncSession]:
 @tenants.command("create")
 def tenants_create(
     name: Annotated[str, typer.Option(help="Display name")],
-    slug: Annotated[str, typer.Option(help="Short id: lowercase letters, digits, dashes")],
+    slug: Annotated[
+        str,
+        typer.Option(help="Short id: lowercase letters, digits, dashes", callback=_valid_slug),
+    ],
     ts_token: Annotated[
         str | None, typer.Option(help="Token Involve Asia sends as ts_token")
     ] = None,

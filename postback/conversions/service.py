@@ -80,8 +80,11 @@ async def list_conversions(
     page_size: int,
     zone: ZoneInfo,
 ) -> ConversionPage:
+    tenant_id = await scope_tenant(session, principal, tenant)
+    # Naive times mean the same instants here as in the stats of the same tenant.
+    zone, _ = await _reporting_scope(session, tenant_id, zone)
     where = ConversionFilter(
-        tenant_id=await scope_tenant(session, principal, tenant),
+        tenant_id=tenant_id,
         offer_id=offer_id,
         status=status.lower() if status else None,
         since=parse_moment(since, "since", zone),
@@ -104,13 +107,17 @@ async def get_conversion(session: AsyncSession, principal: Principal, pk: int) -
     return _out(row)
 
 
-async def _reporting_zone(
+async def _reporting_scope(
     session: AsyncSession, tenant_id: int | None, default: ZoneInfo
-) -> ZoneInfo:
+) -> tuple[ZoneInfo, str | None]:
+    """The reporting timezone and slug of the tenant a query covers (None: every tenant)."""
     if tenant_id is None:
-        return default
-    name = (await session.execute(select(Tenant.timezone).where(Tenant.id == tenant_id))).scalar()
-    return ZoneInfo(name) if name else default
+        return default, None
+    query = select(Tenant.timezone, Tenant.slug).where(Tenant.id == tenant_id)
+    row = (await session.execute(query)).first()
+    if row is None:
+        return default, None
+    return (ZoneInfo(row.timezone) if row.timezone else default), row.slug
 
 
 async def stats(
@@ -125,7 +132,7 @@ async def stats(
     now: datetime | None = None,
 ) -> Stats:
     tenant_id = await scope_tenant(session, principal, tenant)
-    zone = await _reporting_zone(session, tenant_id, zone)
+    zone, slug = await _reporting_scope(session, tenant_id, zone)
     end = parse_moment(until, "until", zone) or (now or datetime.now(UTC))
     start = parse_moment(since, "since", zone)
     if start is None:
@@ -143,7 +150,7 @@ async def stats(
         since=start,
         until=end,
         timezone=zone.key,
-        tenant=tenant,
+        tenant=slug,
         totals=Totals(
             conversions=total.conversions,
             duplicates=await repository.count_duplicates(session, tenant_id, start, end),

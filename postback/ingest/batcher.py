@@ -117,7 +117,7 @@ class Batcher:
             await self._ready.wait()
             conversions = self._take(self._conversions)
             rejections = self._take(self._rejections)
-            if not self._conversions and not self._rejections:
+            if not self._conversions and not self._rejections and not self._stopping:
                 self._ready.clear()
             if not conversions and not rejections:
                 if self._stopping:

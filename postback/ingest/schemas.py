@@ -70,9 +70,27 @@ class RejectionRow:
             self.tenant_id,
             self.reason,
             orjson.dumps(self.errors).decode(),
-            self.conversion_id,
+            _without_nul(self.conversion_id),
             self.method,
             self.source_ip,
-            orjson.dumps(self.payload).decode() if self.payload is not None else None,
+            _json_text(self.payload) if self.payload is not None else None,
             self.raw_text,
         )
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\\x00")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    return value
+
+
+def _json_text(value: Any) -> str:
+    """JSON that PostgreSQL's jsonb accepts: a NUL character is kept as the text `\\x00`."""
+    text = orjson.dumps(value)
+    if b"\\u0000" in text:
+        text = orjson.dumps(_without_nul(value))
+    return text.decode()

@@ -1,0 +1,121 @@
+"""Test fixtures: a real PostgreSQL (TEST_DATABASE_URL's server, or an embedded one), the app
+running with its lifespan, and an HTTP client on it. Each test starts from empty tables."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+
+from postback.app import PostbackApp, create_app
+from postback.db import asyncpg_url
+from postback.embedded import EmbeddedPostgres
+from postback.settings import Settings
+
+ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / ".pytest-data"
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def server_url() -> Iterator[str]:
+    """A PostgreSQL server to create the test database on."""
+    url = os.environ.get("TEST_DATABASE_URL")
+    if url:
+        yield asyncpg_url(url)
+        return
+    embedded = EmbeddedPostgres(DATA_DIR)
+    try:
+        yield embedded.start()
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str) -> Iterator[str]:
+    """A fresh database for this test run, dropped at the end."""
+    name = f"postback_test_{uuid.uuid4().hex[:10]}"
+
+    async def admin(sql: str) -> None:
+        conn = await asyncpg.connect(server_url)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_database(server_url, name)
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def make_settings(database_url: str, home: Path, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "DATABASE_URL": database_url,
+        "POSTBACK_ADMIN_TOKEN": ADMIN_TOKEN,
+        "POSTBACK_HOME": str(home),
+        "LOG_LEVEL": "WARNING",
+        "POSTBACK_TENANT_CACHE_SECONDS": 0,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return make_settings(database_url, tmp_path_factory.mktemp("home"))
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[PostbackApp]:
+    application = create_app(settings)
+    async with LifespanManager(application, startup_timeout=60, shutdown_timeout=60):
+        yield application
+
+
+@pytest.fixture(scope="session")
+async def db(app: PostbackApp, database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A direct connection for checking what the database really holds."""
+    conn = await asyncpg.connect(database_url)
+    await conn.execute("SET TIME ZONE 'UTC'")
+    yield conn
+    await conn.close()
+
+
+@pytest.fixture(autouse=True)
+async def clean_tables(request: pytest.FixtureRequest) -> None:
+    if "db" not in request.fixturenames:
+        return
+    conn: asyncpg.Connection = request.getfixturevalue("db")
+    application: PostbackApp = request.getfixturevalue("app")
+    await conn.execute(
+        "TRUNCATE conversion, rejection, tenant RESTART IDENTITY CASCADE;"
+        "INSERT INTO tenant (slug, name, is_default) VALUES ('default', 'Default', true)"
+    )
+    await application.state.directory.reload()
+
+
+@pytest.fixture
+async def client(app: PostbackApp, db: asyncpg.Connection) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+        yield http
+
+
+@pytest.fixture
+def admin_headers() -> dict[str, str]:
+    return {"Authorization": f"Bearer {ADMIN_TOKEN}"}

@@ -1,0 +1,43 @@
+"""Plain factory functions for tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postback.app import PostbackApp
+from postback.tenants import service
+from postback.tenants.service import CreatedTenant
+
+
+async def create_tenant(app: PostbackApp, slug: str = "acme", **fields: Any) -> CreatedTenant:
+    """Create a partner through the service, committed, and make ingestion see it."""
+    fields.setdefault("name", slug.title())
+    async with AsyncSession(app.state.db.engine, expire_on_commit=False) as session:
+        created = await service.create_tenant(session, slug=slug, **fields)
+        await session.commit()
+    await app.state.directory.reload()
+    return created
+
+
+def postback(conversion_id: str = "C-1", **fields: Any) -> dict[str, Any]:
+    """Realistic Involve Asia parameters."""
+    params: dict[str, Any] = {
+        "conversion_id": conversion_id,
+        "offer_id": "1001",
+        "offer_name": "Shopee MY",
+        "datetime_conversion": "2026-11-20 10:15:00",
+        "order_id": f"ORD-{conversion_id}",
+        "sale_amount_local": "120.50",
+        "myr_sale_amount": "120.50",
+        "usd_sale_amount": "27.10",
+        "payout_local": "6.02",
+        "myr_payout": "6.02",
+        "usd_payout": "1.35",
+        "conversion_currency": "MYR",
+        "status": "pending",
+        "aff_sub": "campaign-a",
+    }
+    params.update(fields)
+    return {k: v for k, v in params.items() if v is not None}
