@@ -14,7 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     """Service configuration; every field maps to an environment variable."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # Only the documented variable names (aliases) are read, never bare field names like HOME.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
     database_url: SecretStr | None = Field(default=None, alias="DATABASE_URL")
     admin_token: SecretStr | None = Field(default=None, alias="POSTBACK_ADMIN_TOKEN")
