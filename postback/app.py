@@ -22,6 +22,7 @@ from postback.embedded import EmbeddedPostgres
 from postback.errors import install_handlers
 from postback.ingest.batcher import Batcher
 from postback.ingest.openapi import add_postback_paths
+from postback.ingest.ratelimit import TenantRateLimiter
 from postback.ingest.routes import PATHS, PostbackEndpoint
 from postback.ingest.service import IngestService
 from postback.logging import configure_logging
@@ -63,7 +64,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.directory = directory
     app.state.batcher = batcher
     app.state.admin_token = admin_token
-    app.state.ingest = IngestService(directory, batcher, strict_tokens=settings.strict_tokens)
+    redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    app.state.ingest = IngestService(
+        directory, batcher, TenantRateLimiter(redis_url), strict_tokens=settings.strict_tokens
+    )
     if settings.admin_token is None:
         log.warning(
             "admin_token",
@@ -77,8 +81,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
-        app.state.ingest = None
+        ingest, app.state.ingest = app.state.ingest, None
         await batcher.stop()
+        await ingest.limiter.close()
         await db.close()
         if embedded is not None:
             await asyncio.to_thread(embedded.stop)

@@ -29,6 +29,7 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", alias="POSTBACK_HOST")
     port: int = Field(default=8000, alias="POSTBACK_PORT")
     public_url: str | None = Field(default=None, alias="POSTBACK_PUBLIC_URL")
+    redis_url: SecretStr | None = Field(default=None, alias="REDIS_URL")
 
     # Write path: a batch commits as soon as the previous one is done, up to this size.
     batch_max_size: int = Field(default=500, ge=1, le=10_000, alias="POSTBACK_BATCH_MAX_SIZE")
@@ -39,6 +40,9 @@ class Settings(BaseSettings):
     max_query_bytes: int = Field(default=16_384, ge=256, alias="POSTBACK_MAX_QUERY_BYTES")
     strict_tokens: bool = Field(default=False, alias="POSTBACK_STRICT_TOKENS")
     tenant_cache_seconds: float = Field(default=5.0, ge=0, alias="POSTBACK_TENANT_CACHE_SECONDS")
+    # Retention: how often each instance tries to run the cleanup (one at a time, by an
+    # advisory lock); 0 leaves it to `postback cleanup` from cron or Cloud Scheduler.
+    cleanup_interval: int = Field(default=3600, ge=0, alias="POSTBACK_CLEANUP_INTERVAL")
 
     @field_validator("timezone")
     @classmethod
@@ -83,6 +87,8 @@ class Settings(BaseSettings):
             "batch_max_size": self.batch_max_size,
             "max_body_bytes": self.max_body_bytes,
             "strict_tokens": self.strict_tokens,
+            "cleanup_interval": self.cleanup_interval,
+            "rate_limits": "redis" if self.redis_url else "in-process",
         }
 
 

@@ -107,6 +107,7 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
         "INSERT INTO tenant (slug, name, is_default) VALUES ('default', 'Default', true)"
     )
     await application.state.directory.reload()
+    await application.state.ingest.limiter.reset()
 
 
 @pytest.fixture
@@ -119,3 +120,57 @@ async def client(app: PostbackApp, db: asyncpg.Connection) -> AsyncIterator[http
 @pytest.fixture
 def admin_headers() -> dict[str, str]:
     return {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """REDIS_URL's server, or a redis-server the suite starts itself on a free port."""
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    import shutil
+    import subprocess
+    import time
+
+    binary = shutil.which("redis-server")
+    assert binary, "redis-server is needed for the Redis tests: `make test` installs it"
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    process = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(workdir),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                socket_ok = __import__("socket").create_connection(("127.0.0.1", port), 0.2)
+                socket_ok.close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)

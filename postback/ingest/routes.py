@@ -179,7 +179,10 @@ class PostbackEndpoint:
             return
         except Refused as exc:
             POSTBACKS.labels("refused").inc()
-            await _respond(send, exc.status_code, {"status": "error", "errors": exc.errors})
+            headers = _retry(exc.retry_after) if exc.retry_after is not None else None
+            await _respond(
+                send, exc.status_code, {"status": "error", "errors": exc.errors}, headers
+            )
             return
         except Overloaded:
             POSTBACKS.labels("overloaded").inc()

@@ -14,6 +14,7 @@ import orjson
 
 from postback.ingest import fields
 from postback.ingest.batcher import Batcher
+from postback.ingest.ratelimit import TenantRateLimiter
 from postback.ingest.schemas import ConversionRow, RejectionRow, StoredConversion
 from postback.security import fingerprint
 from postback.tenants.directory import TenantDirectory, TenantInfo, UnknownToken
@@ -40,10 +41,13 @@ class Accepted:
 class Refused(Exception):
     """A postback refused for its content; already kept as a rejection."""
 
-    def __init__(self, status_code: int, errors: list[dict[str, str]]) -> None:
+    def __init__(
+        self, status_code: int, errors: list[dict[str, str]], retry_after: int | None = None
+    ) -> None:
         super().__init__(errors[0]["message"] if errors else "refused")
         self.status_code = status_code
         self.errors = errors
+        self.retry_after = retry_after
 
 
 def new_receipt_id() -> uuid.UUID:
@@ -185,10 +189,16 @@ def _typed(text: str | None, name: str, parse: Any, errors: list[dict[str, str]]
 
 class IngestService:
     def __init__(
-        self, directory: TenantDirectory, batcher: Batcher, *, strict_tokens: bool
+        self,
+        directory: TenantDirectory,
+        batcher: Batcher,
+        limiter: TenantRateLimiter,
+        *,
+        strict_tokens: bool,
     ) -> None:
         self.directory = directory
         self.batcher = batcher
+        self.limiter = limiter
         self.strict_tokens = strict_tokens
 
     async def receive(self, received: Received) -> Accepted:
@@ -204,6 +214,14 @@ class IngestService:
             field = next(iter(tokens), "ts_token")
             errors = [{"field": field, "message": f"partner {tenant.slug!r} is disabled"}]
             await self.refuse(received, 422, "tenant_disabled", errors, tenant)
+        retry_after = await self.limiter.retry_after(tenant)
+        if retry_after is not None:
+            limit = tenant.rate_limit_per_minute
+            message = f"partner {tenant.slug!r} is over its limit of {limit} postbacks a minute"
+            errors = [{"field": "rate_limit", "message": message}]
+            await self.refuse(
+                received, 429, "rate_limited", errors, tenant, retry_after=retry_after
+            )
         try:
             row = build_row(received, tenant, tenant.zone, new_receipt_id())
         except fields.FieldErrors as exc:
@@ -222,6 +240,7 @@ class IngestService:
         method: str | None = None,
         source_ip: str | None = None,
         raw_text: str | None = None,
+        retry_after: int | None = None,
     ) -> NoReturn:
         """Keep the refused postback with its reason, then raise Refused for the sender."""
         conversion_id = None
@@ -240,4 +259,4 @@ class IngestService:
             raw_text=raw_text,
         )
         await self.batcher.submit_rejection(rejection.as_tuple())
-        raise Refused(status_code, errors)
+        raise Refused(status_code, errors, retry_after)
