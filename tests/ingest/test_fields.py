@@ -1,0 +1,98 @@
+"""Cleaning and typing rules, including properties over generated input (hypothesis)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from postback.ingest import fields
+
+NOW = datetime(2026, 11, 25, tzinfo=UTC)
+KL = ZoneInfo("Asia/Kuala_Lumpur")
+
+amounts = st.decimals(
+    min_value=Decimal("-999999999999.999999"),
+    max_value=Decimal("999999999999.999999"),
+    places=6,
+    allow_nan=False,
+    allow_infinity=False,
+)
+
+
+def with_thousands(value: Decimal) -> str:
+    return f"{value:,f}"
+
+
+@given(amounts)
+def test_amounts_round_trip_exactly_with_or_without_separators(value):
+    assert fields.parse_amount(format(value, "f")) == value
+    assert fields.parse_amount(with_thousands(value)) == value
+
+
+@given(st.text(max_size=30))
+def test_amount_parser_returns_a_finite_decimal_or_refuses(text):
+    try:
+        amount = fields.parse_amount(text)
+    except ValueError as exc:
+        assert str(exc)
+    else:
+        assert amount.is_finite()
+        assert abs(amount) < fields.MAX_AMOUNT
+
+
+@given(st.text(max_size=50))
+def test_clean_never_returns_padding_macros_or_nul(text):
+    try:
+        cleaned = fields.clean(text)
+    except ValueError as exc:
+        assert "NUL" in str(exc)
+        return
+    if cleaned is not None:
+        assert cleaned == cleaned.strip()
+        assert cleaned
+        assert not (
+            cleaned.startswith("{") and cleaned.endswith("}") and cleaned[1:-1].isidentifier()
+        )
+
+
+@given(st.text(max_size=40))
+def test_datetime_parser_is_total(text):
+    try:
+        moment = fields.parse_datetime(text, KL, NOW)
+    except ValueError:
+        return
+    assert moment.tzinfo is not None
+    assert fields.EARLIEST <= moment <= NOW + fields.LATEST_AHEAD
+
+
+@given(st.datetimes(min_value=datetime(2000, 1, 2), max_value=datetime(2027, 1, 1)))
+def test_naive_times_are_wall_clock_in_the_zone(naive):
+    text = naive.replace(microsecond=0).strftime("%Y-%m-%d %H:%M:%S")
+    moment = fields.parse_datetime(text, KL, NOW)
+    assert moment.astimezone(KL).replace(tzinfo=None) == naive.replace(microsecond=0)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("myr", "MYR"), ("Sgd", "SGD"), ("usd", "USD"), ("thb", "THB")],
+)
+def test_currency(text, expected):
+    assert fields.parse_currency(text) == expected
+
+
+@pytest.mark.parametrize("text", ["RM", "XYZ", "US$", "MYRR"])
+def test_unknown_currency(text):
+    with pytest.raises(ValueError, match="ISO 4217"):
+        fields.parse_currency(text)
+
+
+@given(
+    st.sampled_from(sorted(fields.STATUS_SYNONYMS)), st.sampled_from([str.upper, str.title, str])
+)
+def test_status_synonyms_ignore_case(word, case):
+    assert fields.normalise_status(case(word)) == fields.STATUS_SYNONYMS[word]
