@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install system-deps run test check format bench clean
+.PHONY: install system-deps run test check format bench screenshots clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,14 +17,24 @@ install: $(STAMP)
 run: $(STAMP)
 	$(BIN)/postback serve
 
-# Programs the tests drive for real (a Redis server) when the machine lacks them.
+# Programs the tests drive for real, from Debian's packages when the machine lacks them:
+# a Redis server, and Chromium (with CJK fonts) for the browser tests.
 system-deps:
-	@command -v redis-server >/dev/null || { \
-	  echo "installing redis-server (Debian package)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server; }
+	@missing=""; \
+	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	test -d /usr/share/fonts/opentype/noto || missing="$$missing fonts-noto-cjk"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing$$missing (Debian packages)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi
 
 test: $(STAMP) system-deps
 	$(BIN)/pytest
+
+# Browser tests again, keeping their screenshots under docs/screenshots.
+screenshots: $(STAMP) system-deps
+	POSTBACK_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -k browser
 
 check: $(STAMP)
 	$(BIN)/ruff format --check postback tests main.py

@@ -70,6 +70,8 @@ def make_settings(database_url: str, home: Path, **overrides: object) -> Setting
         "POSTBACK_HOME": str(home),
         "LOG_LEVEL": "WARNING",
         "POSTBACK_TENANT_CACHE_SECONDS": 0,
+        # Tests decide when the retention cleanup runs (tests/lifecycle).
+        "POSTBACK_CLEANUP_INTERVAL": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -174,3 +176,56 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+CHROMIUM = "/usr/bin/chromium"
+# Chromium's own background traffic (updates, sync, safe browsing) is off: pages under test
+# must reach nothing but the app.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+async def live_server(app: PostbackApp) -> AsyncIterator[str]:
+    """The test app served over real HTTP on a free port (its lifespan already runs)."""
+    import uvicorn
+
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+@pytest.fixture(scope="session")
+async def browser() -> AsyncIterator[object]:
+    """Debian's Chromium driven by Playwright (`make test` installs the package)."""
+    from playwright.async_api import async_playwright
+
+    assert Path(CHROMIUM).exists(), "Chromium is needed for browser tests: `make test` installs it"
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield instance
+        await instance.close()
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where browser tests keep screenshots: POSTBACK_SCREENSHOTS (docs/screenshots via
+    `make screenshots`), else a temporary folder."""
+    target = Path(os.environ.get("POSTBACK_SCREENSHOTS", tmp_path))
+    target.mkdir(parents=True, exist_ok=True)
+    return target

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import FileResponse, HTMLResponse
 
 from postback import __version__
 
 router = APIRouter(include_in_schema=False)
 
 VENDOR = "/static/vendor"
+STATIC = Path(__file__).parent / "static"
 LINKS = (
     ("/docs", "API documentation (Swagger UI)", "接口文档（Swagger UI）"),
     ("/redoc", "API reference (ReDoc)", "接口参考（ReDoc）"),
@@ -46,6 +49,13 @@ async def home(request: Request) -> HTMLResponse:
     )
     base = str(request.base_url).rstrip("/")
     return HTMLResponse(HOME.format(version=__version__, links=links, base=base))
+
+
+@router.get("/favicon.ico")
+async def favicon() -> FileResponse:
+    return FileResponse(
+        STATIC / "vendor" / "swagger-ui" / "favicon-32x32.png", media_type="image/png"
+    )
 
 
 @router.get("/docs")
