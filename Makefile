@@ -45,5 +45,14 @@ format: $(STAMP)
 	$(BIN)/ruff format postback tests main.py
 	$(BIN)/ruff check --fix postback tests main.py
 
+# The load generator is wrk (a C program, from the system's packages); the figures go to
+# docs/benchmarks.md. BENCH_ARGS adds options, e.g. BENCH_ARGS="--workers 2" or
+# BENCH_ARGS="--database-url postgresql://postgres@127.0.0.1:5432/postgres".
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+bench: $(STAMP)
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; } \
+		|| { echo "install wrk (apt-get install wrk, brew install wrk)"; exit 1; }
+	$(BIN)/postback bench --profile $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) .pytest-data .mypy_cache .ruff_cache .pytest_cache

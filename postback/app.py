@@ -25,11 +25,13 @@ from postback.ingest.openapi import add_postback_paths
 from postback.ingest.ratelimit import TenantRateLimiter
 from postback.ingest.routes import PATHS, PostbackEndpoint
 from postback.ingest.service import IngestService
+from postback.lifecycle.jobs import CleanupJob
 from postback.logging import configure_logging
 from postback.metrics import observe_batch
 from postback.settings import Settings, get_settings
 from postback.system.routes import router as system_router
 from postback.tenants.directory import TenantDirectory
+from postback.tenants.routes import router as tenants_router
 from postback.web.routes import router as web_router
 
 log = structlog.get_logger(__name__)
@@ -59,6 +61,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         on_batch=observe_batch,
     )
     batcher.start()
+    cleanup = CleanupJob(db.engine, settings.cleanup_interval)
+    cleanup.start()
+    app.state.cleanup = cleanup
     admin_token, generated = load_admin_token(settings)
     app.state.db = db
     app.state.directory = directory
@@ -81,6 +86,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await cleanup.stop()
         ingest, app.state.ingest = app.state.ingest, None
         await batcher.stop()
         await ingest.limiter.close()
@@ -115,6 +121,7 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(web_router)
     api.include_router(system_router)
     api.include_router(conversions_router)
+    api.include_router(tenants_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.openapi = lambda: _openapi(api)  # type: ignore[method-assign]
     return api

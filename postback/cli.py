@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import re
-from collections.abc import AsyncIterator, Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from enum import StrEnum
+from typing import Annotated, TypeVar
 
 import typer
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
@@ -14,8 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from postback import migrate as migrations
 from postback.db import sqlalchemy_url
 from postback.embedded import EmbeddedPostgres
+from postback.lifecycle.service import BATCH_SIZE
 from postback.settings import get_settings
 from postback.tenants import service as tenant_service
+from postback.tenants.schemas import Rotated, TenantOut, TenantUpdate
 
 app = typer.Typer(
     help="Postback: affiliate conversion postbacks on PostgreSQL.", no_args_is_help=True
@@ -33,6 +37,10 @@ def _valid_slug(value: str) -> str:
             f"{value!r}: use 1 to 63 lowercase letters, digits and dashes, such as shopee-my"
         )
     return value
+
+
+def _valid_optional_slug(value: str | None) -> str | None:
+    return None if value is None else _valid_slug(value)
 
 
 @contextlib.contextmanager
@@ -79,6 +87,99 @@ def migrate() -> None:
     with database_url() as url:
         migrations.upgrade_sync(url)
     typer.echo("database is up to date")
+
+
+@app.command()
+def bench(
+    duration: Annotated[float, typer.Option(min=1, help="Seconds of load per phase")] = 15.0,
+    warmup: Annotated[float, typer.Option(min=0, help="Seconds of load before each")] = 2.0,
+    connections: Annotated[int, typer.Option(min=1, help="Concurrent senders")] = 32,
+    workers: Annotated[int, typer.Option(min=1, help="Server worker processes")] = 1,
+    threads: Annotated[int, typer.Option(min=1, help="wrk threads")] = 1,
+    partners: Annotated[int, typer.Option(min=1, max=4, help="Partners (ts_tokens)")] = 4,
+    repeat: Annotated[float, typer.Option(min=0, max=0.5, help="Share of retries")] = 0.05,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL to use (the run's partners are removed after)"),
+    ] = None,
+    profile: Annotated[bool, typer.Option(help="Also sample the service with py-spy")] = False,
+    output: Annotated[
+        str, typer.Option(help="Markdown file for the results ('' for none)")
+    ] = "docs/benchmarks.md",
+    keep: Annotated[bool, typer.Option(help="Keep the run's files and partners")] = False,
+) -> None:
+    """Measure postbacks/s, latency and memory against a bare ASGI ceiling."""
+    from pathlib import Path
+
+    from postback.bench import report
+    from postback.bench.runner import BenchOptions, run_bench
+
+    if connections % threads:
+        raise typer.BadParameter("must divide --connections evenly", param_hint="--threads")
+    options = BenchOptions(
+        duration=duration,
+        warmup=warmup,
+        connections=connections,
+        workers=workers,
+        threads=threads,
+        partners=partners,
+        repeat=repeat,
+        database_url=database_url,
+        profile=profile,
+        keep=keep,
+    )
+    try:
+        result = run_bench(options, say=typer.echo)
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(report.console(result))
+    if output:
+        report.write_markdown(Path(output), result)
+        typer.echo(f"\nwritten to {output}")
+    if not result.database_matches:
+        raise typer.Exit(1)
+
+
+@app.command()
+def cleanup(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Only count what would be removed")
+    ] = False,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Rows per delete transaction")
+    ] = BATCH_SIZE,
+) -> None:
+    """Delete rows older than each partner's retention (for cron); prints what went."""
+    import sys
+    from datetime import UTC, datetime
+
+    import structlog
+
+    from postback.lifecycle import jobs
+    from postback.lifecycle.schemas import CleanupReport
+    from postback.logging import configure_logging
+
+    configure_logging(get_settings())
+    # The report table owns stdout; log lines go to stderr.
+    structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
+
+    async def run(url: str) -> CleanupReport | None:
+        await migrations.upgrade(url)
+        engine = create_async_engine(sqlalchemy_url(url))
+        try:
+            return await jobs.run_cleanup(
+                engine, now=datetime.now(UTC), dry_run=dry_run, batch_size=batch_size
+            )
+        finally:
+            await engine.dispose()
+
+    with database_url() as url:
+        report = asyncio.run(run(url))
+    if report is None:
+        typer.echo("skipped: another cleanup is running (it holds the advisory lock)")
+        return
+    typer.echo(report.as_table())
 
 
 @contextlib.asynccontextmanager
@@ -136,6 +237,165 @@ def tenants_create(
     for kind, value in created.secrets.items():
         typer.echo(f"  {kind}: {value}")
     typer.echo("Keep these now: they are stored hashed and cannot be shown again.")
+
+
+T = TypeVar("T")
+
+
+def _tenant_change(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction; a refusal is a message and exit code 1."""
+    from pydantic import ValidationError
+
+    from postback.errors import PostbackError
+
+    async def run(url: str) -> T:
+        await migrations.upgrade(url)
+        async with _session(url) as session:
+            return await work(session)
+
+    with database_url() as url:
+        try:
+            return asyncio.run(run(url))
+        except PostbackError as exc:
+            typer.echo(f"error: {exc.field}: {exc.message}", err=True)
+        except ValidationError as exc:
+            for error in exc.errors():
+                field = ".".join(str(part) for part in error["loc"]) or "request"
+                typer.echo(f"error: {field}: {error['msg']}", err=True)
+    raise typer.Exit(1)
+
+
+def _echo_tenant(tenant: TenantOut) -> None:
+    state = "enabled" if tenant.enabled else "disabled"
+    default = ", default" if tenant.is_default else ""
+    typer.echo(f"{tenant.slug} (id {tenant.id}, {state}{default}): {tenant.name}")
+    limit = tenant.rate_limit_per_minute
+    typer.echo(
+        f"  secrets: {', '.join(tenant.secrets_set) or 'none'}; "
+        f"retention {tenant.retention_days} days; dedup {'on' if tenant.dedup_enabled else 'off'}; "
+        f"rate limit {f'{limit}/min' if limit else 'none'}; timezone {tenant.reporting_timezone}"
+    )
+
+
+@tenants.command("list")
+def tenants_list(
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON array, for scripts")] = False,
+) -> None:
+    """List partners with today's conversions and their last postback."""
+    zone = get_settings().timezone
+    found = _tenant_change(lambda session: tenant_service.list_tenants(session, zone))
+    if as_json:
+        typer.echo(json.dumps([t.model_dump(mode="json") for t in found], indent=2))
+        return
+    typer.echo(f"{'ID':>4}  {'SLUG':<24} {'ENABLED':<8} {'TODAY':>6}  LAST POSTBACK  NAME")
+    for t in found:
+        last = t.last_postback_at.isoformat(timespec="seconds") if t.last_postback_at else "-"
+        enabled = "yes" if t.enabled else "no"
+        typer.echo(
+            f"{t.id:>4}  {t.slug:<24} {enabled:<8} {t.conversions_today:>6}  {last}  {t.name}"
+        )
+
+
+@tenants.command("update")
+def tenants_update(
+    slug: Annotated[str, typer.Argument(help="The partner to change")],
+    name: Annotated[str | None, typer.Option(help="New display name")] = None,
+    new_slug: Annotated[
+        str | None, typer.Option("--new-slug", help="New short id", callback=_valid_optional_slug)
+    ] = None,
+    ts_token: Annotated[str | None, typer.Option(help="New ts_token; '' removes it")] = None,
+    ts_param: Annotated[str | None, typer.Option(help="New ts_param; '' removes it")] = None,
+    tlm_token: Annotated[str | None, typer.Option(help="New tlm_token; '' removes it")] = None,
+    retention_days: Annotated[int | None, typer.Option(min=1)] = None,
+    dedup: Annotated[bool | None, typer.Option(help="Flag repeated conversion_ids")] = None,
+    rate_limit: Annotated[
+        int | None, typer.Option(min=0, help="Postbacks per minute; 0 for no limit")
+    ] = None,
+    timezone: Annotated[
+        str | None, typer.Option(help="IANA timezone; '' for the reporting timezone")
+    ] = None,
+) -> None:
+    """Change a partner's settings; only the options given change."""
+    changes: dict[str, object] = {
+        key: value
+        for key, value in {
+            "name": name,
+            "slug": new_slug,
+            "retention_days": retention_days,
+            "dedup_enabled": dedup,
+        }.items()
+        if value is not None
+    }
+    for key, text in (("ts_token", ts_token), ("ts_param", ts_param), ("tlm_token", tlm_token)):
+        if text is not None:
+            changes[key] = text or None
+    if rate_limit is not None:
+        changes["rate_limit_per_minute"] = rate_limit or None
+    if timezone is not None:
+        changes["timezone"] = timezone or None
+    zone = get_settings().timezone
+
+    async def work(session: AsyncSession) -> TenantOut:
+        data = TenantUpdate.model_validate(changes)
+        tenant_id = await tenant_service.find_id(session, slug)
+        return await tenant_service.update(session, tenant_id, data, default_zone=zone)
+
+    _echo_tenant(_tenant_change(work))
+
+
+class SecretChoice(StrEnum):
+    """The names of the secrets a partner has (names, not secrets)."""
+
+    api_key = "api_key"
+    ts_token = "ts_token"  # noqa: S105
+    ts_param = "ts_param"
+    tlm_token = "tlm_token"  # noqa: S105
+
+
+@tenants.command("rotate")
+def tenants_rotate(
+    slug: Annotated[str, typer.Argument(help="The partner")],
+    kind: Annotated[SecretChoice, typer.Argument(help="Which secret to replace")],
+    value: Annotated[
+        str | None, typer.Option(help="The new token (not for api_key); random when not given")
+    ] = None,
+) -> None:
+    """Replace a partner's API key or token; prints the new one once, the old one stops."""
+    settings = get_settings()
+    base = settings.public_url or f"http://{settings.host}:{settings.port}"
+
+    async def work(session: AsyncSession) -> Rotated:
+        tenant_id = await tenant_service.find_id(session, slug)
+        return await tenant_service.rotate(
+            session, tenant_id, kind.value, value, default_zone=settings.timezone, base=base
+        )
+
+    rotated = _tenant_change(work)
+    typer.echo(f"rotated {rotated.kind} of partner {rotated.tenant.slug}")
+    typer.echo(f"  {rotated.kind}: {rotated.secret}")
+    typer.echo("Keep it now: it is stored hashed and cannot be shown again.")
+
+
+def _set_enabled(slug: str, enabled: bool) -> None:
+    zone = get_settings().timezone
+
+    async def work(session: AsyncSession) -> TenantOut:
+        tenant_id = await tenant_service.find_id(session, slug)
+        return await tenant_service.enable(session, tenant_id, enabled, default_zone=zone)
+
+    _echo_tenant(_tenant_change(work))
+
+
+@tenants.command("disable")
+def tenants_disable(slug: Annotated[str, typer.Argument(help="The partner")]) -> None:
+    """Refuse a partner's postbacks (kept as rejections) and API key."""
+    _set_enabled(slug, False)
+
+
+@tenants.command("enable")
+def tenants_enable(slug: Annotated[str, typer.Argument(help="The partner")]) -> None:
+    """Accept a partner's postbacks and API key again."""
+    _set_enabled(slug, True)
 
 
 def main() -> None:

@@ -27,5 +27,7 @@ def get_app_settings(request: Request) -> Settings:
     return settings
 
 
-Session = Annotated[AsyncSession, Depends(get_session)]
+# scope="function": the commit happens before the response is sent, so a client that has
+# its answer can rely on the change being there.
+Session = Annotated[AsyncSession, Depends(get_session, scope="function")]
 AppSettings = Annotated[Settings, Depends(get_app_settings)]

@@ -3,21 +3,90 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import Row, exists, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postback.conversions.models import Conversion
 from postback.tenants.models import Tenant
 
-
-async def slug_taken(session: AsyncSession, slug: str) -> bool:
-    return bool(await session.scalar(select(exists().where(Tenant.slug == slug))))
+TenantRow = Row[Tenant, int, datetime | None]
 
 
-async def token_taken(session: AsyncSession, kind: str, digest: str) -> bool:
+async def slug_taken(session: AsyncSession, slug: str, *, other_than: int | None = None) -> bool:
+    query = exists().where(Tenant.slug == slug)
+    if other_than is not None:
+        query = query.where(Tenant.id != other_than)
+    return bool(await session.scalar(select(query)))
+
+
+async def token_taken(
+    session: AsyncSession, kind: str, digest: str, *, other_than: int | None = None
+) -> bool:
     column = getattr(Tenant, f"{kind}_hash")
-    return bool(await session.scalar(select(exists().where(column == digest))))
+    query = exists().where(column == digest)
+    if other_than is not None:
+        query = query.where(Tenant.id != other_than)
+    return bool(await session.scalar(select(query)))
 
 
 async def list_tenants(session: AsyncSession) -> Sequence[Tenant]:
     return (await session.scalars(select(Tenant).order_by(Tenant.id))).all()
+
+
+async def get_tenant(session: AsyncSession, tenant_id: int) -> Tenant | None:
+    return await session.get(Tenant, tenant_id)
+
+
+async def id_by_slug(session: AsyncSession, slug: str) -> int | None:
+    return (await session.execute(select(Tenant.id).where(Tenant.slug == slug))).scalar()
+
+
+async def lock_tenant(session: AsyncSession, tenant_id: int) -> Tenant | None:
+    """The tenant, locked until the transaction ends, so concurrent changes queue up."""
+    query = select(Tenant).where(Tenant.id == tenant_id).with_for_update()
+    return (await session.scalars(query)).one_or_none()
+
+
+def _activity_columns(default_zone: str) -> list[Any]:
+    """Today's distinct conversions (in the tenant's timezone) and the last arrival.
+
+    Correlated per tenant so each uses the (tenant_id, occurred_at / received_at) indexes
+    instead of scanning every conversion.
+    """
+    zone = func.coalesce(Tenant.timezone, literal(default_zone))
+    local_midnight = func.date_trunc("day", func.timezone(zone, func.now()))
+    day_start = func.timezone(zone, local_midnight)
+    day_end = func.timezone(zone, local_midnight + text("interval '1 day'"))
+    today = (
+        select(func.count())
+        .where(
+            Conversion.tenant_id == Tenant.id,
+            Conversion.is_duplicate.is_(False),
+            Conversion.occurred_at >= day_start,
+            Conversion.occurred_at < day_end,
+        )
+        .scalar_subquery()
+    )
+    last = (
+        select(func.max(Conversion.received_at))
+        .where(Conversion.tenant_id == Tenant.id)
+        .scalar_subquery()
+    )
+    return [today.label("conversions_today"), last.label("last_postback_at")]
+
+
+async def list_with_activity(
+    session: AsyncSession, default_zone: str, tenant_id: int | None = None
+) -> Sequence[TenantRow]:
+    query = (
+        select(Tenant, *_activity_columns(default_zone))
+        .order_by(Tenant.id)
+        .execution_options(populate_existing=True)
+    )
+    if tenant_id is not None:
+        query = query.where(Tenant.id == tenant_id)
+    rows: Sequence[TenantRow] = (await session.execute(query)).all()
+    return rows

@@ -1,0 +1,1 @@
+"""`postback bench`: the service under realistic postback traffic, against the machine's ceiling."""

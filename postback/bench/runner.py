@@ -1,0 +1,264 @@
+"""The benchmark, start to end: database, ceiling phase, postback phase, profile, check.
+
+Both phases run under the same uvicorn settings (uvloop, httptools, no access log, the same
+worker count) and the same wrk load, so their ratio isolates the service's own cost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.metadata
+import os
+import platform
+import secrets
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from postback.bench import monitor
+from postback.bench.database import (
+    Stored,
+    count_stored,
+    create_partners,
+    remove_partners,
+    server_facts,
+)
+from postback.bench.profile import Profile, finish_recording, start_recording
+from postback.bench.server import HOST, Server, free_port
+from postback.bench.traffic import Load, LoadResult, run_load, wrk_path, wrk_version
+from postback.embedded import EmbeddedPostgres
+
+UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--no-access-log")
+
+
+@dataclass(frozen=True, slots=True)
+class BenchOptions:
+    duration: float = 15.0
+    warmup: float = 2.0
+    connections: int = 32
+    workers: int = 1
+    threads: int = 1
+    partners: int = 4
+    repeat: float = 0.05
+    database_url: str | None = None
+    profile: bool = False
+    keep: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    load: LoadResult
+    cpu: monitor.CpuShare
+    peak_rss: int
+    end_rss: int
+
+
+@dataclass(slots=True)
+class BenchResult:
+    options: BenchOptions
+    started_at: datetime
+    machine: dict[str, str]
+    database: str
+    ceiling: Phase  # the better of the two ceiling runs, before and after the service's
+    postback: Phase
+    # Every postback run against the service (warm-up, measured, profiled): what the database
+    # must hold.
+    all_postbacks: LoadResult
+    stored: Stored
+    database_pss: int | None = None
+    profile: Profile | None = None
+    ceiling_rates: tuple[float, ...] = ()
+
+    @property
+    def ratio(self) -> float:
+        return self.postback.load.ok_per_second / max(self.ceiling.load.ok_per_second, 1e-9)
+
+    @property
+    def database_matches(self) -> bool:
+        acked = self.all_postbacks
+        return (
+            self.stored.rows == acked.ok
+            and self.stored.duplicates == acked.ok_duplicate
+            and self.stored.distinct_conversions == acked.ok - acked.ok_duplicate
+            and acked.unanswered == 0
+        )
+
+
+def machine_facts() -> dict[str, str]:
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+
+    def version(name: str) -> str:
+        try:
+            return importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            return "absent"
+
+    load1, load5, _ = os.getloadavg()
+    return {
+        "cpu": f"{model}, {os.cpu_count()} logical cores",
+        "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "server": (
+            f"uvicorn {version('uvicorn')}, uvloop {version('uvloop')}, "
+            f"httptools {version('httptools')}"
+        ),
+        "load generator": wrk_version(),
+        "load average before the run": f"{load1:.2f} (1 min), {load5:.2f} (5 min)",
+    }
+
+
+def _measure(server: Server, database_pid: int | None, load: Load, work: Path) -> Phase:
+    window = monitor.CpuWindow(server.pid, database_pid)
+    with monitor.PeakMemory(server.pid) as memory:
+        result = run_load(load, work)
+    return Phase(result, window.close(result.wrk_cpu_seconds), memory.peak, memory.last)
+
+
+def _load(
+    options: BenchOptions,
+    port: int,
+    tokens: list[str],
+    run_id: str,
+    *,
+    track: bool = True,
+    duration: float | None = None,
+) -> Load:
+    return Load(
+        url=f"http://{HOST}:{port}/postback/",
+        duration=options.duration if duration is None else duration,
+        connections=options.connections,
+        threads=options.threads,
+        tokens=tokens,
+        run_id=run_id,
+        track=track,
+        repeat=options.repeat,
+    )
+
+
+def _ceiling(options: BenchOptions, tokens: list[str], run_id: str, work: Path) -> Phase:
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "uvicorn", "postback.bench.ceiling:app",
+        "--host", HOST, "--port", str(port), "--workers", str(options.workers),
+        *UVICORN_FLAGS, "--log-level", "warning",
+    ]  # fmt: skip
+    with Server(argv, os.environ, f"http://{HOST}:{port}/", work / "ceiling.log") as server:
+        if options.warmup > 0:
+            warm = _load(options, port, tokens, run_id + "cw", track=False, duration=options.warmup)
+            run_load(warm, work)
+        return _measure(server, None, _load(options, port, tokens, run_id + "c", track=False), work)
+
+
+@dataclass(frozen=True, slots=True)
+class _ServiceRun:
+    phase: Phase
+    everything: LoadResult
+    profile: Profile | None
+    database_pss: int | None
+
+
+def _service(
+    options: BenchOptions, url: str, tokens: list[str], run_id: str, work: Path, pg_pid: int | None
+) -> _ServiceRun:
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "postback", "serve",
+        "--host", HOST, "--port", str(port), "--workers", str(options.workers),
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "POSTBACK_HOME": str(work / "home"),
+        "LOG_LEVEL": "WARNING",
+        "POSTBACK_ADMIN_TOKEN": secrets.token_urlsafe(32),
+    }
+    everything = LoadResult()
+    profile = None
+    with Server(argv, env, f"http://{HOST}:{port}/health", work / "service.log") as server:
+        if options.warmup > 0:
+            warm = _load(options, port, tokens, run_id + "w", duration=options.warmup)
+            everything.add(run_load(warm, work))
+        phase = _measure(server, pg_pid, _load(options, port, tokens, run_id + "m"), work)
+        everything.add(phase.load)
+        if options.profile:
+            output = work / "profile.txt"
+            recording = start_recording(
+                server.pid, options.duration, output, subprocesses=options.workers > 1
+            )
+            time.sleep(0.3)  # let py-spy attach before the load starts
+            everything.add(run_load(_load(options, port, tokens, run_id + "p"), work))
+            profile = finish_recording(recording, output, options.duration)
+        pss = monitor.pss_bytes(pg_pid) if pg_pid else None
+    return _ServiceRun(phase, everything, profile, pss)
+
+
+def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> BenchResult:
+    wrk_path()  # fail before starting anything when the load generator is missing
+    run_id = secrets.token_hex(3)
+    started_at = datetime.now(UTC)
+    machine = machine_facts()
+    work = Path(tempfile.mkdtemp(prefix="postback-bench-"))
+    embedded = None
+    url = options.database_url
+    try:
+        if url is None:
+            say("starting an embedded PostgreSQL for the run…")
+            embedded = EmbeddedPostgres(work / "pg")
+            url = embedded.start()
+        partners = asyncio.run(create_partners(url, run_id, options.partners))
+        pg_version, pg_pid = asyncio.run(server_facts(url))
+        kind = "embedded" if embedded else "external"
+        machine["database"] = f"PostgreSQL {pg_version} ({kind}" + (
+            ", on this machine)" if pg_pid else ")"
+        )
+        tokens = [p.ts_token for p in partners]
+        ids = [p.id for p in partners]
+
+        # The ceiling runs before and after the service and the better run counts: a busy
+        # neighbour on a shared machine can only lower it, and a lower ceiling flatters the ratio.
+        say(f"ceiling: bare ASGI app under the same server and load, {options.duration:g} s…")
+        ceilings = [_ceiling(options, tokens, run_id + "a", work)]
+        extra = " + the same again under py-spy" if options.profile else ""
+        say(f"postback service: {options.duration:g} s{extra}…")
+        service = _service(options, url, tokens, run_id, work, pg_pid)
+        say(f"ceiling again, {options.duration:g} s…")
+        ceilings.append(_ceiling(options, tokens, run_id + "b", work))
+        # Counted once the service has stopped: every answer was given before this point.
+        stored = asyncio.run(count_stored(url, ids))
+        if options.database_url is not None and not options.keep:
+            asyncio.run(remove_partners(url, ids))
+        return BenchResult(
+            options=options,
+            started_at=started_at,
+            machine=machine,
+            database=kind,
+            ceiling=max(ceilings, key=lambda phase: phase.load.ok_per_second),
+            postback=service.phase,
+            all_postbacks=service.everything,
+            stored=stored,
+            database_pss=service.database_pss,
+            profile=service.profile,
+            ceiling_rates=tuple(phase.load.ok_per_second for phase in ceilings),
+        )
+    finally:
+        if embedded is not None:
+            embedded.stop()
+        if options.keep:
+            say(f"kept the run's files in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)

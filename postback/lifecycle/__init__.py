@@ -1,0 +1,1 @@
+"""The data's life after ingestion: retention cleanup."""

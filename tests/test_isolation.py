@@ -1,0 +1,346 @@
+"""Partner A's API key never shows a row, count or sum of partner B.
+
+The walk covers every GET route the app has, found from the app itself: each read route that
+needs a token is called with A's key, with B's ids and slug wherever a path or query
+parameter takes one. It runs twice, with B's data in the database and after B's data is
+deleted: every answer A gets must be identical (so no count or sum of B's moved it), and
+none may contain any of B's values. A GET route this test does not know how to call makes
+it fail, so a new read route cannot escape the walk."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from fastapi.routing import iter_route_contexts
+
+from postback.app import PostbackApp, create_app
+from tests.factories import create_tenant, postback
+
+
+@dataclass(frozen=True)
+class Partner:
+    slug: str
+    tenant_id: int
+    headers: dict[str, str]
+    conversion_pks: list[int]
+
+
+# Routes anyone may read without a token: called with A's key too, and checked for B's values.
+PUBLIC = {"/", "/favicon.ico", "/docs", "/redoc", "/health", "/info", "/metrics", "/openapi.json"}
+
+# How to call each read route that needs a token: the query strings to try, B's slug wherever
+# a filter names a partner. Add a new read route here (the walk fails until it is).
+READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
+    "/postback/conversions": lambda b: [
+        {},
+        {"page_size": 1000},
+        {"tenant": b.slug},
+        {"tenant": b.slug, "duplicates": "only"},
+        {"offer_id": "BRAVO-OFFER-77"},
+        {"status": "approved"},
+        {"duplicates": "only"},
+    ],
+    "/postback/conversions/{conversion_pk}": lambda b: [{}, {"tenant": b.slug}],
+    "/postback/stats": lambda b: [{}, {"hours": 48}, {"tenant": b.slug}],
+    "/api/tenants": lambda b: [{}],
+    "/api/tenants/{tenant_id}": lambda b: [{}],
+    "/api/tenants/{tenant_id}/postback-url": lambda b: [{}],
+}
+
+# What a path parameter is filled with: B's own ids.
+PATH_VALUES: dict[str, Callable[[Partner], list[int | str]]] = {
+    "conversion_pk": lambda b: list(b.conversion_pks),
+    "tenant_id": lambda b: [b.tenant_id],
+    "slug": lambda b: [b.slug],
+}
+
+# Query parameters that name a partner: every route taking one must be called with B's.
+PARTNER_QUERY_PARAMS = {"tenant", "tenant_id", "slug", "partner"}
+
+# B's values that must never reach A: ids, names, amounts as the API writes them, and sums.
+BRAVO_ROW_VALUES = (
+    "BRAVO-CONV-1",
+    "BRAVO-CONV-2",
+    "BRAVO-OFFER-77",
+    "Bravo Secret Offer",
+    "BRAVO-ORDER",
+    "bravo-campaign",
+    "424242.42",
+    "131313.13",
+    "555555.55",  # B's sales, summed
+    "4242.42",
+    "1313.13",
+    "5555.55",  # B's payouts, summed
+)
+# Refused postbacks are counted in stats; no route lists them (yet), even to the admin.
+BRAVO_VALUES = (*BRAVO_ROW_VALUES, "BRAVO-REJECT-1")
+
+
+def get_routes(app: PostbackApp) -> list[Any]:
+    return [
+        route
+        for route in iter_route_contexts(app.api.routes)
+        if "GET" in (route.methods or ()) and route.path is not None
+    ]
+
+
+def needs_token(route: Any) -> bool:
+    """Whether the route resolves who is asking (the admin token or a partner's key)."""
+    from postback.auth import get_principal
+
+    pending = [getattr(route, "dependant", None)]
+    while pending:
+        dependant = pending.pop()
+        if dependant is None:
+            continue
+        if dependant.call is get_principal:
+            return True
+        pending.extend(dependant.dependencies)
+    return False
+
+
+def path_params(path: str) -> list[str]:
+    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+
+
+def query_params(route: Any) -> set[str]:
+    dependant = getattr(route, "dependant", None)
+    if dependant is None:
+        return set()
+    found: set[str] = set()
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        found.update(param.name for param in current.query_params)
+        pending.extend(current.dependencies)
+    return found
+
+
+def urls(path: str, bravo: Partner) -> list[str]:
+    """The path with every combination of B's values for its parameters."""
+    filled = [path]
+    for name in path_params(path):
+        values = PATH_VALUES[name](bravo)
+        filled = [url.replace(f"{{{name}}}", str(v)) for url in filled for v in values]
+    return filled
+
+
+def comparable(response: httpx.Response) -> Any:
+    """The answer with the window bounds taken out (they follow the clock, not the data)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text
+    if isinstance(body, dict):
+        body = {k: v for k, v in body.items() if k not in ("since", "until")}
+    return body
+
+
+async def walk(
+    app: PostbackApp, client: httpx.AsyncClient, headers: dict[str, str], bravo: Partner
+) -> dict[str, tuple[int, Any]]:
+    """Every GET route called with these headers: {request: (status, answer)}."""
+    answers: dict[str, tuple[int, Any]] = {}
+    for route in get_routes(app):
+        path = str(route.path)
+        if path in PUBLIC:
+            calls: list[dict[str, Any]] = [{}]
+        else:
+            assert path in READ_CALLS, f"{path}: add how to call it to READ_CALLS"
+            calls = READ_CALLS[path](bravo)
+        for url in urls(path, bravo):
+            for params in calls:
+                response = await client.get(url, params=params, headers=headers)
+                assert response.status_code < 500, (url, params, response.text)
+                key = f"{url}?{json.dumps(params, sort_keys=True)}"
+                answers[key] = (response.status_code, response)
+    return answers
+
+
+@pytest.fixture
+async def partners(app, db: asyncpg.Connection, client) -> tuple[Partner, Partner]:
+    alpha = await create_tenant(app, "alpha", ts_token="tok-alpha")
+    bravo = await create_tenant(app, "bravo", ts_token="tok-bravo")
+    recent = (datetime.now(UTC) - timedelta(hours=1)).isoformat(timespec="seconds")
+
+    async def send(token: str, conversion_id: str, **fields: Any) -> int:
+        params = postback(conversion_id, ts_token=token, datetime_conversion=recent, **fields)
+        response = await client.get("/postback/", params=params)
+        assert response.status_code == 200, response.text
+        row_id: int = response.json()["id"]
+        return row_id
+
+    alpha_pks = [
+        await send("tok-alpha", "ALPHA-CONV-1", usd_sale_amount="10.00", status="approved"),
+        await send("tok-alpha", "ALPHA-CONV-2", usd_sale_amount="20.00", status="pending"),
+    ]
+    bravo_fields = {
+        "offer_id": "BRAVO-OFFER-77",
+        "offer_name": "Bravo Secret Offer",
+        "aff_sub": "bravo-campaign",
+    }
+    bravo_pks = [
+        await send(
+            "tok-bravo",
+            "BRAVO-CONV-1",
+            order_id="BRAVO-ORDER-1",
+            usd_sale_amount="424242.42",
+            myr_sale_amount="424242.42",
+            usd_payout="4242.42",
+            myr_payout="4242.42",
+            status="approved",
+            **bravo_fields,
+        ),
+        await send(
+            "tok-bravo",
+            "BRAVO-CONV-2",
+            order_id="BRAVO-ORDER-2",
+            usd_sale_amount="131313.13",
+            myr_sale_amount="131313.13",
+            usd_payout="1313.13",
+            myr_payout="1313.13",
+            status="approved",
+            **bravo_fields,
+        ),
+        # The same conversion again: a duplicate row of B's.
+        await send("tok-bravo", "BRAVO-CONV-1", order_id="BRAVO-ORDER-1", **bravo_fields),
+    ]
+    for token, conversion_id in (("tok-alpha", "ALPHA-REJECT-1"), ("tok-bravo", "BRAVO-REJECT-1")):
+        bad = await client.get(
+            "/postback/",
+            params={"conversion_id": conversion_id, "ts_token": token, "usd_payout": "lots"},
+        )
+        assert bad.status_code == 422
+
+    def bearer(key: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {key}"}
+
+    return (
+        Partner("alpha", alpha.tenant.id, bearer(alpha.secrets["api_key"]), alpha_pks),
+        Partner("bravo", bravo.tenant.id, bearer(bravo.secrets["api_key"]), bravo_pks),
+    )
+
+
+def coverage_problems(
+    app: PostbackApp, calls: dict[str, Callable[[Partner], list[dict[str, Any]]]] = READ_CALLS
+) -> list[str]:
+    """Every GET route the walk would not know how to call, or would call without B's slug."""
+    problems = []
+    bravo = Partner("bravo", 2, {}, [1])
+    for route in get_routes(app):
+        path = str(route.path)
+        if path in PUBLIC:
+            if needs_token(route):
+                problems.append(f"{path} needs a token: move it from PUBLIC to READ_CALLS")
+            continue
+        if path not in calls:
+            problems.append(f"new read route {path}: add how to call it to READ_CALLS")
+            continue
+        problems.extend(
+            f"{path}: add B's values for {{{name}}} to PATH_VALUES"
+            for name in path_params(path)
+            if name not in PATH_VALUES
+        )
+        problems.extend(
+            f"{path}: call it with ?{name}= naming partner B in READ_CALLS"
+            for name in query_params(route) & PARTNER_QUERY_PARAMS
+            if not any(name in params for params in calls[path](bravo))
+        )
+    return problems
+
+
+class TestTheWalkCoversEveryRoute:
+    def test_every_get_route_is_known(self, app):
+        assert coverage_problems(app) == []
+
+    def test_no_stale_entries(self, app):
+        paths = {str(route.path) for route in get_routes(app)}
+        assert set(READ_CALLS) <= paths
+        assert paths >= PUBLIC
+
+    def test_a_new_read_route_fails_the_walk(self, settings):
+        """Proof that the guard above works: a read route added later is reported."""
+        from postback.auth import Auth
+        from postback.deps import Session
+
+        app = create_app(settings)
+
+        async def offers_report(
+            principal: Auth, session: Session, tenant: str | None = None
+        ) -> None:
+            """A future report."""
+
+        async def tenant_report(tenant_id: int, principal: Auth) -> None:
+            """A future report on one tenant."""
+
+        app.api.add_api_route("/postback/offers", offers_report, methods=["GET"])
+        app.api.add_api_route("/api/reports/{tenant_id}", tenant_report, methods=["GET"])
+        assert coverage_problems(app) == [
+            "new read route /postback/offers: add how to call it to READ_CALLS",
+            "new read route /api/reports/{tenant_id}: add how to call it to READ_CALLS",
+        ]
+
+        known = READ_CALLS | {"/postback/offers": lambda b: [{}]}
+        assert coverage_problems(app, known) == [
+            "/postback/offers: call it with ?tenant= naming partner B in READ_CALLS",
+            "new read route /api/reports/{tenant_id}: add how to call it to READ_CALLS",
+        ]
+
+
+class TestPartnerASeesNothingOfB:
+    async def test_no_value_of_b_shows(self, app, client, partners):
+        alpha, bravo = partners
+        answers = await walk(app, client, alpha.headers, bravo)
+        assert len(answers) >= 20
+        for key, (_, response) in answers.items():
+            for value in BRAVO_VALUES:
+                assert value not in response.text, f"{key} shows B's {value!r} to A"
+
+    async def test_no_count_or_sum_of_b_moves_an_answer(self, app, client, db, partners):
+        alpha, bravo = partners
+        with_b = await walk(app, client, alpha.headers, bravo)
+        await db.execute("DELETE FROM conversion WHERE tenant_id = $1", bravo.tenant_id)
+        await db.execute("DELETE FROM rejection WHERE tenant_id = $1", bravo.tenant_id)
+        without_b = await walk(app, client, alpha.headers, bravo)
+
+        assert set(with_b) == set(without_b)
+        compared = 0
+        for key, (status, response) in with_b.items():
+            if key.split("?")[0] in PUBLIC:
+                continue  # service-wide pages (uptime, metrics), not partner data
+            other_status, other = without_b[key]
+            assert (status, comparable(response)) == (other_status, comparable(other)), key
+            compared += 1
+        assert compared >= 15
+
+    async def test_a_still_sees_its_own_data(self, client, partners):
+        """The walk means something: A's key works and reads A's rows and sums."""
+        alpha, _ = partners
+        listed = await client.get("/postback/conversions", headers=alpha.headers)
+        assert [i["conversion_id"] for i in listed.json()["items"]] == [
+            "ALPHA-CONV-2",
+            "ALPHA-CONV-1",
+        ]
+        stats = (await client.get("/postback/stats", headers=alpha.headers)).json()
+        assert stats["totals"]["conversions"] == 2
+        assert stats["totals"]["sales_usd"] == "30.00"
+        assert stats["totals"]["rejections"] == 1
+        own = await client.get(
+            f"/postback/conversions/{alpha.conversion_pks[0]}", headers=alpha.headers
+        )
+        assert own.json()["conversion_id"] == "ALPHA-CONV-1"
+
+    async def test_the_admin_sees_b(self, app, client, admin_headers, partners):
+        """B's values are written exactly as searched for: the admin's walk finds every one."""
+        _, bravo = partners
+        answers = await walk(app, client, admin_headers, bravo)
+        everything = "".join(response.text for _, response in answers.values())
+        for value in BRAVO_ROW_VALUES:
+            assert value in everything, f"no answer shows {value!r}, so A's walk proves nothing"
