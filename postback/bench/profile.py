@@ -88,7 +88,7 @@ class Profile:
 
     @property
     def busy(self) -> float:
-        """Share of wall time the sampled threads were running Python (not idle)."""
+        """Share of samples in which the threads were not idle (waiting for I/O)."""
         return self.samples / max(self.seconds * RATE, 1)
 
 

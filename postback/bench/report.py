@@ -219,9 +219,11 @@ def _profile_markdown(profile: Profile, top: int = 15) -> list[str]:
         "### Profile",
         "",
         f"py-spy, {profile.seconds:.0f} s at 200 Hz under the same load: {profile.samples:,} "
-        f"samples, the server's Python thread busy {profile.busy:.0%} of the time. Own time "
+        f"samples; the server's thread was not waiting for I/O in {profile.busy:.0%} of "
+        "them (running, or ready to run while other processes had the CPU). Own time "
         "is charged to the innermost Python function, including the C code it calls "
-        "(orjson, httptools, asyncpg's protocol).",
+        "(orjson, httptools, asyncpg's encoders); time in the event loop's C code and in "
+        "Cython callbacks (asyncpg reading replies) shows as `Runner.run`.",
         "",
         "Own time by component:",
         "",

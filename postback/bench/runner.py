@@ -218,6 +218,11 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
     try:
         if url is None:
             say("starting an embedded PostgreSQL for the run…")
+            # The embedded server's library writes to its runtime folder at interpreter exit,
+            # after the work folder is gone: give it one that outlives the run.
+            runtime = Path(tempfile.gettempdir()) / "postback-bench-runtime"
+            runtime.mkdir(mode=0o700, exist_ok=True)
+            os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
             embedded = EmbeddedPostgres(work / "pg")
             url = embedded.start()
         partners = asyncio.run(create_partners(url, run_id, options.partners))
