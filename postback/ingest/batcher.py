@@ -164,7 +164,9 @@ class Batcher:
     async def _transaction(
         self, conversions: Sequence[ConversionRow], rejections: Sequence[tuple[Any, ...]]
     ) -> list[StoredConversion]:
-        async with self._pool.acquire(timeout=10) as conn, conn.transaction():
+        # No BEGIN/COMMIT round trips: every statement commits on its own, and one statement
+        # carries the whole batch (see repository.write_conversions).
+        async with self._pool.acquire(timeout=10) as conn:
             stored = await repository.write_conversions(conn, conversions) if conversions else []
             if rejections:
                 await repository.write_rejections(conn, rejections)

@@ -44,28 +44,28 @@ FIND_RECEIPTS = """
 SELECT id, receipt_id, is_duplicate FROM conversion WHERE receipt_id = ANY($1::uuid[])
 """
 
+# Rows whose first row exists are stored as duplicates linked to it, and in the same
+# statement the first row takes the newest status sent (the history stays in the duplicates).
 INSERT_DUPLICATES = f"""
-INSERT INTO conversion ({_COLUMNS}, is_duplicate, first_id)
-SELECT {_SELECTED}, true, f.id FROM {_INPUT}
-JOIN conversion f ON f.tenant_id = t.tenant_id AND f.conversion_id = t.conversion_id
-    AND f.deduplicated AND NOT f.is_duplicate
-ORDER BY t.ord
-ON CONFLICT DO NOTHING
-RETURNING id, receipt_id
-"""
-
-# A later postback with a new status moves the first row to it; the history stays in the
-# duplicate rows.
-UPDATE_FIRST_STATUS = """
-UPDATE conversion f
-SET status = d.status, status_raw = d.status_raw, status_updated_at = now()
-FROM (
+WITH duplicate AS (
+    INSERT INTO conversion ({_COLUMNS}, is_duplicate, first_id)
+    SELECT {_SELECTED}, true, f.id FROM {_INPUT}
+    JOIN conversion f ON f.tenant_id = t.tenant_id AND f.conversion_id = t.conversion_id
+        AND f.deduplicated AND NOT f.is_duplicate
+    ORDER BY t.ord
+    ON CONFLICT DO NOTHING
+    RETURNING id, receipt_id, first_id, status, status_raw
+), newest AS (
     SELECT DISTINCT ON (first_id) first_id, status, status_raw
-    FROM conversion
-    WHERE id = ANY($1::int8[]) AND status_raw IS NOT NULL
+    FROM duplicate WHERE status_raw IS NOT NULL
     ORDER BY first_id, id DESC
-) d
-WHERE f.id = d.first_id AND (f.status, f.status_raw) IS DISTINCT FROM (d.status, d.status_raw)
+), moved AS (
+    UPDATE conversion f
+    SET status = n.status, status_raw = n.status_raw, status_updated_at = now()
+    FROM newest n
+    WHERE f.id = n.first_id AND (f.status, f.status_raw) IS DISTINCT FROM (n.status, n.status_raw)
+)
+SELECT id, receipt_id FROM duplicate
 """
 
 INSERT_REJECTIONS = """
@@ -85,7 +85,11 @@ def _columns(rows: Sequence[ConversionRow]) -> list[Any]:
 async def write_conversions(
     conn: asyncpg.Connection, rows: Sequence[ConversionRow]
 ) -> list[StoredConversion]:
-    """Store `rows` (inside the caller's transaction); outcomes in the same order."""
+    """Store `rows`; outcomes in the same order.
+
+    Each statement is atomic on its own, so no surrounding transaction is needed: a crash
+    between two of them leaves only rows whose senders were not yet answered and will retry.
+    """
     stored: dict[Any, StoredConversion] = {}
     pending = list(rows)
     for _ in range(_MAX_ROUNDS):
@@ -100,12 +104,8 @@ async def write_conversions(
         pending = [r for r in pending if r[RECEIPT] not in stored]
         if not pending:
             break
-        duplicate_ids = []
         for record in await conn.fetch(INSERT_DUPLICATES, *_columns(pending)):
             stored[record["receipt_id"]] = StoredConversion(record["id"], duplicate=True)
-            duplicate_ids.append(record["id"])
-        if duplicate_ids:
-            await conn.execute(UPDATE_FIRST_STATUS, duplicate_ids)
         # Rows still pending lost their first row between two statements (deleted by
         # retention); the next round stores them as first rows.
         pending = [r for r in pending if r[RECEIPT] not in stored]

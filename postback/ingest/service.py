@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 import time
 import uuid
 from dataclasses import dataclass
@@ -50,10 +50,14 @@ class Refused(Exception):
         self.retry_after = retry_after
 
 
+# Seeded from the OS per process; receipt ids need uniqueness, not secrecy.
+_random = random.Random()  # noqa: S311
+
+
 def new_receipt_id() -> uuid.UUID:
     """A time-ordered UUID (version 7) so the receipt index grows at its right edge."""
     millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")
+    rand = _random.getrandbits(80)
     value = (millis << 80) | (0x7 << 76) | ((rand >> 68) << 64) | (0b10 << 62)
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)
