@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from postback import __version__, migrate
+from postback.admin.routes import router as admin_router
 from postback.auth import load_admin_token
 from postback.conversions.routes import router as conversions_router
 from postback.db import Database
@@ -122,6 +123,7 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(system_router)
     api.include_router(conversions_router)
     api.include_router(tenants_router)
+    api.include_router(admin_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.openapi = lambda: _openapi(api)  # type: ignore[method-assign]
     return api

@@ -41,3 +41,13 @@ def postback(conversion_id: str = "C-1", **fields: Any) -> dict[str, Any]:
     }
     params.update(fields)
     return {k: v for k, v in params.items() if v is not None}
+
+
+def fill_macros(url: str, conversion_id: str, **fields: Any) -> str:
+    """A postback URL with its `{macro}` placeholders filled as Involve Asia would fill them
+    (realistic values from `postback()`, empty for the macros it has no value for)."""
+    import re
+    from urllib.parse import quote
+
+    values = postback(conversion_id, **fields)
+    return re.sub(r"\{(\w+)\}", lambda m: quote(str(values.get(m.group(1), "")), safe=""), url)

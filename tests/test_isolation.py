@@ -33,7 +33,18 @@ class Partner:
 
 
 # Routes anyone may read without a token: called with A's key too, and checked for B's values.
-PUBLIC = {"/", "/favicon.ico", "/docs", "/redoc", "/health", "/info", "/metrics", "/openapi.json"}
+# The admin sign-in page is open (it carries a fresh CSRF token, so no two answers are equal).
+PUBLIC = {
+    "/",
+    "/favicon.ico",
+    "/docs",
+    "/redoc",
+    "/health",
+    "/info",
+    "/metrics",
+    "/openapi.json",
+    "/admin/login",
+}
 
 # How to call each read route that needs a token: the query strings to try, B's slug wherever
 # a filter names a partner. Add a new read route here (the walk fails until it is).
@@ -52,6 +63,10 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
     "/api/tenants": lambda b: [{}],
     "/api/tenants/{tenant_id}": lambda b: [{}],
     "/api/tenants/{tenant_id}/postback-url": lambda b: [{}],
+    # Admin pages need the admin's session cookie: a partner's key only gets the sign-in page.
+    "/admin": lambda b: [{}],
+    "/admin/partners/new": lambda b: [{}],
+    "/admin/partners/{tenant_id}": lambda b: [{}],
 }
 
 # What a path parameter is filled with: B's own ids.

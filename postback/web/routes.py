@@ -15,6 +15,7 @@ router = APIRouter(include_in_schema=False)
 VENDOR = "/static/vendor"
 STATIC = Path(__file__).parent / "static"
 LINKS = (
+    ("/admin", "Admin: partners", "管理后台：合作伙伴管理"),
     ("/docs", "API documentation (Swagger UI)", "接口文档（Swagger UI）"),
     ("/redoc", "API reference (ReDoc)", "接口参考（ReDoc）"),
     ("/postback/conversions", "Conversions (needs a token)", "转化记录（需要令牌）"),

@@ -1,0 +1,330 @@
+"""The admin pages at /admin: sign in with the admin token, then manage partners."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from postback.admin import service
+from postback.admin import session as cookie
+from postback.admin.pages import AdminRoute, CsrfFailed, SignInRequired, render, safe_next
+from postback.admin.session import CSRF_FIELD, AdminSession
+from postback.admin.throttle import SignInThrottle
+from postback.deps import AppSettings, Session
+from postback.tenants.routes import Changes, PublicBase, TenantId
+from postback.tenants.service import SECRET_KINDS
+
+router = APIRouter(prefix="/admin", include_in_schema=False, route_class=AdminRoute)
+
+FORM_LIMITS = {"max_files": 0, "max_fields": 100}
+
+
+def signed_in(request: Request) -> AdminSession:
+    current = cookie.read(request)
+    if current is None or not current.signed_in:
+        raise SignInRequired()
+    return current
+
+
+SignedIn = Annotated[AdminSession, Depends(signed_in)]
+
+
+async def checked_form(request: Request, current: SignedIn) -> FormData:
+    """The posted form, once its CSRF token is this session's."""
+    form = await request.form(**FORM_LIMITS)
+    if not current.csrf_matches(form.get(CSRF_FIELD)):
+        raise CsrfFailed()
+    return form
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def throttle_of(request: Request) -> SignInThrottle:
+    """This process's sign-in throttle (one per app)."""
+    state = request.app.state
+    throttle: SignInThrottle | None = getattr(state, "admin_throttle", None)
+    if throttle is None:
+        throttle = state.admin_throttle = SignInThrottle()
+    return throttle
+
+
+Throttle = Annotated[SignInThrottle, Depends(throttle_of)]
+
+
+def _partner_url(tenant_id: int, notice: str | None = None) -> str:
+    return f"/admin/partners/{tenant_id}" + (f"?notice={notice}" if notice else "")
+
+
+# --- Signing in and out ---------------------------------------------------------------
+
+
+@router.get("/login")
+async def login_page(request: Request) -> Response:
+    current = cookie.read(request)
+    if current is not None and current.signed_in:
+        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
+    current = current or cookie.new_session(signed_in=False)
+    response = render(
+        request, "login.html", session=current, next=safe_next(request.query_params.get("next"))
+    )
+    cookie.write(request, response, current)
+    return response
+
+
+@router.post("/login")
+async def login(request: Request, throttle: Throttle) -> Response:
+    form = await request.form(**FORM_LIMITS)
+    current = cookie.read(request)
+    if current is None or not current.csrf_matches(form.get(CSRF_FIELD)):
+        raise CsrfFailed()
+    next_page = safe_next(form.get("next"))
+    address = request.client.host if request.client else "unknown"
+    try:
+        accepted = service.sign_in(
+            throttle, request.app.state.admin_token, form.get("token"), address
+        )
+    except service.Throttled as exc:
+        response = render(
+            request,
+            "login.html",
+            session=current,
+            status_code=429,
+            next=next_page,
+            error=("too_many_attempts", exc.retry_after),
+        )
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if not accepted:
+        return render(
+            request,
+            "login.html",
+            session=current,
+            status_code=401,
+            next=next_page,
+            error=("wrong_token", 0),
+        )
+    redirect = RedirectResponse(next_page, status_code=303)
+    # A fresh session (and CSRF token) on signing in: nothing issued before carries over.
+    cookie.write(request, redirect, cookie.new_session(signed_in=True))
+    return redirect
+
+
+@router.post("/logout")
+async def logout(_: CheckedForm) -> Response:
+    response = RedirectResponse("/admin/login", status_code=303)
+    cookie.clear(response)
+    return response
+
+
+# --- Partners -------------------------------------------------------------------------
+
+
+@router.get("")
+async def partner_list(
+    request: Request, current: SignedIn, session: Session, settings: AppSettings
+) -> Response:
+    partners = await service.partners(session, settings.timezone)
+    return render(request, "partners.html", session=current, partners=partners)
+
+
+@router.get("/partners/new")
+async def new_partner_page(request: Request, current: SignedIn, settings: AppSettings) -> Response:
+    return render(
+        request,
+        "partner_new.html",
+        session=current,
+        values={"dedup_enabled": True, "retention_days": "7"},
+        problems=[],
+        reporting_zone=settings.timezone,
+    )
+
+
+@router.post("/partners/new", dependencies=[Changes])
+async def create_partner(
+    request: Request,
+    current: SignedIn,
+    form: CheckedForm,
+    session: Session,
+    settings: AppSettings,
+    base: PublicBase,
+) -> Response:
+    try:
+        tenant_id, secrets, url = await service.create(
+            session, form, default_zone=settings.timezone, base=base
+        )
+    except service.FormInvalid as exc:
+        await session.rollback()
+        return render(
+            request,
+            "partner_new.html",
+            session=current,
+            status_code=exc.status_code,
+            values=service.form_values(form),
+            problems=exc.problems,
+            reporting_zone=settings.timezone,
+        )
+    page = await service.partner_page(session, tenant_id, default_zone=settings.timezone, base=base)
+    return _render_partner(
+        request, current, page, status_code=201, notice="created", shown_once=secrets, url=url
+    )
+
+
+@router.get("/partners/{tenant_id}")
+async def partner_page(
+    request: Request,
+    tenant_id: TenantId,
+    current: SignedIn,
+    session: Session,
+    settings: AppSettings,
+    base: PublicBase,
+) -> Response:
+    page = await service.partner_page(session, tenant_id, default_zone=settings.timezone, base=base)
+    notice = request.query_params.get("notice")
+    return _render_partner(request, current, page, notice=notice if notice in ("saved",) else None)
+
+
+@router.post("/partners/{tenant_id}", dependencies=[Changes])
+async def update_partner(
+    request: Request,
+    tenant_id: TenantId,
+    current: SignedIn,
+    form: CheckedForm,
+    session: Session,
+    settings: AppSettings,
+    base: PublicBase,
+) -> Response:
+    try:
+        await service.update(session, tenant_id, form, default_zone=settings.timezone)
+    except service.FormInvalid as exc:
+        await session.rollback()
+        page = await service.partner_page(
+            session, tenant_id, default_zone=settings.timezone, base=base
+        )
+        return _render_partner(
+            request, current, page, status_code=exc.status_code, problems=exc.problems, form=form
+        )
+    return RedirectResponse(_partner_url(tenant_id, "saved"), status_code=303)
+
+
+@router.post("/partners/{tenant_id}/enable", dependencies=[Changes])
+async def enable_partner(
+    request: Request,
+    tenant_id: TenantId,
+    current: SignedIn,
+    _: CheckedForm,
+    session: Session,
+    settings: AppSettings,
+    base: PublicBase,
+) -> Response:
+    return await _set_enabled(request, tenant_id, True, current, session, settings.timezone, base)
+
+
+@router.post("/partners/{tenant_id}/disable", dependencies=[Changes])
+async def disable_partner(
+    request: Request,
+    tenant_id: TenantId,
+    current: SignedIn,
+    _: CheckedForm,
+    session: Session,
+    settings: AppSettings,
+    base: PublicBase,
+) -> Response:
+    return await _set_enabled(request, tenant_id, False, current, session, settings.timezone, base)
+
+
+@router.post("/partners/{tenant_id}/rotate", dependencies=[Changes])
+async def rotate_secret(
+    request: Request,
+    tenant_id: TenantId,
+    current: SignedIn,
+    form: CheckedForm,
+    session: Session,
+    settings: AppSettings,
+    base: PublicBase,
+) -> Response:
+    try:
+        kind, secret, url = await service.rotate(
+            session, tenant_id, form.get("kind"), default_zone=settings.timezone, base=base
+        )
+    except service.FormInvalid as exc:
+        await session.rollback()
+        page = await service.partner_page(
+            session, tenant_id, default_zone=settings.timezone, base=base
+        )
+        return _render_partner(
+            request, current, page, status_code=exc.status_code, problems=exc.problems
+        )
+    page = await service.partner_page(session, tenant_id, default_zone=settings.timezone, base=base)
+    return _render_partner(
+        request,
+        current,
+        page,
+        notice="rotated",
+        shown_once={kind: secret},
+        url=url if kind != "api_key" else None,
+    )
+
+
+async def _set_enabled(
+    request: Request,
+    tenant_id: int,
+    enabled: bool,
+    current: AdminSession,
+    session: Session,
+    zone: str,
+    base: str,
+) -> Response:
+    try:
+        await service.set_enabled(session, tenant_id, enabled, default_zone=zone)
+    except service.FormInvalid as exc:
+        await session.rollback()
+        page = await service.partner_page(session, tenant_id, default_zone=zone, base=base)
+        return _render_partner(
+            request, current, page, status_code=exc.status_code, problems=exc.problems
+        )
+    return RedirectResponse(_partner_url(tenant_id, "saved"), status_code=303)
+
+
+def _render_partner(
+    request: Request,
+    current: AdminSession,
+    page: service.PartnerPage,
+    *,
+    status_code: int = 200,
+    notice: str | None = None,
+    problems: list[service.Problem] | None = None,
+    shown_once: dict[str, str] | None = None,
+    url: str | None = None,
+    form: FormData | None = None,
+) -> Response:
+    tenant = page.tenant
+    values = {
+        "name": tenant.name,
+        "slug": tenant.slug,
+        "retention_days": str(tenant.retention_days),
+        "rate_limit_per_minute": tenant.rate_limit_per_minute or "",
+        "timezone": tenant.timezone or "",
+        "dedup_enabled": tenant.dedup_enabled,
+    }
+    if form is not None:
+        values.update({k: v for k, v in service.form_values(form).items() if k in values})
+    return render(
+        request,
+        "partner.html",
+        session=current,
+        status_code=status_code,
+        lang_path=_partner_url(tenant.id),
+        page=page,
+        tenant=tenant,
+        values=values,
+        notice=notice,
+        problems=problems or [],
+        shown_once=shown_once or {},
+        url=url or page.postback_url.url,
+        url_has_token=url is not None,
+        secret_kinds=SECRET_KINDS,
+    )
