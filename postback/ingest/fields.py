@@ -108,13 +108,15 @@ def clean(value: Any) -> str | None:
     """Trim a raw value; empty strings and unfilled macros become None."""
     if value is None:
         return None
-    if isinstance(value, bool):
+    if type(value) is str:  # nearly every value: skip the slower checks below
+        text = value.strip()
+    elif isinstance(value, bool):
         text = "true" if value else "false"
     elif isinstance(value, (int, float, str)):
         text = str(value).strip()
     else:
         raise ValueError("must be a single value, not a list or an object")
-    if not text or _MACRO.match(text):
+    if not text or (text[0] == "{" and _MACRO.match(text)):
         return None
     if "\x00" in text:
         raise ValueError("contains a NUL character")

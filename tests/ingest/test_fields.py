@@ -96,3 +96,21 @@ def test_unknown_currency(text):
 )
 def test_status_synonyms_ignore_case(word, case):
     assert fields.normalise_status(case(word)) == fields.STATUS_SYNONYMS[word]
+
+
+query_text = st.text(alphabet=st.sampled_from(list("ab=&+%;é 0123456789ABCDEFxyz")), max_size=40)
+
+
+@given(query_text)
+def test_query_splitting_matches_the_standard_library(text):
+    from urllib.parse import parse_qsl
+
+    from postback.ingest.routes import split_query
+
+    try:
+        expected = parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            split_query(text)
+        return
+    assert split_query(text) == expected
