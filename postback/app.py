@@ -10,6 +10,7 @@ from typing import Any
 
 import structlog
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
@@ -26,6 +27,7 @@ from postback.ingest.openapi import add_postback_paths
 from postback.ingest.ratelimit import TenantRateLimiter
 from postback.ingest.routes import PATHS, PostbackEndpoint
 from postback.ingest.service import IngestService
+from postback.ingest.spool import Spool
 from postback.lifecycle.jobs import CleanupJob
 from postback.logging import configure_logging
 from postback.metrics import observe_batch
@@ -33,6 +35,7 @@ from postback.settings import Settings, get_settings
 from postback.system.routes import router as system_router
 from postback.tenants.directory import TenantDirectory
 from postback.tenants.routes import router as tenants_router
+from postback.web.headers import SecurityHeaders
 from postback.web.routes import router as web_router
 
 log = structlog.get_logger(__name__)
@@ -54,12 +57,17 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     directory = TenantDirectory(db.write_pool, settings.zone, settings.tenant_cache_seconds)
     await directory.reload()
+    spool = Spool(settings.spool_path, db.write_pool)
+    await spool.open()
+    spool.start()  # replays what a previous run left behind
+    app.state.spool = spool
     batcher = Batcher(
         db.write_pool,
         max_size=settings.batch_max_size,
         queue_limit=settings.batch_queue_limit,
         writers=settings.write_pool_size,
         on_batch=observe_batch,
+        spool=spool,
     )
     batcher.start()
     cleanup = CleanupJob(db.engine, settings.cleanup_interval)
@@ -90,6 +98,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await cleanup.stop()
         ingest, app.state.ingest = app.state.ingest, None
         await batcher.stop()
+        await spool.stop()
         await ingest.limiter.close()
         await db.close()
         if embedded is not None:
@@ -125,6 +134,16 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(tenants_router)
     api.include_router(admin_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    api.add_middleware(SecurityHeaders)
+    if settings.cors_origin_list:
+        # Bearer tokens, not cookies: browsers never send credentials cross-origin.
+        api.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PATCH"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
     api.openapi = lambda: _openapi(api)  # type: ignore[method-assign]
     return api
 

@@ -17,6 +17,9 @@ BATCH_SECONDS = Histogram(
 )
 QUEUE_DEPTH = Gauge("postback_write_queue_depth", "Postbacks waiting for their batch")
 DATABASE_UP = Gauge("postback_database_up", "1 when the last health check reached the database")
+SPOOL_DEPTH = Gauge("postback_spool_depth", "Acknowledged postbacks waiting in the local spool")
+SPOOLED = Counter("postback_spooled_total", "Postbacks written to the spool (database away)")
+REPLAYED = Counter("postback_replayed_total", "Spooled postbacks stored in the database")
 
 
 def observe_batch(size: int, seconds: float) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
 
 
 class Settings(BaseSettings):
@@ -21,6 +24,8 @@ class Settings(BaseSettings):
     admin_token: SecretStr | None = Field(default=None, alias="POSTBACK_ADMIN_TOKEN")
     timezone: str = Field(default="Asia/Kuala_Lumpur", alias="POSTBACK_TIMEZONE")
     home: Path = Field(default=Path("data"), alias="POSTBACK_HOME")
+    # Where acknowledged postbacks wait while the database is away (default <home>/spool).
+    spool_dir: Path | None = Field(default=None, alias="POSTBACK_SPOOL_DIR")
     log_level: str = Field(default="INFO", alias="LOG_LEVEL")
     debug: bool = Field(default=False, alias="DEBUG")
     environment: Literal["development", "production"] = Field(
@@ -30,6 +35,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, alias="POSTBACK_PORT")
     public_url: str | None = Field(default=None, alias="POSTBACK_PUBLIC_URL")
     redis_url: SecretStr | None = Field(default=None, alias="REDIS_URL")
+    # Browsers on these origins may call the API (comma-separated); unset, CORS stays off.
+    cors_origins: str | None = Field(default=None, alias="POSTBACK_CORS_ORIGINS")
 
     # Write path: a batch commits as soon as the previous one is done, up to this size.
     batch_max_size: int = Field(default=500, ge=1, le=10_000, alias="POSTBACK_BATCH_MAX_SIZE")
@@ -53,6 +60,20 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown timezone {value!r} (use an IANA name)") from exc
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        origins = [origin.strip() for origin in value.split(",") if origin.strip()]
+        for origin in origins:
+            if origin != "*" and not ORIGIN.fullmatch(origin):
+                raise ValueError(
+                    f"POSTBACK_CORS_ORIGINS: {origin!r} is not an origin such as "
+                    "https://dashboard.example.com (scheme, host and port only, no path)"
+                )
+        return ",".join(origins) or None
+
     @model_validator(mode="after")
     def _secure_outside_development(self) -> Settings:
         if self.environment == "production":
@@ -70,6 +91,14 @@ class Settings(BaseSettings):
         return self.home.expanduser().resolve()
 
     @property
+    def cors_origin_list(self) -> list[str]:
+        return self.cors_origins.split(",") if self.cors_origins else []
+
+    @property
+    def spool_path(self) -> Path:
+        return (self.spool_dir or self.home_dir / "spool").expanduser().resolve()
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -80,6 +109,7 @@ class Settings(BaseSettings):
             "admin_token_source": "environment" if self.admin_token else "data folder",
             "timezone": self.timezone,
             "home": str(self.home_dir),
+            "spool_dir": str(self.spool_path),
             "environment": self.environment,
             "debug": self.debug,
             "log_level": self.log_level,
@@ -89,6 +119,7 @@ class Settings(BaseSettings):
             "strict_tokens": self.strict_tokens,
             "cleanup_interval": self.cleanup_interval,
             "rate_limits": "redis" if self.redis_url else "in-process",
+            "cors_origins": self.cors_origin_list,
         }
 
 

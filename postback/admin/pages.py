@@ -21,17 +21,15 @@ from postback import __version__
 from postback.admin import i18n
 from postback.admin.session import CSRF_FIELD, AdminSession
 from postback.errors import NotFound
+from postback.web.headers import CSP, PAGE_HEADERS, PAGE_POLICY
 
 TEMPLATES = Path(__file__).parent / "templates"
 CENTS = Decimal("0.01")
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
+# The app's page headers (postback/web/headers.py), on every admin answer, redirects too.
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
+    CSP: PAGE_POLICY,
+    **PAGE_HEADERS,
     # Pages can carry a secret shown once: never keep them in a cache or the history.
     "Cache-Control": "no-store",
 }

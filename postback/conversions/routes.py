@@ -10,8 +10,19 @@ from postback.auth import Auth
 from postback.conversions import service
 from postback.conversions.schemas import ConversionOut, ConversionPage, DuplicateFilter, Stats
 from postback.deps import AppSettings, Session
+from postback.tenants.schemas import NO_NUL
 
 router = APIRouter(prefix="/postback", tags=["conversions"])
+
+
+def text_filter(description: str | None = None) -> object:
+    """A text query parameter; NUL is refused here (422), PostgreSQL text cannot hold it."""
+    return Query(description=description, pattern=NO_NUL)
+
+
+PartnerSlug = Annotated[str | None, text_filter("Partner slug (admin only)")]
+Since = Annotated[str | None, text_filter("Conversion time from (inclusive)")]
+Until = Annotated[str | None, text_filter("Conversion time until (exclusive)")]
 
 
 @router.get("/conversions", response_model=ConversionPage)
@@ -21,11 +32,11 @@ async def list_conversions(
     settings: AppSettings,
     page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
     page_size: Annotated[int, Query(ge=1, le=1000)] = 50,
-    tenant: Annotated[str | None, Query(description="Partner slug (admin only)")] = None,
-    offer_id: str | None = None,
-    status: Annotated[str | None, Query(description="approved, pending, rejected, …")] = None,
-    since: Annotated[str | None, Query(description="Conversion time from (inclusive)")] = None,
-    until: Annotated[str | None, Query(description="Conversion time until (exclusive)")] = None,
+    tenant: PartnerSlug = None,
+    offer_id: Annotated[str | None, text_filter()] = None,
+    status: Annotated[str | None, text_filter("approved, pending, rejected, …")] = None,
+    since: Since = None,
+    until: Until = None,
     duplicates: DuplicateFilter = DuplicateFilter.include,
 ) -> ConversionPage:
     """Conversions, newest first, with filters."""
@@ -58,9 +69,9 @@ async def stats(
     principal: Auth,
     settings: AppSettings,
     hours: Annotated[int | None, Query(ge=1, le=service.MAX_STATS_HOURS)] = None,
-    since: str | None = None,
-    until: str | None = None,
-    tenant: Annotated[str | None, Query(description="Partner slug (admin only)")] = None,
+    since: Since = None,
+    until: Until = None,
+    tenant: PartnerSlug = None,
 ) -> Stats:
     """Totals, by status, by offer and by hour for the last `hours` (24) or since/until."""
     return await service.stats(

@@ -12,13 +12,16 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import structlog
 
 from postback.ingest import repository
 from postback.ingest.schemas import ConversionRow, StoredConversion
+
+if TYPE_CHECKING:
+    from postback.ingest.spool import Spool
 
 log = structlog.get_logger(__name__)
 
@@ -62,8 +65,10 @@ class Batcher:
         queue_limit: int,
         writers: int,
         on_batch: Callable[[int, float], None] | None = None,
+        spool: Spool | None = None,
     ) -> None:
         self._pool = pool
+        self._spool = spool
         self._max_size = max_size
         self._queue_limit = queue_limit
         self._writers = writers
@@ -128,13 +133,24 @@ class Batcher:
 
     async def _write(self, conversions: list[_Item], rejections: list[_Item]) -> None:
         started = asyncio.get_running_loop().time()
+        if conversions and self._spool is not None and self._spool.depth:
+            # Postbacks acknowledged from the spool go to the database first (keeps order).
+            await self._to_spool(conversions)
+            conversions = []
+            if not rejections:
+                return
         try:
             stored = await self._transaction(
                 [i.row for i in conversions], [i.row for i in rejections]
             )
         except UNAVAILABLE as exc:
             log.warning("batch_unavailable", error=str(exc), size=len(conversions))
-            _fail(conversions + rejections, StorageUnavailable(str(exc) or type(exc).__name__))
+            unavailable = StorageUnavailable(str(exc) or type(exc).__name__)
+            if self._spool is not None and conversions:
+                _fail(rejections, unavailable)  # refusals are not spooled: 503, sender retries
+                await self._to_spool(conversions)
+                return
+            _fail(conversions + rejections, unavailable)
             return
         except asyncpg.PostgresError as exc:
             if len(conversions) + len(rejections) == 1:
@@ -160,6 +176,20 @@ class Batcher:
                 item.future.set_result(None)
         if self._on_batch is not None:
             self._on_batch(len(conversions), asyncio.get_running_loop().time() - started)
+
+    async def _to_spool(self, items: list[_Item]) -> None:
+        """Keep the batch in the durable spool and answer its senders "spooled"."""
+        assert self._spool is not None
+        try:
+            await self._spool.append([i.row for i in items])
+        except Exception as exc:
+            log.error("spool_write_failed", error=str(exc), size=len(items))
+            _fail(items, StorageUnavailable(f"spool: {exc}"))
+            return
+        spooled = StoredConversion(None, duplicate=False, spooled=True)
+        for item in items:
+            if not item.future.done():
+                item.future.set_result(spooled)
 
     async def _transaction(
         self, conversions: Sequence[ConversionRow], rejections: Sequence[tuple[Any, ...]]

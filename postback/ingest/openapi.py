@@ -79,10 +79,21 @@ def add_postback_paths(schema: dict[str, Any]) -> dict[str, Any]:
         "type": "object",
         "properties": {
             "status": {"type": "string", "enum": ["ok"]},
-            "id": {"type": "integer"},
+            "id": {
+                "type": ["integer", "null"],
+                "description": "The stored row; null while the postback waits in the spool",
+            },
             "conversion_id": {"type": "string"},
-            "duplicate": {"type": "boolean"},
+            "duplicate": {
+                "type": "boolean",
+                "description": "Always false for a spooled postback (decided when it is stored)",
+            },
             "tenant": {"type": "string"},
+            "spooled": {
+                "type": "boolean",
+                "description": "Present and true when the database was away and the postback "
+                "was durably kept in the local spool; it is stored when the database is back",
+            },
         },
         "required": ["status", "id", "conversion_id", "duplicate", "tenant"],
     }

@@ -219,18 +219,19 @@ class PostbackEndpoint:
                 send, 503, _error("service", "temporarily unable to store, retry"), _retry(5)
             )
             return
-        POSTBACKS.labels("duplicate" if accepted.stored.duplicate else "accepted").inc()
-        await _respond(
-            send,
-            200,
-            {
-                "status": "ok",
-                "id": accepted.stored.id,
-                "conversion_id": accepted.conversion_id,
-                "duplicate": accepted.stored.duplicate,
-                "tenant": accepted.tenant.slug,
-            },
-        )
+        stored = accepted.stored
+        outcome = "spooled" if stored.spooled else "duplicate" if stored.duplicate else "accepted"
+        POSTBACKS.labels(outcome).inc()
+        answer = {
+            "status": "ok",
+            "id": stored.id,
+            "conversion_id": accepted.conversion_id,
+            "duplicate": stored.duplicate,
+            "tenant": accepted.tenant.slug,
+        }
+        if stored.spooled:
+            answer["spooled"] = True
+        await _respond(send, 200, answer)
 
     async def _refuse_raw(
         self,

@@ -46,10 +46,12 @@ ConversionRow = tuple[Any, ...]
 
 @dataclass(frozen=True, slots=True)
 class StoredConversion:
-    """What the write path reports once a conversion row is committed."""
+    """What the write path reports once a conversion row is committed (or durably spooled:
+    then `id` is None and `duplicate` is decided when the spool is replayed)."""
 
-    id: int
+    id: int | None
     duplicate: bool
+    spooled: bool = False
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from postback.metrics import QUEUE_DEPTH
+from postback.metrics import QUEUE_DEPTH, SPOOL_DEPTH
 from postback.system import service
 
 router = APIRouter(tags=["system"])
@@ -16,14 +16,21 @@ router = APIRouter(tags=["system"])
 
 @router.get("/health")
 async def health(request: Request) -> JSONResponse:
-    """Whether the service can reach its database (503 when it cannot)."""
-    ok = await service.database_ok(request.app.state.db.write_pool)
+    """Whether postbacks are kept: 200 while the database or the spool takes them, else 503."""
+    state = request.app.state
+    ok = await service.database_ok(state.db.write_pool)
+    spool = state.spool
+    # With the database away, postbacks are still acknowledged from the spool, so a load
+    # balancer must keep sending them here: 503 only when neither can keep a postback.
+    accepting = ok or spool.writable
     body = {
-        "status": "ok" if ok else "degraded",
+        "status": "ok" if ok and not spool.depth else "degraded",
         "database": "up" if ok else "down",
-        "write_queue_depth": request.app.state.batcher.depth,
+        "spool": "ok" if spool.writable else "unwritable",
+        "spool_depth": spool.depth,
+        "write_queue_depth": state.batcher.depth,
     }
-    return JSONResponse(body, status_code=200 if ok else 503)
+    return JSONResponse(body, status_code=200 if accepting else 503)
 
 
 @router.get("/info")
@@ -46,4 +53,5 @@ async def info(request: Request) -> dict[str, Any]:
 @router.get("/metrics", include_in_schema=False)
 async def metrics(request: Request) -> Response:
     QUEUE_DEPTH.set(request.app.state.batcher.depth)
+    SPOOL_DEPTH.set(request.app.state.spool.depth)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -12,11 +12,14 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 import asyncpg
+import structlog
 
 from postback.security import hash_secret
 
 TOKEN_ORDER = ("ts_token", "ts_param", "tlm_token")
 MISS_RELOAD_INTERVAL = 1.0
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +91,20 @@ class TenantDirectory:
             return
         async with self._lock:
             if time.monotonic() - self._loaded_at > max_age:
-                await self.reload()
+                try:
+                    await self.reload()
+                except (
+                    OSError,
+                    TimeoutError,
+                    asyncpg.PostgresConnectionError,
+                    asyncpg.InterfaceError,
+                ):
+                    if self._default is None and not self._by_id:
+                        raise
+                    # The database is away: postbacks go on to the spool with the tenants
+                    # known so far; the next reload is tried after another max_age.
+                    log.warning("tenant_directory_stale")
+                    self._loaded_at = time.monotonic()
 
     def _lookup(self, tokens: dict[str, str]) -> TenantInfo | None:
         for field in TOKEN_ORDER:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from fastapi import APIRouter, Request
@@ -9,6 +10,7 @@ from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse
 
 from postback import __version__
+from postback.web.headers import CSP, policy_for_page
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,7 +51,8 @@ async def home(request: Request) -> HTMLResponse:
         f'<li><a href="{href}">{en}</a><span class="zh">{zh}</span></li>' for href, en, zh in LINKS
     )
     base = str(request.base_url).rstrip("/")
-    return HTMLResponse(HOME.format(version=__version__, links=links, base=base))
+    html = HOME.format(version=__version__, links=links, base=base)
+    return HTMLResponse(html, headers={CSP: policy_for_page(html)})
 
 
 @router.get("/favicon.ico")
@@ -59,24 +62,53 @@ async def favicon() -> FileResponse:
     )
 
 
+@cache
+def _swagger_ui() -> tuple[str, str]:
+    """The page and its policy (both fixed, so made once)."""
+    html = bytes(
+        get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Postback API",
+            swagger_js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
+            swagger_css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
+            swagger_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+            swagger_ui_parameters={"validatorUrl": None},
+        ).body
+    ).decode()
+    # Swagger UI draws its icons from data: URIs in its stylesheet.
+    return html, policy_for_page(html, img_src="'self' data:")
+
+
+@cache
+def _redoc() -> tuple[str, str]:
+    """The page and its policy (both fixed, so made once)."""
+    html = bytes(
+        get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Postback API",
+            redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
+            redoc_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
+            with_google_fonts=False,
+        ).body
+    ).decode()
+    # ReDoc styles itself with <style> elements it writes at run time (styled-components)
+    # and builds its search worker from a blob.
+    policy = policy_for_page(
+        html,
+        style_src="'self' 'unsafe-inline'",
+        img_src="'self' data:",
+        worker_src="'self' blob:",
+    )
+    return html, policy
+
+
 @router.get("/docs")
 async def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title="Postback API",
-        swagger_js_url=f"{VENDOR}/swagger-ui/swagger-ui-bundle.js",
-        swagger_css_url=f"{VENDOR}/swagger-ui/swagger-ui.css",
-        swagger_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
-        swagger_ui_parameters={"validatorUrl": None},
-    )
+    html, policy = _swagger_ui()
+    return HTMLResponse(html, headers={CSP: policy})
 
 
 @router.get("/redoc")
 async def redoc() -> HTMLResponse:
-    return get_redoc_html(
-        openapi_url="/openapi.json",
-        title="Postback API",
-        redoc_js_url=f"{VENDOR}/redoc/redoc.standalone.js",
-        redoc_favicon_url=f"{VENDOR}/swagger-ui/favicon-32x32.png",
-        with_google_fonts=False,
-    )
+    html, policy = _redoc()
+    return HTMLResponse(html, headers={CSP: policy})

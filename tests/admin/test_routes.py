@@ -489,6 +489,32 @@ class TestPartnerPage:
         # No page carries an inline script: the CSP would block it anyway.
         assert "<script>" not in response.text.replace("<script src=", "")
 
+    async def test_values_show_exactly_as_sent(self, app, admin, db):
+        """Escaped, not altered: unescaping the page gives back each value as sent. (The
+        status, the one value written into an attribute, is first reduced to a known word.)"""
+        created = await create_tenant(app, "acme", ts_token="tok-acme")
+        values = {
+            "conversion_id": "<script>alert('x')</script>",
+            "offer_name": "x'; DROP TABLE conversion; --",
+            "status": 'x" onmouseover="alert(1)',
+        }
+        sent = await admin.get("/postback/", params=postback(ts_token="tok-acme", **values))
+        assert sent.status_code == 200, sent.text
+        page = (await admin.get(f"/admin/partners/{created.tenant.id}")).text
+        postbacks = page.split('id="recent-postbacks"')[1].split("</table>")[0]
+        assert "<script>alert" not in postbacks
+        assert "onmouseover" not in postbacks
+        assert '<span class="status other">other</span>' in postbacks
+        stored = await db.fetchrow("SELECT conversion_id, offer_name, status_raw FROM conversion")
+        assert dict(stored) == {
+            "conversion_id": values["conversion_id"],
+            "offer_name": values["offer_name"],
+            "status_raw": values["status"],
+        }
+        shown = html.unescape(postbacks)
+        assert values["conversion_id"] in shown
+        assert values["offer_name"] in shown
+
 
 class TestLanguages:
     async def test_default_from_the_browser(self, client):

@@ -471,6 +471,18 @@ class TestFilters:
         response = await client.get("/postback/conversions", params=params, headers=admin_headers)
         refused(response, 422, field)
 
+    @pytest.mark.parametrize(
+        ("path", "field"),
+        [
+            *[("/postback/conversions", f) for f in ("tenant", "offer_id", "status", "since")],
+            *[("/postback/stats", f) for f in ("tenant", "since", "until")],
+        ],
+    )
+    async def test_nul_character(self, client, db, admin_headers, path, field):
+        """Found by schemathesis: PostgreSQL text cannot hold NUL, so it was a 500."""
+        response = await client.get(path, params={field: "a\x00b"}, headers=admin_headers)
+        refused(response, 422, field)
+
 
 OFFER_NAMES = {"1001": "Shopee MY", "2002": "Lazada MY", "3003": "TikTok Shop"}
 # conversion_id, partner, offer_id, datetime_conversion (naive: Kuala Lumpur), status,
@@ -691,3 +703,45 @@ class TestPartnerTimezone:
         assert stats["timezone"] == "Asia/Jakarta"
         assert stats["totals"]["conversions"] == 1
         assert [h["hour"] for h in stats["by_hour"]] == ["2026-11-20T00:00:00+07:00"]
+
+
+SCRIPT = '<script>alert("x")</script>'
+SQL = "x'; DROP TABLE conversion; --"
+
+
+class TestHostileValues:
+    """Script- and SQL-looking values are stored exactly as sent and come back as JSON data."""
+
+    async def test_stored_verbatim_and_returned_json_escaped(self, client, db, admin_headers):
+        sent = await send(
+            client,
+            SCRIPT,
+            offer_name="<img src=x onerror=alert(1)>",
+            order_id=SQL,
+            aff_sub="1' OR '1'='1",
+        )
+        row = await db.fetchrow(
+            "SELECT conversion_id, offer_name, order_id, aff_sub FROM conversion WHERE id = $1",
+            sent["id"],
+        )
+        assert dict(row) == {
+            "conversion_id": SCRIPT,
+            "offer_name": "<img src=x onerror=alert(1)>",
+            "order_id": SQL,
+            "aff_sub": "1' OR '1'='1",
+        }
+        response = await client.get(f"/postback/conversions/{sent['id']}", headers=admin_headers)
+        assert response.headers["content-type"] == "application/json"
+        assert response.headers["x-content-type-options"] == "nosniff"
+        item = response.json()
+        assert (item["conversion_id"], item["order_id"]) == (SCRIPT, SQL)
+        # A JSON string, quotes escaped: never markup a browser would run.
+        assert '"conversion_id":"<script>alert(\\"x\\")</script>"' in response.text
+
+    async def test_sql_looking_filters_match_only_themselves(self, client, db, admin_headers):
+        await send(client, "C-1", offer_id="1001")
+        await send(client, "C-2", offer_id=SQL)
+        assert await listed(client, admin_headers, offer_id=SQL) == ["C-2"]
+        assert await listed(client, admin_headers, offer_id="' OR '1'='1") == []
+        assert await listed(client, admin_headers, status="pending' OR 1=1 --") == []
+        assert await db.fetchval("SELECT count(*) FROM conversion") == 2
