@@ -142,6 +142,37 @@ def bench(
 
 
 @app.command()
+def faults(
+    phase_seconds: Annotated[float, typer.Option(min=1, help="Seconds of load per phase")] = 10.0,
+    outage_seconds: Annotated[float, typer.Option(min=1, help="PostgreSQL down for")] = 20.0,
+    senders: Annotated[int, typer.Option(min=1, help="Concurrent senders")] = 24,
+    output: Annotated[
+        str, typer.Option(help="Markdown file for the results ('' for none)")
+    ] = "docs/reliability.md",
+    keep: Annotated[bool, typer.Option(help="Keep the run's files (request log, logs)")] = False,
+) -> None:
+    """Restart and stop PostgreSQL, SIGTERM and SIGKILL the service under load; count losses."""
+    from pathlib import Path
+
+    from postback.bench.faults import FaultOptions, console, run_faults, write_markdown
+
+    options = FaultOptions(
+        phase_seconds=phase_seconds, outage_seconds=outage_seconds, senders=senders, keep=keep
+    )
+    try:
+        result = run_faults(options, say=typer.echo)
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(console(result))
+    if output:
+        write_markdown(Path(output), result)
+        typer.echo(f"\nwritten to {output}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
 def cleanup(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Only count what would be removed")

@@ -34,6 +34,15 @@ class EmbeddedPostgres:
         log.info("embedded_postgres_started", pgdata=str(self.pgdata))
         return url.replace("postgres:@", "postgres@", 1)
 
+    def pg_ctl(self, *args: str) -> None:
+        """Run pg_ctl on the started server as the system user it runs as (a fault run's
+        `restart` or `stop`; `restart` also starts a stopped server with its options)."""
+        from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
+
+        assert self._server is not None, "start() the server first"
+        log_args = ["-l", str(self._server.log)] if "restart" in args else []
+        pg_ctl(["-w", *log_args, *args], pgdata=self.pgdata, user=self._server.system_user)
+
     def stop(self) -> None:
         if self._server is not None:
             self._server.cleanup()

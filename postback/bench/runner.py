@@ -91,7 +91,7 @@ class BenchResult:
         )
 
 
-def machine_facts() -> dict[str, str]:
+def machine_facts(load_generator: str | None = None) -> dict[str, str]:
     model = platform.processor() or platform.machine()
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -117,7 +117,7 @@ def machine_facts() -> dict[str, str]:
             f"uvicorn {version('uvicorn')}, uvloop {version('uvloop')}, "
             f"httptools {version('httptools')}"
         ),
-        "load generator": wrk_version(),
+        "load generator": load_generator or wrk_version(),
         "load average before the run": f"{load1:.2f} (1 min), {load5:.2f} (5 min)",
     }
 
@@ -207,6 +207,17 @@ def _service(
     return _ServiceRun(phase, everything, profile, pss)
 
 
+def start_embedded(work: Path) -> tuple[EmbeddedPostgres, str]:
+    """An embedded PostgreSQL under `work/pg`, started, and its URL."""
+    # The embedded server's library writes to its runtime folder at interpreter exit, after
+    # the work folder is gone: give it one that outlives the run.
+    runtime = Path(tempfile.gettempdir()) / "postback-bench-runtime"
+    runtime.mkdir(mode=0o700, exist_ok=True)
+    os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+    embedded = EmbeddedPostgres(work / "pg")
+    return embedded, embedded.start()
+
+
 def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> BenchResult:
     wrk_path()  # fail before starting anything when the load generator is missing
     run_id = secrets.token_hex(3)
@@ -218,13 +229,7 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
     try:
         if url is None:
             say("starting an embedded PostgreSQL for the run…")
-            # The embedded server's library writes to its runtime folder at interpreter exit,
-            # after the work folder is gone: give it one that outlives the run.
-            runtime = Path(tempfile.gettempdir()) / "postback-bench-runtime"
-            runtime.mkdir(mode=0o700, exist_ok=True)
-            os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
-            embedded = EmbeddedPostgres(work / "pg")
-            url = embedded.start()
+            embedded, url = start_embedded(work)
         partners = asyncio.run(create_partners(url, run_id, options.partners))
         pg_version, pg_pid = asyncio.run(server_facts(url))
         kind = "embedded" if embedded else "external"

@@ -77,15 +77,23 @@ class Server:
         self.stop()
         raise ServerError(f"not ready after {self._start_timeout:.0f} s:\n{self.log_tail()}")
 
-    def stop(self) -> None:
-        """SIGINT, as Ctrl-C would: uvicorn finishes requests and the app's shutdown runs."""
+    def stop(self, sig: signal.Signals = signal.SIGINT) -> None:
+        """SIGINT, as Ctrl-C would (or SIGTERM, as an orchestrator would): uvicorn finishes
+        the requests in flight and the app's shutdown runs."""
         process = self._process
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGINT)
+        process.send_signal(sig)
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def kill(self) -> None:
+        """SIGKILL: nothing is flushed, nothing runs at exit."""
+        process = self._process
+        if process is not None and process.poll() is None:
             process.kill()
             process.wait()
 

@@ -35,6 +35,10 @@ UNAVAILABLE = (
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
     asyncpg.CrashShutdownError,
+    # A connection the server closed mid-operation (a fast shutdown) can be left in a protocol
+    # state asyncpg refuses to use: "cannot switch to state 12; another operation (2) is in
+    # progress". Retrying the batch elsewhere is safe: rows are stored by receipt id, once.
+    asyncpg.InternalClientError,
 )
 
 

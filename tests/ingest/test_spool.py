@@ -39,6 +39,25 @@ async def opened(root: Path, pool: asyncpg.Pool | None = None) -> Spool:
     return spool
 
 
+class BrokenConnectionPool:
+    """A pool handing out a connection asyncpg left in a broken protocol state, as seen when
+    PostgreSQL shut down (`pg_ctl stop -m fast`) under load."""
+
+    def acquire(self, timeout: float | None = None) -> BrokenConnectionPool:
+        return self
+
+    async def __aenter__(self) -> BrokenConnectionPool:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+    async def fetch(self, *args: object) -> list[object]:
+        raise asyncpg.InternalClientError(
+            "cannot switch to state 12; another operation (2) is in progress"
+        )
+
+
 def segment_files(root: Path) -> list[Path]:
     return sorted(root.glob("*/*.seg"))
 
@@ -159,6 +178,19 @@ class TestReplay:
             (True, "paid"),
         ]
         assert segment_files(tmp_path) == []
+
+    async def test_a_connection_left_broken_by_a_shutdown_spools_the_batch(self, tmp_path):
+        spool = await opened(tmp_path)
+        pool = BrokenConnectionPool()
+        batcher = Batcher(pool, max_size=10, queue_limit=100, writers=1, spool=spool)  # type: ignore[arg-type]
+        batcher.start()
+        try:
+            outcome = await batcher.submit(row("BROKEN-1"))
+        finally:
+            await batcher.stop()
+            await spool.stop()
+        assert outcome.spooled
+        assert spool.depth == 1
 
     async def test_replaying_a_segment_twice_stores_nothing_twice(self, db, database_url, tmp_path):
         pool = await asyncpg.create_pool(database_url, min_size=1, max_size=2)
