@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -229,3 +231,44 @@ def screenshot_dir(tmp_path: Path) -> Path:
     target = Path(os.environ.get("POSTBACK_SCREENSHOTS", tmp_path))
     target.mkdir(parents=True, exist_ok=True)
     return target
+
+
+# Not a timing assertion: only a guard so a hung command fails the test instead of the run.
+COMMAND_TIMEOUT = 120
+
+
+@dataclass(frozen=True)
+class Run:
+    """What a `python -m postback …` subprocess returned."""
+
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(app, database_url: str, tmp_path: Path):
+    """Run `python -m postback …` with DATABASE_URL pointing at the (migrated) test database."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "POSTBACK_HOME": str(tmp_path / "home"),
+        "LOG_LEVEL": "WARNING",
+    }
+
+    async def run(*args: str) -> Run:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "postback",
+            *args,
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        stdout, stderr = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT)
+        assert process.returncode is not None
+        return Run(process.returncode, stdout.decode(), stderr.decode())
+
+    return run

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import re
-import sys
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -21,36 +17,16 @@ from tests.lifecycle.rows import (
     rejection_ids,
 )
 
-# Not a timing assertion: only a guard so a hung command fails the test instead of the run.
-COMMAND_TIMEOUT = 120
 DAY = timedelta(days=1)
 
 
 @pytest.fixture
-def cleanup(app, database_url: str, tmp_path: Path):
-    """Run `python -m postback cleanup …` with DATABASE_URL set to the test database."""
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "POSTBACK_HOME": str(tmp_path / "home"),
-        "LOG_LEVEL": "WARNING",
-    }
+def cleanup(cli):
+    """Run `python -m postback cleanup …` against the test database."""
 
     async def run(*args: str) -> tuple[int, str, str]:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "postback",
-            "cleanup",
-            *args,
-            cwd=tmp_path,
-            env=env,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        stdout, stderr = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT)
-        assert process.returncode is not None
-        return process.returncode, stdout.decode(), stderr.decode()
+        result = await cli("cleanup", *args)
+        return result.code, result.stdout, result.stderr
 
     return run
 
