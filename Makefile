@@ -47,12 +47,16 @@ format: $(STAMP)
 
 # The load generator is wrk (a C program, from the system's packages); the figures go to
 # docs/benchmarks.md. BENCH_ARGS adds options, e.g. BENCH_ARGS="--workers 2" or
-# BENCH_ARGS="--database-url postgresql://postgres@127.0.0.1:5432/postgres".
+# BENCH_ARGS="--database-url postgresql://postgres@127.0.0.1:5432/postgres". Then the
+# natural-language questions on a million conversions (docs/benchmarks-nlq.md); BENCH_NLQ_ARGS
+# adds options, e.g. BENCH_NLQ_ARGS="--rows 200000 --rounds 5".
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (apt-get install wrk, brew install wrk)"; exit 1; }
 	$(BIN)/postback bench --profile $(BENCH_ARGS)
+	$(BIN)/postback bench-dashboard $(BENCH_DASHBOARD_ARGS)
+	$(BIN)/postback bench-nlq $(BENCH_NLQ_ARGS)
 
 # Under load from a separate process: PostgreSQL restarted, then stopped 20 s, the service
 # stopped with SIGTERM and killed with SIGKILL; fails if an acknowledged postback is lost, a

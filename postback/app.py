@@ -19,6 +19,7 @@ from postback import __version__, migrate
 from postback.admin.routes import router as admin_router
 from postback.auth import load_admin_token
 from postback.conversions.routes import router as conversions_router
+from postback.dashboard.routes import router as dashboard_router
 from postback.db import Database
 from postback.embedded import EmbeddedPostgres
 from postback.errors import install_handlers
@@ -31,6 +32,9 @@ from postback.ingest.spool import Spool
 from postback.lifecycle.jobs import CleanupJob
 from postback.logging import configure_logging
 from postback.metrics import observe_batch
+from postback.nlq.pages import pages_router as nlq_pages_router
+from postback.nlq.routes import router as nlq_router
+from postback.rollups.jobs import CompactionJob
 from postback.settings import Settings, get_settings
 from postback.system.routes import router as system_router
 from postback.tenants.directory import TenantDirectory
@@ -73,6 +77,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     cleanup = CleanupJob(db.engine, settings.cleanup_interval)
     cleanup.start()
     app.state.cleanup = cleanup
+    compaction = CompactionJob(db.engine, settings.compaction_interval)
+    compaction.start()
+    app.state.compaction = compaction
     admin_token, generated = load_admin_token(settings)
     app.state.db = db
     app.state.directory = directory
@@ -96,6 +103,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await cleanup.stop()
+        await compaction.stop()
         ingest, app.state.ingest = app.state.ingest, None
         await batcher.stop()
         await spool.stop()
@@ -133,6 +141,9 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(conversions_router)
     api.include_router(tenants_router)
     api.include_router(admin_router)
+    api.include_router(nlq_pages_router)
+    api.include_router(nlq_router)
+    api.include_router(dashboard_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.add_middleware(SecurityHeaders)
     if settings.cors_origin_list:

@@ -78,6 +78,9 @@ def serve(
         access_log=False,
         proxy_headers=True,
         log_level=settings.log_level.lower(),
+        # On SIGTERM, requests in flight finish (a postback waits milliseconds for its batch);
+        # a dashboard's live feed, which would stream for minutes, is cut after this.
+        timeout_graceful_shutdown=10,
     )
 
 
@@ -139,6 +142,40 @@ def bench(
         typer.echo(f"\nwritten to {output}")
     if not result.database_matches:
         raise typer.Exit(1)
+
+
+@app.command("bench-dashboard")
+def bench_dashboard(
+    rows: Annotated[int, typer.Option(min=1000, help="Conversions to load")] = 10_000_000,
+    repeat: Annotated[int, typer.Option(min=3, help="Timed requests per endpoint")] = 30,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL to use (default: an embedded one)")
+    ] = None,
+    fresh: Annotated[bool, typer.Option(help="Reload even if the data set is there")] = False,
+    output: Annotated[
+        str, typer.Option(help="Markdown file for the results ('' for none)")
+    ] = "docs/benchmarks-dashboard.md",
+) -> None:
+    """Load conversions in bulk, then time every dashboard data request (p50/p95/max)."""
+    import sys
+    from pathlib import Path
+
+    from postback.bench import dashboard
+
+    result = dashboard.run(
+        rows=rows,
+        repeat=repeat,
+        database_url=database_url,
+        fresh=fresh,
+        home=get_settings().home_dir,
+        command="postback " + " ".join(sys.argv[1:]),
+        say=typer.echo,
+    )
+    text = dashboard.markdown(result)
+    typer.echo(text)
+    if output:
+        Path(output).write_text(text)
+        typer.echo(f"written to {output}")
 
 
 @app.command()
@@ -211,6 +248,65 @@ def cleanup(
         typer.echo("skipped: another cleanup is running (it holds the advisory lock)")
         return
     typer.echo(report.as_table())
+
+
+@app.command()
+def ask(
+    question: Annotated[
+        str, typer.Argument(help="In Chinese or English, e.g. 昨天每个offer的佣金是多少？")
+    ],
+    partner: Annotated[
+        str | None,
+        typer.Option(
+            help="Answer as this partner (slug): only its data", callback=_valid_optional_slug
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON answer")] = False,
+) -> None:
+    """Ask a question about conversions; prints the interpretation, a table and the SQL."""
+    from postback.nlq.terminal import ask as answer_question
+
+    settings = get_settings()
+    with database_url() as url:
+        printed = asyncio.run(
+            answer_question(url, question, partner=partner, as_json=as_json, settings=settings)
+        )
+    typer.echo(printed.stdout, nl=False)
+    if printed.stderr:
+        typer.echo(printed.stderr, nl=False, err=True)
+    raise typer.Exit(printed.code)
+
+
+@app.command("bench-nlq")
+def bench_nlq(
+    rows: Annotated[int, typer.Option(min=1000, help="Conversions to load")] = 1_000_000,
+    rounds: Annotated[int, typer.Option(min=1, help="Times each question is asked")] = 20,
+    database_url: Annotated[
+        str | None,
+        typer.Option(help="PostgreSQL server to use (a new database is made and dropped)"),
+    ] = None,
+    output: Annotated[
+        str, typer.Option(help="Markdown file for the results ('' for none)")
+    ] = "docs/benchmarks-nlq.md",
+    keep: Annotated[bool, typer.Option(help="Keep the run's database")] = False,
+) -> None:
+    """Answer latency of natural-language questions on a million conversions."""
+    import shlex
+    import sys
+    from pathlib import Path
+
+    from postback.bench import nlq
+
+    options = nlq.Options(rows=rows, rounds=rounds, database_url=database_url, keep=keep)
+    result = nlq.run_bench(options, say=typer.echo)
+    typer.echo(nlq.console(result))
+    if output:
+        arguments = [a for a in sys.argv[1:] if not a.startswith("postgres")]
+        command = "postback " + " ".join(shlex.quote(a) for a in arguments)
+        nlq.write_markdown(Path(output), result, command)
+        typer.echo(f"\nwritten to {output}")
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @contextlib.asynccontextmanager

@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     # Retention: how often each instance tries to run the cleanup (one at a time, by an
     # advisory lock); 0 leaves it to `postback cleanup` from cron or Cloud Scheduler.
     cleanup_interval: int = Field(default=3600, ge=0, alias="POSTBACK_CLEANUP_INTERVAL")
+    # Natural-language questions: an OpenAI-compatible endpoint (Vertex AI, Ollama, vLLM...)
+    # asked for SQL when the offline engine cannot parse a question; unset, no LLM is used.
+    nlq_llm_base_url: str | None = Field(default=None, alias="NLQ_LLM_BASE_URL")
+    nlq_llm_model: str = Field(default="gpt-4o-mini", alias="NLQ_LLM_MODEL")
+    nlq_llm_api_key: SecretStr | None = Field(default=None, alias="NLQ_LLM_API_KEY")
+    nlq_llm_timeout: float = Field(default=20.0, gt=0, le=300, alias="NLQ_LLM_TIMEOUT")
+    # Rollups: how often pending deltas are folded (readers are exact either way).
+    compaction_interval: float = Field(default=5.0, ge=0, alias="POSTBACK_COMPACTION_INTERVAL")
 
     @field_validator("timezone")
     @classmethod
@@ -73,6 +81,19 @@ class Settings(BaseSettings):
                     "https://dashboard.example.com (scheme, host and port only, no path)"
                 )
         return ",".join(origins) or None
+
+    @field_validator("nlq_llm_base_url")
+    @classmethod
+    def _llm_url(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://\S+", value):
+            raise ValueError(
+                f"NLQ_LLM_BASE_URL: {value!r} is not an http(s) URL such as "
+                "http://127.0.0.1:11434/v1"
+            )
+        return value
 
     @model_validator(mode="after")
     def _secure_outside_development(self) -> Settings:
@@ -120,6 +141,7 @@ class Settings(BaseSettings):
             "cleanup_interval": self.cleanup_interval,
             "rate_limits": "redis" if self.redis_url else "in-process",
             "cors_origins": self.cors_origin_list,
+            "nlq_llm": {"model": self.nlq_llm_model} if self.nlq_llm_base_url else None,
         }
 
 

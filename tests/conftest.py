@@ -4,6 +4,7 @@ running with its lifespan, and an HTTP client on it. Each test starts from empty
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import sys
 import uuid
@@ -202,14 +203,35 @@ async def live_server(app: PostbackApp) -> AsyncIterator[str]:
     import uvicorn
 
     port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        # A page left open (the dashboard's live feed reconnects by itself) must not hold the
+        # end of the run.
+        timeout_graceful_shutdown=2,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:
         await asyncio.sleep(0.05)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
-    await task
+    try:
+        await asyncio.wait_for(asyncio.shield(task), timeout=15)
+    except TimeoutError:
+        # A stuck shutdown must fail loudly, not hold the whole run.
+        state = server.server_state
+        server.force_exit = True
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise AssertionError(
+            f"the test server did not stop: {len(state.connections)} connections, "
+            f"{len(state.tasks)} tasks"
+        ) from None
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ it fail, so a new read route cannot escape the walk."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -44,6 +45,8 @@ PUBLIC = {
     "/metrics",
     "/openapi.json",
     "/admin/login",
+    # The /ask page: its sign-in form until its own session says who asks (tests/nlq).
+    "/ask",
 }
 
 # How to call each read route that needs a token: the query strings to try, B's slug wherever
@@ -67,6 +70,20 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
     "/admin": lambda b: [{}],
     "/admin/partners/new": lambda b: [{}],
     "/admin/partners/{tenant_id}": lambda b: [{}],
+    # The admin's session carried over to /ask: a partner's key only gets the sign-in page.
+    "/admin/ask": lambda b: [{}],
+    # The dashboard page reads sessions, not bearer tokens: a key only gets its sign-in page.
+    "/dashboard": lambda b: [{}],
+    **{
+        f"/dashboard/api/{name}": lambda b: [
+            {"range": "30d"},
+            {"range": "30d", "tenant": b.slug},
+            {"range": "custom", "since": "2026-11-01", "until": "2026-11-30", "tenant": b.slug},
+        ]
+        for name in ("kpis", "series", "status", "currencies", "offers", "partners")
+    },
+    "/dashboard/export/{table}.{fmt}": lambda b: [{"range": "30d"}, {"tenant": b.slug}],
+    "/dashboard/api/feed": lambda b: [{"once": "true"}, {"once": "true", "tenant": b.slug}],
 }
 
 # What a path parameter is filled with: B's own ids.
@@ -74,6 +91,8 @@ PATH_VALUES: dict[str, Callable[[Partner], list[int | str]]] = {
     "conversion_pk": lambda b: list(b.conversion_pks),
     "tenant_id": lambda b: [b.tenant_id],
     "slug": lambda b: [b.slug],
+    "table": lambda b: ["kpis", "series", "status", "currencies", "offers", "partners"],
+    "fmt": lambda b: ["csv"],
 }
 
 # Query parameters that name a partner: every route taking one must be called with B's.
@@ -122,7 +141,7 @@ def needs_token(route: Any) -> bool:
 
 
 def path_params(path: str) -> list[str]:
-    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
+    return re.findall(r"\{(\w+)", path)
 
 
 def query_params(route: Any) -> set[str]:
@@ -154,7 +173,7 @@ def comparable(response: httpx.Response) -> Any:
     except ValueError:
         return response.text
     if isinstance(body, dict):
-        body = {k: v for k, v in body.items() if k not in ("since", "until")}
+        body = {k: v for k, v in body.items() if k not in ("since", "until", "range")}
     return body
 
 

@@ -80,6 +80,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/postback/conversions"): Call(Access.READER),
     ("GET", "/postback/conversions/{conversion_pk}"): Call(Access.READER),
     ("GET", "/postback/stats"): Call(Access.READER),
+    ("POST", "/api/nlq"): Call(Access.READER, lambda _: {"json": {"question": "sales by offer"}}),
     ("GET", "/api/tenants"): Call(Access.ADMIN),
     ("POST", "/api/tenants"): Call(
         Access.ADMIN, lambda _: {"json": {"name": "New", "slug": "new-partner"}}, 201
@@ -103,6 +104,32 @@ ROUTES: dict[tuple[str, str], Call] = {
         Access.ADMIN_PAGE, lambda _: {"data": {"kind": "tlm_token"}}
     ),
     ("POST", "/admin/logout"): Call(Access.ADMIN_PAGE, status=303, signs_out=True),
+    # The admin's session carried over to /ask (a redirect there).
+    ("GET", "/admin/ask"): Call(Access.ADMIN_PAGE, status=303),
+    # The /ask page signs in with the admin token or a partner's key into a session of its
+    # own; without that session and its CSRF token every form and question is refused
+    # (who may ask what: tests/nlq/test_pages.py).
+    ("GET", "/ask"): Call(Access.PUBLIC),
+    ("POST", "/ask/login"): Call(Access.PUBLIC, status=403),
+    ("POST", "/ask/logout"): Call(Access.PUBLIC, status=403),
+    ("POST", "/ask/answer"): Call(
+        Access.PUBLIC, lambda _: {"json": {"question": "sales by offer"}}, status=403
+    ),
+    # The dashboard page is its own sign-in page until a session opens it; its forms need
+    # the session's CSRF token. Its data takes a session or a bearer token.
+    ("GET", "/dashboard"): Call(Access.PUBLIC),
+    ("POST", "/dashboard/login"): Call(Access.PUBLIC, status=403),
+    ("POST", "/dashboard/logout"): Call(Access.PUBLIC, status=403),
+    ("GET", "/dashboard/api/kpis"): Call(Access.READER),
+    ("GET", "/dashboard/api/series"): Call(Access.READER),
+    ("GET", "/dashboard/api/status"): Call(Access.READER),
+    ("GET", "/dashboard/api/currencies"): Call(Access.READER),
+    ("GET", "/dashboard/api/offers"): Call(Access.READER),
+    ("GET", "/dashboard/api/partners"): Call(Access.ADMIN),
+    ("GET", "/dashboard/api/feed"): Call(Access.READER, url="/dashboard/api/feed?once=true"),
+    ("GET", "/dashboard/export/{table}.{fmt}"): Call(
+        Access.READER, url="/dashboard/export/status.csv"
+    ),
 }
 PROTECTED = sorted(key for key, call in ROUTES.items() if call.access is not Access.PUBLIC)
 

@@ -6,6 +6,7 @@ Chinese for any `zh*` it prefers over English, English for everything else.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Literal, get_args
 
 from starlette.requests import Request
@@ -19,6 +20,8 @@ LANG_PARAM = "lang"
 # key: (English, Chinese)
 LABELS: dict[str, tuple[str, str]] = {
     "admin": ("Admin", "管理后台"),
+    "dashboard": ("Dashboard", "数据看板"),
+    "ask": ("Ask", "提问"),
     "language": ("Language", "语言"),
     "sign_in": ("Sign in", "登录"),
     "sign_out": ("Sign out", "退出"),
@@ -179,12 +182,18 @@ def _quality(params: str) -> float:
 
 
 class Translator:
-    """`t("partners")`, `t("times_in", zone="Asia/Jakarta")` in one language."""
+    """`t("partners")`, `t("times_in", zone="Asia/Jakarta")` in one language, from a table of
+    (English, Chinese) labels: the admin pages' by default, or another page's own."""
 
-    def __init__(self, language: Language) -> None:
+    def __init__(self, language: Language, labels: dict[str, tuple[str, str]] = LABELS) -> None:
         self.language = language
+        self._labels = labels
         self._index = LANGUAGES.index(language)
 
     def __call__(self, key: str, **values: object) -> str:
-        text = LABELS[key][self._index]
+        text = self._labels[key][self._index]
         return text.format(**values) if values else text
+
+    def some(self, keys: Iterable[str]) -> dict[str, str]:
+        """These labels by key, for a page's script."""
+        return {key: self._labels[key][self._index] for key in keys}

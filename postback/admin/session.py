@@ -7,22 +7,18 @@ of its own: it only proves this server issued it.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 
-from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from postback.security import secrets_equal
+from postback.web.cookies import CSRF_FIELD, SignedCookie, csrf_matches, new_csrf
 
-COOKIE = "postback_admin"
-COOKIE_PATH = "/admin"
-CSRF_FIELD = "csrf_token"
-MAX_AGE_SECONDS = 12 * 3600
-_KEY_CONTEXT = b"postback admin session v1"
+__all__ = ["CSRF_FIELD", "AdminSession", "clear", "new_session", "read", "write"]
+
+# "/": the dashboard (/dashboard) and /ask honour the admin's session too.
+COOKIE_JAR = SignedCookie("postback_admin", path="/", purpose="admin")
+COOKIE = COOKIE_JAR.name
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,28 +27,17 @@ class AdminSession:
     signed_in: bool
 
     def csrf_matches(self, given: object) -> bool:
-        return isinstance(given, str) and secrets_equal(given, self.csrf)
-
-
-def _serializer(admin_token: str) -> URLSafeTimedSerializer:
-    key = hmac.new(admin_token.encode(), _KEY_CONTEXT, hashlib.sha256).digest()
-    return URLSafeTimedSerializer(key, salt="postback.admin.session")
+        return csrf_matches(self.csrf, given)
 
 
 def new_session(*, signed_in: bool) -> AdminSession:
-    return AdminSession(csrf=secrets.token_urlsafe(32), signed_in=signed_in)
+    return AdminSession(csrf=new_csrf(), signed_in=signed_in)
 
 
 def read(request: Request) -> AdminSession | None:
     """The session the request's cookie carries, if it is genuine and not expired."""
-    cookie = request.cookies.get(COOKIE)
-    if not cookie:
-        return None
-    try:
-        data = _serializer(request.app.state.admin_token).loads(cookie, max_age=MAX_AGE_SECONDS)
-    except BadSignature:
-        return None
-    if not isinstance(data, dict):
+    data = COOKIE_JAR.load(request)
+    if data is None:
         return None
     csrf, signed_in = data.get("csrf"), data.get("in")
     if not isinstance(csrf, str) or not isinstance(signed_in, bool):
@@ -61,19 +46,8 @@ def read(request: Request) -> AdminSession | None:
 
 
 def write(request: Request, response: Response, session: AdminSession) -> None:
-    value = _serializer(request.app.state.admin_token).dumps(
-        {"csrf": session.csrf, "in": session.signed_in}
-    )
-    response.set_cookie(
-        COOKIE,
-        value,
-        max_age=MAX_AGE_SECONDS,
-        path=COOKIE_PATH,
-        httponly=True,
-        samesite="lax",
-        secure=request.url.scheme == "https",
-    )
+    COOKIE_JAR.store(request, response, {"csrf": session.csrf, "in": session.signed_in})
 
 
 def clear(response: Response) -> None:
-    response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax")
+    COOKIE_JAR.clear(response)

@@ -165,7 +165,15 @@ def results_table(result: BenchResult) -> list[tuple[str, str, str]]:
             _cores(ceiling),
             _cores(service),
         ),
+        ("batches: count, mean size, mean time to commit", "—", _batches(service)),
     ]
+
+
+def _batches(phase: Phase) -> str:
+    b = phase.batches
+    if b is None or not b.count:
+        return "— (one worker only)"
+    return f"{b.count:,.0f}, {b.mean_size:.1f} rows, {b.mean_ms:.2f} ms"
 
 
 def command_line(result: BenchResult) -> str:

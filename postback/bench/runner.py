@@ -15,6 +15,7 @@ import shutil
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -53,11 +54,34 @@ class BenchOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class Batches:
+    """What the group commit did during a phase, from the service's /metrics."""
+
+    count: float
+    rows: float
+    seconds: float
+
+    @property
+    def mean_size(self) -> float:
+        return self.rows / self.count if self.count else 0.0
+
+    @property
+    def mean_ms(self) -> float:
+        return 1000 * self.seconds / self.count if self.count else 0.0
+
+    def __sub__(self, other: Batches) -> Batches:
+        return Batches(
+            self.count - other.count, self.rows - other.rows, self.seconds - other.seconds
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Phase:
     load: LoadResult
     cpu: monitor.CpuShare
     peak_rss: int
     end_rss: int
+    batches: Batches | None = None
 
 
 @dataclass(slots=True)
@@ -122,11 +146,50 @@ def machine_facts(load_generator: str | None = None) -> dict[str, str]:
     }
 
 
-def _measure(server: Server, database_pid: int | None, load: Load, work: Path) -> Phase:
+def _measure(
+    server: Server,
+    database_pid: int | None,
+    load: Load,
+    work: Path,
+    batches: Callable[[], Batches | None] = lambda: None,
+) -> Phase:
+    before = batches()
     window = monitor.CpuWindow(server.pid, database_pid)
     with monitor.PeakMemory(server.pid) as memory:
         result = run_load(load, work)
-    return Phase(result, window.close(result.wrk_cpu_seconds), memory.peak, memory.last)
+    cpu = window.close(result.wrk_cpu_seconds)
+    after = batches()
+    during = after - before if after is not None and before is not None else None
+    return Phase(result, cpu, memory.peak, memory.last, during)
+
+
+_BATCH_SERIES = frozenset(
+    ("postback_batch_size_count", "postback_batch_size_sum", "postback_batch_seconds_sum")
+)
+
+
+def scrape_batches(base: str, token: str) -> Batches | None:
+    """Batch counters from one worker's /metrics (with several workers, whichever answers)."""
+    request = urllib.request.Request(  # noqa: S310 (our own loopback URL)
+        f"{base}/metrics", headers={"Authorization": f"Bearer {token}"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310
+            text = response.read().decode()
+    except OSError:
+        return None
+    values = {}
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name in _BATCH_SERIES:
+            values[name] = float(value)
+    if len(values) < 3:
+        return None
+    return Batches(
+        values["postback_batch_size_count"],
+        values["postback_batch_size_sum"],
+        values["postback_batch_seconds_sum"],
+    )
 
 
 def _load(
@@ -180,12 +243,13 @@ def _service(
         sys.executable, "-m", "postback", "serve",
         "--host", HOST, "--port", str(port), "--workers", str(options.workers),
     ]  # fmt: skip
+    token = secrets.token_urlsafe(32)
     env = {
         **os.environ,
         "DATABASE_URL": url,
         "POSTBACK_HOME": str(work / "home"),
         "LOG_LEVEL": "WARNING",
-        "POSTBACK_ADMIN_TOKEN": secrets.token_urlsafe(32),
+        "POSTBACK_ADMIN_TOKEN": token,
     }
     everything = LoadResult()
     profile = None
@@ -193,7 +257,14 @@ def _service(
         if options.warmup > 0:
             warm = _load(options, port, tokens, run_id + "w", duration=options.warmup)
             everything.add(run_load(warm, work))
-        phase = _measure(server, pg_pid, _load(options, port, tokens, run_id + "m"), work)
+        base = f"http://{HOST}:{port}"
+        phase = _measure(
+            server,
+            pg_pid,
+            _load(options, port, tokens, run_id + "m"),
+            work,
+            lambda: scrape_batches(base, token) if options.workers == 1 else None,
+        )
         everything.add(phase.load)
         if options.profile:
             output = work / "profile.txt"

@@ -76,40 +76,6 @@ async def get_conversion(
     return (await session.execute(query)).first()
 
 
-def _money_sums() -> list[Any]:
-    zero = 0
-    return [
-        func.coalesce(func.sum(Conversion.usd_sale_amount), zero).label("sales_usd"),
-        func.coalesce(func.sum(Conversion.myr_sale_amount), zero).label("sales_myr"),
-        func.coalesce(func.sum(Conversion.usd_payout), zero).label("payouts_usd"),
-        func.coalesce(func.sum(Conversion.myr_payout), zero).label("payouts_myr"),
-    ]
-
-
-def _window(tenant_id: int | None, since: datetime, until: datetime) -> ConversionFilter:
-    return ConversionFilter(
-        tenant_id=tenant_id, since=since, until=until, duplicates=DuplicateFilter.exclude
-    )
-
-
-async def totals(
-    session: AsyncSession, tenant_id: int | None, since: datetime, until: datetime
-) -> AnyRow:
-    firsts = _window(tenant_id, since, until).apply(
-        select(func.count().label("conversions"), *_money_sums()).select_from(Conversion)
-    )
-    return (await session.execute(firsts)).one()
-
-
-async def count_duplicates(
-    session: AsyncSession, tenant_id: int | None, since: datetime, until: datetime
-) -> int:
-    where = ConversionFilter(
-        tenant_id=tenant_id, since=since, until=until, duplicates=DuplicateFilter.only
-    )
-    return await count_conversions(session, where)
-
-
 async def count_rejections(
     session: AsyncSession, tenant_id: int | None, since: datetime, until: datetime
 ) -> int:
@@ -121,48 +87,6 @@ async def count_rejections(
     if tenant_id is not None:
         query = query.where(Rejection.tenant_id == tenant_id)
     return int((await session.execute(query)).scalar_one())
-
-
-async def by_status(
-    session: AsyncSession, tenant_id: int | None, since: datetime, until: datetime
-) -> Sequence[AnyRow]:
-    sums = _money_sums()
-    query = _window(tenant_id, since, until).apply(
-        select(Conversion.status, func.count().label("conversions"), sums[0], sums[2])
-        .group_by(Conversion.status)
-        .order_by(func.count().desc(), Conversion.status)
-    )
-    return (await session.execute(query)).all()
-
-
-async def by_offer(
-    session: AsyncSession, tenant_id: int | None, since: datetime, until: datetime, limit: int
-) -> Sequence[AnyRow]:
-    query = _window(tenant_id, since, until).apply(
-        select(
-            Conversion.offer_id,
-            func.max(Conversion.offer_name).label("offer_name"),
-            func.count().label("conversions"),
-            *_money_sums(),
-        )
-        .group_by(Conversion.offer_id)
-        .order_by(func.count().desc(), Conversion.offer_id)
-        .limit(limit)
-    )
-    return (await session.execute(query)).all()
-
-
-async def by_hour(
-    session: AsyncSession, tenant_id: int | None, since: datetime, until: datetime, zone: str
-) -> Sequence[AnyRow]:
-    local_hour = func.date_trunc("hour", func.timezone(zone, Conversion.occurred_at))
-    sums = _money_sums()
-    query = _window(tenant_id, since, until).apply(
-        select(local_hour.label("hour"), func.count().label("conversions"), sums[0], sums[2])
-        .group_by(local_hour)
-        .order_by(local_hour)
-    )
-    return (await session.execute(query)).all()
 
 
 async def tenant_id_by_slug(session: AsyncSession, slug: str) -> int | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +23,8 @@ from postback.conversions.schemas import (
     Totals,
 )
 from postback.errors import InvalidInput, NotFound
+from postback.rollups import repository as rollups
+from postback.rollups.repository import Window
 from postback.tenants.models import Tenant
 
 MAX_STATS_HOURS = 24 * 366
@@ -144,8 +145,8 @@ async def stats(
     if end - start > timedelta(hours=MAX_STATS_HOURS):
         raise InvalidInput(f"the range may span at most {MAX_STATS_HOURS} hours", "since")
 
-    total = await repository.totals(session, tenant_id, start, end)
-    zero = Decimal(0)
+    window = Window.of(tenant_id, start, end, zone)
+    (total,) = await rollups.grouped(session, window)
     return Stats(
         since=start,
         until=end,
@@ -153,12 +154,12 @@ async def stats(
         tenant=slug,
         totals=Totals(
             conversions=total.conversions,
-            duplicates=await repository.count_duplicates(session, tenant_id, start, end),
+            duplicates=total.duplicates,
             rejections=await repository.count_rejections(session, tenant_id, start, end),
-            sales_usd=total.sales_usd or zero,
-            sales_myr=total.sales_myr or zero,
-            payouts_usd=total.payouts_usd or zero,
-            payouts_myr=total.payouts_myr or zero,
+            sales_usd=total.sales_usd,
+            sales_myr=total.sales_myr,
+            payouts_usd=total.payouts_usd,
+            payouts_myr=total.payouts_myr,
         ),
         by_status=[
             StatusStats(
@@ -167,7 +168,9 @@ async def stats(
                 sales_usd=r.sales_usd,
                 payouts_usd=r.payouts_usd,
             )
-            for r in await repository.by_status(session, tenant_id, start, end)
+            for r in await rollups.grouped(
+                session, window, ["status"], order="conversions DESC, status"
+            )
         ],
         by_offer=[
             OfferStats(
@@ -179,15 +182,17 @@ async def stats(
                 payouts_usd=r.payouts_usd,
                 payouts_myr=r.payouts_myr,
             )
-            for r in await repository.by_offer(session, tenant_id, start, end, TOP_OFFERS)
+            for r in await rollups.grouped(
+                session, window, ["offer_id"], order="conversions DESC, offer_id", limit=TOP_OFFERS
+            )
         ],
         by_hour=[
             HourStats(
-                hour=r.hour.replace(tzinfo=zone),
+                hour=r.local_hour.replace(tzinfo=zone),
                 conversions=r.conversions,
                 sales_usd=r.sales_usd,
                 payouts_usd=r.payouts_usd,
             )
-            for r in await repository.by_hour(session, tenant_id, start, end, zone.key)
+            for r in await rollups.grouped(session, window, ["local_hour"])
         ],
     )

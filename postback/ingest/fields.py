@@ -124,6 +124,24 @@ def clean(value: Any) -> str | None:
 
 
 def parse_amount(text: str) -> Decimal:
+    """A decimal amount: optional sign, optional thousands separators, at most 6 places."""
+    # Nearly every amount is plain ASCII digits with at most one point: checked with string
+    # methods alone, which is exact for that shape (at most 12 integer digits keeps it below
+    # MAX_AMOUNT). Anything else takes the full path below.
+    integer, point, fraction = text.partition(".")
+    digits = integer[1:] if integer[:1] in ("+", "-") else integer
+    if (
+        digits.isascii()
+        and fraction.isascii()
+        and 0 < len(digits) <= 12
+        and digits.isdigit()
+        and (not point or (0 < len(fraction) <= MAX_AMOUNT_SCALE and fraction.isdigit()))
+    ):
+        return Decimal(text)
+    return _parse_amount_fully(text)
+
+
+def _parse_amount_fully(text: str) -> Decimal:
     if not _AMOUNT.match(text) or text in ("+", "-", "."):
         raise ValueError(f"must be a number such as 1234.50, got {text[:40]!r}")
     try:

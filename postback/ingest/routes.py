@@ -24,6 +24,13 @@ log = structlog.get_logger(__name__)
 PATHS = frozenset(("/postback", "/postback/"))
 MAX_FIELDS = 1000
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+# The counter of each outcome, looked up once rather than per request.
+_COUNTED = {
+    outcome: POSTBACKS.labels(outcome)
+    for outcome in (
+        "accepted", "duplicate", "spooled", "refused", "overloaded", "unavailable", "failed"
+    )
+}  # fmt: skip
 
 
 class BadRequest(Exception):
@@ -195,18 +202,18 @@ class PostbackEndpoint:
             await self._refuse_raw(service, send, exc, method, source_ip, query, body)
             return
         except Refused as exc:
-            POSTBACKS.labels("refused").inc()
+            _COUNTED["refused"].inc()
             headers = _retry(exc.retry_after) if exc.retry_after is not None else None
             await _respond(
                 send, exc.status_code, {"status": "error", "errors": exc.errors}, headers
             )
             return
         except Overloaded:
-            POSTBACKS.labels("overloaded").inc()
+            _COUNTED["overloaded"].inc()
             await _respond(send, 503, _error("service", "too busy, retry shortly"), _retry(1))
             return
         except StorageUnavailable:
-            POSTBACKS.labels("unavailable").inc()
+            _COUNTED["unavailable"].inc()
             await _respond(send, 503, _error("database", "unavailable, retry shortly"), _retry(5))
             return
         except Unstorable as exc:
@@ -214,14 +221,14 @@ class PostbackEndpoint:
             return
         except Exception:
             log.exception("postback_failed")
-            POSTBACKS.labels("failed").inc()
+            _COUNTED["failed"].inc()
             await _respond(
                 send, 503, _error("service", "temporarily unable to store, retry"), _retry(5)
             )
             return
         stored = accepted.stored
         outcome = "spooled" if stored.spooled else "duplicate" if stored.duplicate else "accepted"
-        POSTBACKS.labels(outcome).inc()
+        _COUNTED[outcome].inc()
         answer = {
             "status": "ok",
             "id": stored.id,
@@ -261,7 +268,7 @@ class PostbackEndpoint:
         except (Overloaded, StorageUnavailable):
             await _respond(send, 503, _error("database", "unavailable, retry shortly"), _retry(5))
             return
-        POSTBACKS.labels("refused").inc()
+        _COUNTED["refused"].inc()
         await _respond(send, exc.status_code, {"status": "error", "errors": exc.errors})
 
     async def _unstorable(
@@ -276,7 +283,7 @@ class PostbackEndpoint:
         except Exception:
             await _respond(send, 503, _error("database", "unavailable, retry shortly"), _retry(5))
             return
-        POSTBACKS.labels("refused").inc()
+        _COUNTED["refused"].inc()
         await _respond(send, 422, {"status": "error", "errors": errors})
 
 

@@ -89,13 +89,42 @@ def masked(raw: dict[str, Any]) -> dict[str, Any]:
     return safe
 
 
+_ALIASES_OF = {
+    canonical: tuple(alias for alias, name in fields.ALIASES.items() if name == canonical)
+    for canonical in fields.ALIASES.values()
+}
+_SHORT, _LONG, _AMOUNT, _CURRENCY, _DATETIME = range(5)
+# Every typed parameter but conversion_id and status, in the order their errors are reported.
+_TYPED = (
+    *((name, _SHORT) for name in fields.TEXT_FIELDS_SHORT),
+    *((name, _LONG) for name in fields.TEXT_FIELDS_LONG),
+    *((name, _AMOUNT) for name in fields.AMOUNT_FIELDS),
+    ("conversion_currency", _CURRENCY),
+    *((name, _DATETIME) for name in fields.DATETIME_FIELDS),
+)
+
+
 def _get(params: dict[str, Any], name: str) -> Any:
     value = params.get(name)
     if value is None:
-        for alias, canonical in fields.ALIASES.items():
-            if canonical == name and alias in params:
+        for alias in _ALIASES_OF.get(name, ()):
+            if alias in params:
                 return params[alias]
     return value
+
+
+def _text(
+    params: dict[str, Any], name: str, limit: int, errors: list[dict[str, str]]
+) -> str | None:
+    try:
+        text = fields.clean(_get(params, name))
+    except ValueError as exc:
+        errors.append({"field": name, "message": str(exc)})
+        return None
+    if text is not None and len(text) > limit:
+        errors.append({"field": name, "message": f"is longer than {limit} characters"})
+        return None
+    return text
 
 
 def build_row(
@@ -104,40 +133,31 @@ def build_row(
     """Type every Involve Asia parameter; raise FieldErrors naming each bad one."""
     errors: list[dict[str, str]] = []
     params = received.params
+    conversion_id = _text(params, "conversion_id", fields.MAX_ID_LENGTH, errors)
+    if conversion_id is None and not errors:
+        errors.append({"field": "conversion_id", "message": "is required"})
     values: dict[str, Any] = {}
-
-    def take(name: str) -> str | None:
+    for name, kind in _TYPED:
+        value: Any = None
         try:
-            return fields.clean(_get(params, name))
+            text = fields.clean(_get(params, name))
+            if text is None:
+                pass
+            elif kind == _AMOUNT:
+                value = fields.parse_amount(text)
+            elif kind in (_LONG, _SHORT):
+                limit = fields.MAX_TEXT_LENGTH if kind == _LONG else fields.MAX_ID_LENGTH
+                if len(text) > limit:
+                    raise ValueError(f"is longer than {limit} characters")
+                value = text
+            elif kind == _DATETIME:
+                value = fields.parse_datetime(text, zone, received.received_at)
+            else:
+                value = fields.parse_currency(text)
         except ValueError as exc:
             errors.append({"field": name, "message": str(exc)})
-            return None
-
-    conversion_id = take("conversion_id")
-    if conversion_id is None and not any(e["field"] == "conversion_id" for e in errors):
-        errors.append({"field": "conversion_id", "message": "is required"})
-    elif conversion_id is not None and len(conversion_id) > fields.MAX_ID_LENGTH:
-        errors.append(
-            {
-                "field": "conversion_id",
-                "message": f"is longer than {fields.MAX_ID_LENGTH} characters",
-            }
-        )
-    for name in fields.TEXT_FIELDS_SHORT:
-        values[name] = _bounded(take(name), name, fields.MAX_ID_LENGTH, errors)
-    for name in fields.TEXT_FIELDS_LONG:
-        values[name] = _bounded(take(name), name, fields.MAX_TEXT_LENGTH, errors)
-    for name in fields.AMOUNT_FIELDS:
-        values[name] = _typed(take(name), name, fields.parse_amount, errors)
-    values["conversion_currency"] = _typed(
-        take("conversion_currency"), "conversion_currency", fields.parse_currency, errors
-    )
-    for name in fields.DATETIME_FIELDS:
-        text = take(name)
-        values[name] = _typed(
-            text, name, lambda t: fields.parse_datetime(t, zone, received.received_at), errors
-        )
-    status_raw = _bounded(take("status"), "status", fields.MAX_ID_LENGTH, errors)
+        values[name] = value
+    status_raw = _text(params, "status", fields.MAX_ID_LENGTH, errors)
     if errors:
         raise fields.FieldErrors(errors)
     return (
@@ -172,23 +192,6 @@ def build_row(
         received.source_ip,
         tenant.dedup,
     )
-
-
-def _bounded(text: str | None, name: str, limit: int, errors: list[dict[str, str]]) -> str | None:
-    if text is not None and len(text) > limit:
-        errors.append({"field": name, "message": f"is longer than {limit} characters"})
-        return None
-    return text
-
-
-def _typed(text: str | None, name: str, parse: Any, errors: list[dict[str, str]]) -> Any:
-    if text is None:
-        return None
-    try:
-        return parse(text)
-    except ValueError as exc:
-        errors.append({"field": name, "message": str(exc)})
-        return None
 
 
 class IngestService:

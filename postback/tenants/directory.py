@@ -7,7 +7,9 @@ not found (throttled), so a partner created on another instance is picked up qui
 from __future__ import annotations
 
 import asyncio
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -44,14 +46,22 @@ class NoDefaultTenant(Exception):
 
 
 class TenantDirectory:
-    def __init__(self, pool: asyncpg.Pool, default_zone: ZoneInfo, ttl: float) -> None:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        default_zone: ZoneInfo,
+        ttl: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._pool = pool
+        self._clock = clock
         self._default_zone = default_zone
         self._ttl = ttl
         self._by_token: dict[str, dict[str, TenantInfo]] = {f: {} for f in TOKEN_ORDER}
         self._by_id: dict[int, TenantInfo] = {}
         self._default: TenantInfo | None = None
-        self._loaded_at = 0.0
+        self._loaded_at = -math.inf
         self._lock = asyncio.Lock()
 
     async def reload(self) -> None:
@@ -81,16 +91,18 @@ class TenantDirectory:
                 if digest:
                     by_token[field][digest] = info
         self._by_token, self._by_id, self._default = by_token, by_id, default
-        self._loaded_at = time.monotonic()
+        self._loaded_at = self._clock()
 
     def invalidate(self) -> None:
-        self._loaded_at = 0.0
+        # Not 0: the monotonic clock counts from boot, so within an hour of boot a zero would
+        # still look fresh to the hour-long default cache.
+        self._loaded_at = -math.inf
 
     async def _ensure_fresh(self, max_age: float) -> None:
-        if time.monotonic() - self._loaded_at <= max_age:
+        if self._clock() - self._loaded_at <= max_age:
             return
         async with self._lock:
-            if time.monotonic() - self._loaded_at > max_age:
+            if self._clock() - self._loaded_at > max_age:
                 try:
                     await self.reload()
                 except (
@@ -104,7 +116,7 @@ class TenantDirectory:
                     # The database is away: postbacks go on to the spool with the tenants
                     # known so far; the next reload is tried after another max_age.
                     log.warning("tenant_directory_stale")
-                    self._loaded_at = time.monotonic()
+                    self._loaded_at = self._clock()
 
     def _lookup(self, tokens: dict[str, str]) -> TenantInfo | None:
         for field in TOKEN_ORDER:

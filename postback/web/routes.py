@@ -17,6 +17,8 @@ router = APIRouter(include_in_schema=False)
 VENDOR = "/static/vendor"
 STATIC = Path(__file__).parent / "static"
 LINKS = (
+    ("/dashboard", "Dashboard", "数据看板"),
+    ("/ask", "Ask about conversions in Chinese or English", "用中文或英文查询转化数据"),
     ("/admin", "Admin: partners", "管理后台：合作伙伴管理"),
     ("/docs", "API documentation (Swagger UI)", "接口文档（Swagger UI）"),
     ("/redoc", "API reference (ReDoc)", "接口参考（ReDoc）"),

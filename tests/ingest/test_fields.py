@@ -7,7 +7,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from postback.ingest import fields
@@ -43,6 +43,31 @@ def test_amount_parser_returns_a_finite_decimal_or_refuses(text):
     else:
         assert amount.is_finite()
         assert abs(amount) < fields.MAX_AMOUNT
+
+
+@given(
+    st.one_of(
+        st.text(max_size=30),
+        st.from_regex(r"\A[+-]?[0-9]{0,14}(\.[0-9]{0,8})?\Z"),
+        st.from_regex(r"\A[+-]?[0-9٠-٩²]{1,4}(\.[0-9]{0,3})?\Z"),
+    )
+)
+@example("999999999999.999999")
+@example("1000000000000")
+@example("-1000000000000.5")
+@example("0000000000001")
+@example("1.1234567")
+@example("+.5")
+@example("5.")
+def test_fast_amount_path_agrees_with_the_full_parser(text):
+    def outcome(parse):
+        try:
+            value = parse(text)
+        except ValueError:
+            return "refused"
+        return (value, value.as_tuple())
+
+    assert outcome(fields.parse_amount) == outcome(fields._parse_amount_fully)
 
 
 @given(st.text(max_size=50))

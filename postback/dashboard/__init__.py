@@ -1,0 +1,1 @@
+"""The dashboard at /dashboard: KPIs, charts, tables and a live feed (admin or one partner)."""

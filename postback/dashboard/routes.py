@@ -1,0 +1,280 @@
+"""The dashboard: the page, partner sign-in, JSON data, CSV/Excel downloads and the live feed.
+
+The data endpoints accept the admin's signed-in session, a partner's dashboard session, or
+`Authorization: Bearer` with the admin token or a partner's API key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request
+from starlette.responses import RedirectResponse, Response, StreamingResponse
+
+from postback.admin import session as admin_session
+from postback.admin.i18n import pick
+from postback.admin.throttle import SignInThrottle
+from postback.auth import Principal, get_principal
+from postback.conversions.routes import text_filter
+from postback.conversions.service import scope_tenant
+from postback.dashboard import exports, pages, repository, service
+from postback.dashboard import session as partner_session
+from postback.dashboard.i18n import Translator
+from postback.dashboard.schemas import (
+    CurrencyRow,
+    FeedItem,
+    KpisOut,
+    OfferRow,
+    PartnerRow,
+    RangeName,
+    SeriesOut,
+    StatusRow,
+    TableOut,
+)
+from postback.deps import AppSettings, Session
+from postback.errors import NotAuthenticated
+from postback.security import hash_secret, secrets_equal
+
+router = APIRouter(prefix="/dashboard", tags=["dashboard"])
+
+FEED_POLL_SECONDS = 1.0
+FEED_HEARTBEAT_SECONDS = 15.0
+FEED_BATCH = 50
+FEED_FIRST = 20
+# A stream ends after this long; the browser reconnects and resumes after Last-Event-ID.
+FEED_MAX_SECONDS = 300.0
+
+
+async def signed_in_principal(request: Request, session: Session) -> Principal | None:
+    """The admin's session, or a partner's dashboard session still matching its API key."""
+    admin = admin_session.read(request)
+    if admin is not None and admin.signed_in:
+        return Principal(tenant_id=None)
+    partner = partner_session.read(request)
+    if partner is None or partner.tenant_id is None:
+        return None
+    info = await repository.tenant_by_id(session, partner.tenant_id)
+    if info is None or not info.enabled or info.api_key_hash is None:
+        return None
+    if partner.key_digest is None or not secrets_equal(partner.key_digest, info.api_key_hash[:16]):
+        return None  # the key was rotated since: signed out
+    return Principal(tenant_id=info.id)
+
+
+async def viewer(request: Request, session: Session) -> Principal:
+    if request.headers.get("authorization"):
+        return await get_principal(request, None)
+    principal = await signed_in_principal(request, session)
+    if principal is None:
+        raise NotAuthenticated("sign in at /dashboard, or send Authorization: Bearer <token>")
+    return principal
+
+
+Viewer = Annotated[Principal, Depends(viewer)]
+Range = Annotated[RangeName, Query(alias="range", description="today, yesterday, 7d, 30d, custom")]
+Day = Annotated[str | None, text_filter("A date (custom range), in the reporting timezone")]
+Partner = Annotated[str | None, text_filter("Partner slug (admin only)")]
+
+
+async def scope_of(
+    session: Session,
+    principal: Viewer,
+    settings: AppSettings,
+    name: Range = RangeName.today,
+    since: Day = None,
+    until: Day = None,
+    tenant: Partner = None,
+) -> service.Scope:
+    return await service.resolve(
+        session,
+        principal,
+        name=name,
+        since=since,
+        until=until,
+        tenant=tenant,
+        default_zone=settings.zone,
+    )
+
+
+Scope = Annotated[service.Scope, Depends(scope_of)]
+
+
+# --- The page and signing in ----------------------------------------------------------
+
+
+def throttle_of(request: Request) -> SignInThrottle:
+    state = request.app.state
+    throttle: SignInThrottle | None = getattr(state, "dashboard_throttle", None)
+    if throttle is None:
+        throttle = state.dashboard_throttle = SignInThrottle()
+    return throttle
+
+
+@router.get("", include_in_schema=False)
+async def page(request: Request, session: Session) -> Response:
+    principal = await signed_in_principal(request, session)
+    if principal is None:
+        return pages.login(request)
+    return await pages.dashboard(request, session, principal)
+
+
+@router.post("/login", include_in_schema=False)
+async def login(
+    request: Request, session: Session, throttle: Annotated[SignInThrottle, Depends(throttle_of)]
+) -> Response:
+    form = await request.form(max_files=0, max_fields=10)
+    current = partner_session.read(request)
+    if current is None or not current.csrf_matches(form.get(partner_session.CSRF_FIELD)):
+        return pages.login(request, status_code=403, error=("csrf_failed", 0))
+    address = request.client.host if request.client else "unknown"
+    wait = throttle.retry_after(address)
+    if wait:
+        response = pages.login(request, status_code=429, error=("too_many_attempts", wait))
+        response.headers["Retry-After"] = str(wait)
+        return response
+    given = form.get("api_key")
+    info = None
+    if isinstance(given, str) and given.strip():
+        info = await repository.tenant_by_api_key_hash(session, hash_secret(given.strip()))
+    if info is None or info.api_key_hash is None:
+        throttle.failed(address)
+        return pages.login(request, status_code=401, error=("wrong_key", 0))
+    if not info.enabled:
+        return pages.login(request, status_code=403, error=("partner_disabled", 0))
+    throttle.succeeded(address)
+    redirect = RedirectResponse("/dashboard", status_code=303)
+    partner_session.write(
+        request, redirect, partner_session.new_session(info.id, info.api_key_hash[:16])
+    )
+    return redirect
+
+
+@router.post("/logout", include_in_schema=False)
+async def logout(request: Request) -> Response:
+    form = await request.form(max_files=0, max_fields=10)
+    current = partner_session.read(request)
+    if current is None or not current.csrf_matches(form.get(partner_session.CSRF_FIELD)):
+        return pages.login(request, status_code=403, error=("csrf_failed", 0))
+    response = RedirectResponse("/dashboard", status_code=303)
+    partner_session.clear(response)
+    return response
+
+
+# --- Data -------------------------------------------------------------------------------
+
+
+@router.get("/api/kpis", response_model=KpisOut)
+async def kpis(session: Session, scope: Scope) -> KpisOut:
+    """KPIs of the range, each with the previous period of equal length."""
+    return await service.kpis(session, scope)
+
+
+@router.get("/api/series", response_model=SeriesOut)
+async def series(session: Session, scope: Scope) -> SeriesOut:
+    """Conversions and payouts by hour (ranges up to 2 days) or by day."""
+    return await service.series(session, scope)
+
+
+@router.get("/api/status", response_model=TableOut[StatusRow])
+async def by_status(session: Session, scope: Scope) -> TableOut[StatusRow]:
+    """Conversions by their current status."""
+    return await service.by_status(session, scope)
+
+
+@router.get("/api/currencies", response_model=TableOut[CurrencyRow])
+async def by_currency(session: Session, scope: Scope) -> TableOut[CurrencyRow]:
+    """Conversions by currency, with sales in that currency and in USD."""
+    return await service.by_currency(session, scope)
+
+
+@router.get("/api/offers", response_model=TableOut[OfferRow])
+async def offers(session: Session, scope: Scope) -> TableOut[OfferRow]:
+    """The offers with the most conversions."""
+    return await service.top_offers(session, scope)
+
+
+@router.get("/api/partners", response_model=TableOut[PartnerRow])
+async def partners(session: Session, principal: Viewer, scope: Scope) -> TableOut[PartnerRow]:
+    """Every partner's figures (admin only)."""
+    return await service.partners(session, principal, scope)
+
+
+TableName = Literal["kpis", "series", "status", "currencies", "offers", "partners"]
+
+
+@router.get("/export/{table}.{fmt}")
+async def export(
+    request: Request,
+    session: Session,
+    principal: Viewer,
+    scope: Scope,
+    table: Annotated[TableName, Path()],
+    fmt: Annotated[Literal["csv", "xlsx"], Path()],
+) -> Response:
+    """One table of the dashboard as CSV or Excel."""
+    language, _ = pick(request)
+    built = await pages.export_table(session, principal, scope, table, Translator(language))
+    name = f"postback-{table}-{scope.first_day}-{scope.last_day}.{fmt}"
+    if fmt == "csv":
+        body, media = exports.as_csv(built), "text/csv; charset=utf-8"
+    else:
+        body = exports.as_xlsx(built)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+# Not in the OpenAPI schema: an endless stream is no operation for schema-driven clients.
+@router.get("/api/feed", response_class=StreamingResponse, include_in_schema=False)
+async def feed(
+    request: Request,
+    session: Session,
+    principal: Viewer,
+    tenant: Partner = None,
+    after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+    once: Annotated[bool, Query(description="Send what is there now, then end")] = False,
+) -> StreamingResponse:
+    """The latest postbacks as server-sent events (`postback` events, JSON data)."""
+    engine = request.app.state.db.engine
+    tenant_id = await scope_tenant(session, principal, tenant)
+    last_id = request.headers.get("last-event-id", "")
+    start_after = int(last_id) if last_id.isdigit() else after
+
+    async def events() -> AsyncIterator[bytes]:
+        position = start_after
+        idle = 0.0
+        deadline = asyncio.get_running_loop().time() + FEED_MAX_SECONDS
+        yield b"retry: 2000\n\n"
+        while True:
+            async with engine.connect() as conn:
+                limit = FEED_FIRST if position == 0 else FEED_BATCH
+                rows = await repository.feed_after(conn, tenant_id, position, limit)
+            for row in rows:
+                item = FeedItem.model_validate(row)
+                data = orjson.dumps(item.model_dump(mode="json")).decode()
+                yield f"id: {item.id}\nevent: postback\ndata: {data}\n\n".encode()
+                position = item.id
+            if once or asyncio.get_running_loop().time() > deadline:
+                return
+            if rows:
+                idle = 0.0
+            else:
+                idle += FEED_POLL_SECONDS
+                if idle >= FEED_HEARTBEAT_SECONDS:
+                    idle = 0.0
+                    yield b": keep-alive\n\n"
+            if await request.is_disconnected():
+                return
+            await asyncio.sleep(FEED_POLL_SECONDS)
+
+    return StreamingResponse(
+        events(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

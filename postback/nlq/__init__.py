@@ -1,0 +1,1 @@
+"""Natural-language questions over conversions, in Chinese and English."""

@@ -1,0 +1,158 @@
+"""What the engine understood, said back in the question's language, and the chart that
+suits the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from postback.nlq import semantic as sem
+from postback.nlq.parser import Plan
+from postback.nlq.schemas import Chart
+from postback.nlq.semantic import Metric
+from postback.nlq.timephrases import TimeRange
+
+
+def _when(period: TimeRange, zone: str, language: str) -> str:
+    start, end = _stamp(period.start), _stamp(period.end)
+    phrase = f"{period.phrase}，" if period.phrase and language == "zh" else ""
+    if language == "zh":
+        return f"{phrase}{start} 至 {end}（不含结束时刻，{zone}）"
+    phrase = f"{period.phrase}, " if period.phrase else ""
+    return f"{phrase}{start} to {end} (end excluded, {zone})"
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M")
+
+
+def metric_label(metric: Metric, plan: Plan, language: str) -> str:
+    label = metric.zh if language == "zh" else metric.en
+    if metric.money:
+        unit = plan.unit
+        currency = [f for f in plan.filters if f.column == "currency" and f.op == "="]
+        unit_label = (
+            str(currency[0].values[0])
+            if unit == "local" and currency
+            else sem.UNIT_LABELS[unit]["zh" if language == "zh" else "en"]
+        )
+        label += f"（{unit_label}）" if language == "zh" else f" ({unit_label})"
+    return label
+
+
+def interpretation(plan: Plan, zone: str, *, partner_only: bool) -> str:
+    zh = plan.language == "zh"
+    measures = ("、" if zh else ", ").join(
+        metric_label(m, plan, plan.language) for m in plan.metrics
+    )
+    parts = [f"指标：{measures}" if zh else f"Measure: {measures}"]
+    if plan.breakdown is not None:
+        b = plan.breakdown
+        if zh:
+            parts.append(
+                f"按{b.zh}拆分" + ("（本币金额不能跨币种相加）" if plan.currency_added else "")
+            )
+        else:
+            parts.append(
+                f"by {b.en}"
+                + (
+                    " (local amounts cannot be added across currencies)"
+                    if plan.currency_added
+                    else ""
+                )
+            )
+    if plan.filters:
+        listed = ("；" if zh else "; ").join(f.zh if zh else f.en for f in plan.filters)
+        parts.append(f"筛选：{listed}" if zh else f"filters: {listed}")
+    if partner_only:
+        parts.append("仅限你自己的数据" if zh else "only your own data")
+    rejections = plan.metrics[0].source == "rejections"
+    time_of = (
+        ("接收时间" if zh else "reception time")
+        if rejections
+        else ("转化时间" if zh else "conversion time")
+    )
+    if plan.previous is not None and plan.period is not None:
+        now_part, before = (
+            _when(plan.period, zone, plan.language),
+            _when(plan.previous, zone, plan.language),
+        )
+        if zh:
+            parts.append(
+                f"对比（按{time_of}）：当前 {now_part}；之前 {before}；"
+                "增长率 = (当前 − 之前) / 之前 × 100%"
+            )
+        else:
+            parts.append(
+                f"comparing (by {time_of}) current: {now_part}; previous: {before}; "
+                "growth = (current − previous) / previous × 100%"
+            )
+    elif plan.period is not None:
+        when = _when(plan.period, zone, plan.language)
+        parts.append(f"时间（按{time_of}）：{when}" if zh else f"period (by {time_of}): {when}")
+    else:
+        parts.append("时间：全部数据，不限时间" if zh else "period: all time")
+    if plan.breakdown is not None and plan.breakdown.time_unit:
+        parts.append(f"时间分桶按 {zone} 时区" if zh else f"time buckets in {zone}")
+    if rejections:
+        parts.append("数据：接收时被拒收的回传" if zh else "data: postbacks refused at reception")
+    elif any(m.key == "duplicates" for m in plan.metrics):
+        parts.append(
+            "重复回传按每一条重复记录计数；转化数只计每笔转化的首条记录"
+            if zh
+            else "duplicates counted per duplicate postback; conversions count each "
+            "conversion's first row only"
+        )
+    else:
+        parts.append(
+            "每笔转化只计一次（不含重复回传，用首条记录的当前状态）"
+            if zh
+            else "each conversion counted once (duplicate postbacks excluded, "
+            "first row's current status)"
+        )
+    if any(m.key == "approval_rate_pct" for m in plan.metrics):
+        parts.append(
+            "通过率 = 审核通过的转化数 / 全部转化数 × 100%"
+            if zh
+            else "approval rate = approved conversions / all conversions × 100%"
+        )
+    if plan.rank is not None:
+        key = metric_label(plan.metrics[0], plan, plan.language)
+        if zh:
+            order = "从高到低" if plan.rank == "top" else "从低到高"
+            parts.append(f"排序：按{key}{order}，取前 {plan.limit} 个")
+        else:
+            order = "highest first" if plan.rank == "top" else "lowest first"
+            parts.append(f"ranked by {key}, {order}, {plan.limit} shown")
+    return ("；" if zh else "; ").join(parts) + ("。" if zh else ".")
+
+
+def chart(plan: Plan, columns: list[str], period_label: str) -> Chart:
+    zh = plan.language == "zh"
+    first = plan.metrics[0]
+    title = metric_label(first, plan, plan.language)
+    if plan.breakdown is not None:
+        title += f" · {'按' + plan.breakdown.zh if zh else 'by ' + plan.breakdown.en}"
+    if period_label:
+        title += f" · {period_label}"
+    name = first.column_name(plan.unit)
+    breakdown = plan.breakdown
+    x: str | None = None
+    if breakdown is not None:
+        x = (
+            "offer_name"
+            if breakdown.key == "offer"
+            else (breakdown.time_unit or breakdown.columns[0])
+        )
+    if plan.previous is not None:
+        return Chart(type="bar", x=x, y=[f"{name}_previous", f"{name}_current"], title=title)
+    metrics = [c for c in columns if c not in (breakdown.columns if breakdown else ()) and c != x]
+    if breakdown is None:
+        if len(metrics) == 1:
+            return Chart(type="number", x=None, y=metrics, title=title)
+        return Chart(type="table", x=None, y=metrics, title=title)
+    if breakdown.time_unit:
+        return Chart(type="line", x=x, y=metrics, title=title)
+    additive = first.key in ("conversions", "sales", "payout", "duplicates", "rejections")
+    if breakdown.key in ("status", "currency") and additive and len(metrics) == 1:
+        return Chart(type="pie", x=x, y=metrics, title=title)
+    return Chart(type="bar", x=x, y=metrics, title=title)

@@ -1,0 +1,108 @@
+"""Every label of the /ask page in English and Chinese (the language is chosen as on the admin
+pages: `?lang=`, then the remembered choice, then the browser's Accept-Language)."""
+
+from __future__ import annotations
+
+from postback.admin import i18n
+from postback.admin.i18n import Language
+
+# key: (English, Chinese)
+LABELS: dict[str, tuple[str, str]] = {
+    "title": ("Ask", "提问"),
+    "heading": ("Ask about your conversions", "用中文或英文查询转化数据"),
+    "language": ("Language", "语言"),
+    "sign_in": ("Sign in", "登录"),
+    "sign_out": ("Sign out", "退出"),
+    "sign_in_title": ("Sign in to ask", "登录后提问"),
+    "token": ("Admin token or partner API key", "管理员令牌或合作伙伴 API 密钥"),
+    "token_help": (
+        "A partner's API key shows only that partner's data; the admin token shows all.",
+        "使用合作伙伴的 API 密钥只能看到该合作伙伴的数据；管理员令牌可查看全部。",
+    ),
+    "use_admin_session": (
+        "Signed in to the admin? Continue as admin",
+        "已登录管理后台？以管理员身份继续",
+    ),
+    "wrong_token": ("This token is not valid.", "令牌无效。"),
+    "partner_disabled": ("This partner is disabled.", "该合作伙伴已停用。"),
+    "too_many_attempts": (
+        "Too many failed sign-ins from your address. Try again in {seconds} seconds.",
+        "登录失败次数过多，请在 {seconds} 秒后重试。",
+    ),
+    "csrf_failed": (
+        "This form has expired or did not come from this site. Open the page again and retry.",
+        "表单已过期或并非来自本站，请重新打开页面后重试。",
+    ),
+    "signed_in_as_admin": ("Admin: all partners", "管理员：全部合作伙伴"),
+    "signed_in_as_partner": ("Partner: {name}", "合作伙伴：{name}"),
+    "question": ("Question", "问题"),
+    "placeholder": (
+        "e.g. top 5 offers by sales last week · 昨天每个offer的佣金是多少？",
+        "例如：昨天每个offer的佣金是多少？ · top 5 offers by sales last week",
+    ),
+    "ask": ("Ask", "提问"),
+    "asking": ("Asking…", "查询中…"),
+    "examples": ("Examples", "示例问题"),
+    "interpretation": ("How it was understood", "理解为"),
+    "result": ("Result", "结果"),
+    "chart": ("Chart", "图表"),
+    "sql": ("SQL", "SQL"),
+    "history": ("Recent questions", "最近的问题"),
+    "no_history": ("No questions yet.", "还没有提问。"),
+    "clear_history": ("Clear", "清空"),
+    "no_rows": ("No rows.", "没有数据。"),
+    "rows": ("{count} rows", "{count} 行"),
+    "elapsed": ("{ms} ms", "{ms} 毫秒"),
+    "source_engine": ("offline engine", "离线引擎"),
+    "source_llm": ("LLM, checked by the SQL guard", "大模型生成（已通过 SQL 安全检查）"),
+    "cannot_answer": ("Cannot answer this question", "无法回答这个问题"),
+    "try_these": ("Try one of these:", "可以试试："),
+    "error": ("Something went wrong", "出错了"),
+    "session_expired": ("Your sign-in has expired. Sign in again.", "登录已过期，请重新登录。"),
+    "admin_nav": ("Admin", "管理后台"),
+}
+
+EXAMPLES: dict[Language, tuple[str, ...]] = {
+    "zh": (
+        "昨天每个offer的佣金是多少？",
+        "上周销售额最高的5个商家",
+        "最近30天每天的转化数",
+        "本月各商家的审核通过率",
+        "今天每小时的订单数",
+        "本周和上周的销售额对比",
+    ),
+    "en": (
+        "How many conversions yesterday?",
+        "Top 5 offers by sales last week",
+        "Payout by day in the last 30 days",
+        "Approval rate by offer this month",
+        "Conversions by status this week",
+        "Sales this week vs last week",
+    ),
+}
+
+# The labels the page's script needs, handed to it in a data attribute.
+SCRIPT_LABELS = (
+    "asking",
+    "ask",
+    "no_rows",
+    "rows",
+    "elapsed",
+    "source_engine",
+    "source_llm",
+    "cannot_answer",
+    "try_these",
+    "error",
+    "session_expired",
+    "no_history",
+)
+
+
+class Translator(i18n.Translator):
+    """`t("ask")`, `t("rows", count=3)` in one language."""
+
+    def __init__(self, language: Language) -> None:
+        super().__init__(language, LABELS)
+
+    def script_labels(self) -> dict[str, str]:
+        return self.some(SCRIPT_LABELS)

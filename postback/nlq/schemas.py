@@ -1,0 +1,57 @@
+"""Questions in, answers out: the JSON of `POST /api/nlq`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from postback.nlq.parser import MAX_QUESTION_CHARS
+from postback.tenants.schemas import NO_NUL
+
+QuestionText = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=MAX_QUESTION_CHARS, pattern=NO_NUL
+    ),
+]
+
+
+class NlqQuestion(BaseModel):
+    question: QuestionText = Field(
+        description="A question in Chinese or English", examples=["昨天每个offer的佣金是多少？"]
+    )
+
+
+class Chart(BaseModel):
+    """How to draw the rows: x is a column name (None without a breakdown), y the series."""
+
+    type: Literal["bar", "line", "pie", "table", "number"]
+    x: str | None
+    y: list[str]
+    title: str
+
+
+class NlqAnswer(BaseModel):
+    question: str
+    language: Literal["zh", "en"]
+    interpretation: str = Field(description="How the question was understood, in its language")
+    sql: str = Field(description="The SQL that ran (after the safety check)")
+    columns: list[str]
+    rows: list[list[Any]] = Field(description="Money as decimal strings, times as ISO 8601")
+    chart: Chart
+    elapsed_ms: float
+    source: Literal["engine", "llm"]
+
+
+class NlqErrorItem(BaseModel):
+    field: str
+    message: str
+
+
+class NlqRefusal(BaseModel):
+    """422: the question could not be answered exactly; try one of the suggestions."""
+
+    status: Literal["error"] = "error"
+    errors: list[NlqErrorItem]
+    suggestions: list[str]

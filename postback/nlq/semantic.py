@@ -1,0 +1,790 @@
+"""The semantic layer: what can be asked about conversions, and the words (Chinese and
+English) that name each metric, breakdown, status, currency and unit.
+
+Synonym patterns are regular expressions over the normalised question (lower case,
+half-width, numerals as digits). English words are matched on word boundaries; Chinese
+ones anywhere. Longer phrases are tried first, so "审核通过率" is the approval rate, not the
+status "审核通过", and "成交额" is sales, not the conversion count "成交".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Unit = Literal["myr", "usd", "local"]
+Language = Literal["zh", "en"]
+
+CONVERSIONS_VIEW = "reporting.conversions"
+REJECTIONS_VIEW = "reporting.rejections"
+DEFAULT_UNIT: Unit = "myr"
+
+
+@dataclass(frozen=True, slots=True)
+class Metric:
+    key: str
+    zh: str
+    en: str
+    # Which money column it aggregates ("sale" or "payout"), None for counts and rates.
+    money: Literal["sale", "payout"] | None = None
+    source: Literal["conversions", "rejections"] = "conversions"
+
+    def column_name(self, unit: Unit) -> str:
+        return f"{self.key}_{unit}" if self.money else self.key
+
+
+METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in [
+        Metric("conversions", "转化数", "conversions"),
+        Metric("sales", "销售额", "sales", money="sale"),
+        Metric("payout", "佣金", "payout", money="payout"),
+        Metric("aov", "客单价（平均订单金额）", "average order value", money="sale"),
+        Metric("avg_payout", "平均佣金", "average payout", money="payout"),
+        Metric("approval_rate_pct", "审核通过率（%）", "approval rate (%)"),
+        Metric("duplicates", "重复回传数", "duplicate postbacks"),
+        Metric(
+            "rejections",
+            "被拒收的回传数",
+            "rejected postbacks (refused at reception)",
+            source="rejections",
+        ),
+    ]
+}
+
+MONEY_COLUMNS = {
+    ("sale", "myr"): "myr_sale_amount",
+    ("sale", "usd"): "usd_sale_amount",
+    ("sale", "local"): "sale_amount_local",
+    ("payout", "myr"): "myr_payout",
+    ("payout", "usd"): "usd_payout",
+    ("payout", "local"): "payout_local",
+}
+
+UNIT_LABELS: dict[Unit, dict[Language, str]] = {
+    "myr": {"zh": "MYR（令吉）", "en": "MYR"},
+    "usd": {"zh": "USD（美元）", "en": "USD"},
+    "local": {"zh": "交易本币", "en": "local currency"},
+}
+
+_EN = r"(?<![a-z0-9_])(?:{})(?![a-z0-9_])"
+
+
+def en(*words: str) -> str:
+    """English words or phrases on word boundaries; spaces match any spacing."""
+    ordered = sorted(words, key=len, reverse=True)
+    return _EN.format("|".join(w.replace(" ", r"\s*") for w in ordered))
+
+
+def zh(*words: str) -> str:
+    return "|".join(sorted(words, key=len, reverse=True))
+
+
+# Metric synonyms, most specific first.
+METRIC_WORDS: list[tuple[str, str]] = [
+    (
+        "approval_rate_pct",
+        en(
+            "approval rate",
+            "approval ratio",
+            "approved rate",
+            "approve rate",
+            "approval percentage",
+            "percentage approved",
+            "share approved",
+            "approval %",
+            "% approved",
+        ),
+    ),
+    ("approval_rate_pct", zh("审核通过率", "通过率", "批准率", "审批通过率", "过审率")),
+    (
+        "aov",
+        en(
+            "average order value",
+            "avg order value",
+            "average order amount",
+            "average sale amount",
+            "average sales amount",
+            "average basket",
+            "aov",
+            "average sale",
+            "average order size",
+            "average value per order",
+        ),
+    ),
+    (
+        "aov",
+        zh(
+            "客单价",
+            "平均订单金额",
+            "平均订单价值",
+            "平均销售额",
+            "平均成交额",
+            "平均每单金额",
+            "平均每单销售额",
+            "笔单价",
+        ),
+    ),
+    (
+        "avg_payout",
+        en(
+            "average payout",
+            "avg payout",
+            "average commission",
+            "avg commission",
+            "average earnings",
+            "payout per order",
+            "commission per order",
+        ),
+    ),
+    ("avg_payout", zh("平均佣金", "平均每单佣金", "平均收益", "单均佣金")),
+    (
+        "rejections",
+        en(
+            "rejections",
+            "rejected postbacks",
+            "refused postbacks",
+            "invalid postbacks",
+            "postback rejections",
+            "rejection count",
+            "refusals",
+        ),
+    ),
+    (
+        "rejections",
+        zh(
+            "被拒收的回传",
+            "拒收的回传",
+            "被拒收",
+            "拒收",
+            "被拒的回传",
+            "无效回传",
+            "回传被拒",
+            "拒收数",
+            "被拒回传",
+        ),
+    ),
+    (
+        "duplicates",
+        en(
+            "duplicates",
+            "duplicate postbacks",
+            "duplicate conversions",
+            "duplicate rows",
+            "dupes",
+            "repeated postbacks",
+            "duplicate",
+            "duplicated postbacks",
+        ),
+    ),
+    ("duplicates", zh("重复回传", "重复转化", "重复订单", "重复记录", "重复数", "重复")),
+    (
+        "sales",
+        en(
+            "sales amount",
+            "sale amount",
+            "sales value",
+            "order value",
+            "gmv",
+            "gross merchandise value",
+            "sales",
+            "turnover",
+            "order amount",
+            "amount sold",
+            "sales volume",
+        ),
+    ),
+    (
+        "sales",
+        zh(
+            "销售额",
+            "销售金额",
+            "成交额",
+            "成交金额",
+            "gmv",
+            "营业额",
+            "交易额",
+            "订单金额",
+            "流水",
+            "销售总额",
+            "卖了多少钱",
+        ),
+    ),
+    (
+        "payout",
+        en(
+            "payouts", "payout", "commissions", "commission", "earnings", "earned", "earn", "income"
+        ),
+    ),
+    ("payout", zh("佣金", "收益", "提成", "返佣", "分成", "赚了多少", "收入")),
+    (
+        "conversions",
+        en(
+            "sales count",
+            "number of sales",
+            "count of sales",
+            "conversions",
+            "conversion count",
+            "conversion",
+            "orders",
+            "order count",
+            "order",
+            "transactions",
+            "transaction",
+            "purchases",
+            "number of orders",
+            "converted",
+        ),
+    ),
+    (
+        "conversions",
+        zh(
+            "转化数",
+            "转化量",
+            "转化",
+            "订单数",
+            "订单量",
+            "订单",
+            "成交数",
+            "成交量",
+            "成交笔数",
+            "成交",
+            "单量",
+            "笔数",
+            "多少单",
+            "几单",
+            "多少笔",
+        ),
+    ),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Breakdown:
+    key: str
+    columns: tuple[str, ...]
+    zh: str
+    en: str
+    time_unit: str | None = None  # hour, day, week, month for time buckets
+    rejections: bool = False  # also available for rejections
+
+
+SUB_COLUMNS = [
+    "aff_sub",
+    "aff_sub2",
+    "aff_sub3",
+    "aff_sub4",
+    "adv_sub",
+    "adv_sub2",
+    "adv_sub3",
+    "adv_sub4",
+    "adv_sub5",
+]
+
+BREAKDOWNS: dict[str, Breakdown] = {
+    b.key: b
+    for b in [
+        Breakdown("partner", ("partner",), "合作伙伴", "partner", rejections=True),
+        Breakdown("offer", ("offer_id", "offer_name"), "offer", "offer"),
+        Breakdown("offer_id", ("offer_id",), "offer ID", "offer id"),
+        Breakdown("status", ("status",), "状态", "status"),
+        Breakdown("currency", ("currency",), "币种", "currency"),
+        Breakdown("reason", ("reason",), "拒收原因", "reason", rejections=True),
+        Breakdown("hour", ("hour",), "小时", "hour", time_unit="hour", rejections=True),
+        Breakdown("day", ("day",), "天", "day", time_unit="day", rejections=True),
+        Breakdown("week", ("week",), "周", "week", time_unit="week", rejections=True),
+        Breakdown("month", ("month",), "月", "month", time_unit="month", rejections=True),
+        *(Breakdown(c, (c,), c, c) for c in SUB_COLUMNS),
+    ]
+}
+
+# Words naming a dimension. Whether they mean "break down by" depends on the words around
+# them (by / per / each / top N … ; 按 / 每个 / 各 / 前N …), decided in the parser.
+DIMENSION_WORDS: list[tuple[str, str]] = [
+    *((c, en(c, c.replace("_", " "), c.replace("_", ""))) for c in reversed(SUB_COLUMNS)),
+    ("offer_id", en("offer ids", "offer id", "offer_id")),
+    ("offer_id", zh("offer编号", "offer id", "offer_id", "商家编号", "广告主编号")),
+    (
+        "offer",
+        en(
+            "offers",
+            "offer",
+            "merchants",
+            "merchant",
+            "advertisers",
+            "advertiser",
+            "brands",
+            "brand",
+            "shops",
+            "shop",
+            "stores",
+            "store",
+            "offer names",
+            "offer name",
+        ),
+    ),
+    ("offer", zh("商家", "广告主", "商户", "品牌", "店铺", "offer", "商品方")),
+    (
+        "partner",
+        en(
+            "partners",
+            "partner",
+            "affiliates",
+            "affiliate",
+            "channels",
+            "channel",
+            "tenants",
+            "tenant",
+            "publishers",
+            "publisher",
+        ),
+    ),
+    ("partner", zh("合作伙伴", "伙伴", "渠道", "租户", "合作方", "代理", "推广方")),
+    ("status", en("statuses", "status", "approval status", "state")),
+    ("status", zh("审核状态", "状态")),
+    ("currency", en("currencies", "currency")),
+    ("currency", zh("币种", "货币")),
+    ("reason", en("reasons", "reason")),
+    ("reason", zh("原因", "拒收原因")),
+    ("hour", en("hours", "hour")),
+    ("hour", zh("小时", "时段")),
+    ("day", en("days", "day", "date")),
+    ("day", zh("天", "日", "日期")),
+    ("week", en("weeks", "week")),
+    ("week", zh("周", "星期")),
+    ("month", en("months", "month")),
+    ("month", zh("月份", "月")),
+]
+
+# Words that, placed before a dimension, make it a breakdown.
+BY_BEFORE = en(
+    "by",
+    "per",
+    "each",
+    "every",
+    "for each",
+    "for every",
+    "across",
+    "grouped by",
+    "broken down by",
+    "split by",
+    "breakdown by",
+    "break down by",
+    "by each",
+    "in each",
+    "for all",
+)
+BY_BEFORE_ZH = zh("按照", "按", "每个", "每一个", "每", "各个", "各", "分", "不同", "逐")
+# Adverbs that are breakdowns on their own.
+SELF_BREAKDOWNS: list[tuple[str, str]] = [
+    ("hour", en("hourly", "hour by hour") + "|" + zh("每小时", "逐小时", "分时")),
+    ("day", en("daily", "day by day", "per day") + "|" + zh("每天", "每日", "逐日", "每1天")),
+    ("week", en("weekly", "week by week") + "|" + zh("每周", "每星期", "逐周")),
+    ("month", en("monthly", "month by month") + "|" + zh("每月", "每个月", "逐月")),
+]
+
+STATUS_WORDS: list[tuple[str, str]] = [
+    ("approved", en("approved", "approve", "confirmed", "validated", "valid", "successful")),
+    ("approved", zh("审核通过", "已通过", "已批准", "已确认", "批准", "通过", "有效")),
+    (
+        "pending",
+        en(
+            "pending",
+            "awaiting approval",
+            "on hold",
+            "unapproved",
+            "not yet approved",
+            "processing",
+        ),
+    ),
+    ("pending", zh("待审核", "审核中", "待定", "待确认", "未审核", "待处理", "待批准", "未确认")),
+    ("rejected", en("rejected", "declined", "denied", "cancelled", "canceled", "invalid")),
+    ("rejected", zh("已拒绝", "被拒绝", "拒绝", "驳回", "已驳回", "无效", "被拒", "拒")),
+]
+STATUS_LABELS = {
+    "approved": {"zh": "审核通过", "en": "approved"},
+    "pending": {"zh": "待审核", "en": "pending"},
+    "rejected": {"zh": "已拒绝", "en": "rejected"},
+}
+
+UNIT_WORDS: list[tuple[Unit, str]] = [
+    ("usd", en("usd", "us dollars", "us dollar", "dollars", "dollar", "us\\$") + "|\\$"),
+    ("usd", zh("美元", "美金")),
+    ("myr", en("myr", "rm", "ringgit", "malaysian ringgit")),
+    ("myr", zh("令吉", "马币", "林吉特", "马来西亚令吉")),
+    ("local", en("local currency", "local amounts?", "local", "original currency")),
+    ("local", zh("本币", "当地货币", "原币", "本地货币", "交易币种金额")),
+]
+
+# Currency codes a conversion may carry, and their Chinese names.
+CURRENCY_CODES = [
+    "myr",
+    "sgd",
+    "idr",
+    "thb",
+    "php",
+    "vnd",
+    "usd",
+    "twd",
+    "hkd",
+    "cny",
+    "aud",
+    "jpy",
+    "krw",
+    "inr",
+    "eur",
+    "gbp",
+]
+CURRENCY_NAMES_ZH = {
+    "新币": "sgd",
+    "新加坡元": "sgd",
+    "新元": "sgd",
+    "印尼盾": "idr",
+    "泰铢": "thb",
+    "菲律宾比索": "php",
+    "比索": "php",
+    "越南盾": "vnd",
+    "新台币": "twd",
+    "港币": "hkd",
+    "人民币": "cny",
+}
+
+# Ranking words.
+TOP_WORDS = (
+    en("top", "best", "highest", "most", "largest", "biggest", "leading", "max")
+    + "|"
+    + zh("排名前", "前", "最高", "最多", "最大", "最好", "排行前", "头部", "top")
+)
+BOTTOM_WORDS = (
+    en("bottom", "worst", "lowest", "least", "fewest", "smallest", "min")
+    + "|"
+    + zh("倒数", "后", "最低", "最少", "最小", "最差", "垫底")
+)
+WHICH_WORDS = en("which") + "|哪(?!些)一?(?:个|家|位)?|哪些"
+
+COMPARE_WORDS = (
+    en(
+        "vs",
+        "versus",
+        "compared to",
+        "compared with",
+        "compare",
+        "comparison",
+        "against",
+        "growth",
+        "change",
+        "over the previous period",
+        "the previous period",
+        "previous period",
+        "prior period",
+        "the period before",
+        "the day before",
+        "the week before",
+        "the month before",
+        "the year before",
+        "period over period",
+        "week over week",
+        "month over month",
+        "day over day",
+        "wow",
+        "mom",
+        "dod",
+    )
+    + "|"
+    + zh("对比", "比较", "相比", "相较", "环比", "增长率", "增长", "变化", "涨幅", "比起", "较")
+)
+
+# Words that carry no meaning of their own here: what is left of a question after every
+# recognised phrase and these are removed must be empty, or the question is not understood.
+STOPWORDS_EN = {
+    "a",
+    "an",
+    "the",
+    "of",
+    "for",
+    "in",
+    "on",
+    "at",
+    "by",
+    "per",
+    "each",
+    "every",
+    "with",
+    "and",
+    "or",
+    "to",
+    "from",
+    "what",
+    "whats",
+    "what's",
+    "how",
+    "many",
+    "much",
+    "is",
+    "are",
+    "was",
+    "were",
+    "did",
+    "do",
+    "does",
+    "we",
+    "i",
+    "me",
+    "my",
+    "our",
+    "us",
+    "show",
+    "list",
+    "give",
+    "get",
+    "tell",
+    "display",
+    "please",
+    "total",
+    "overall",
+    "sum",
+    "count",
+    "number",
+    "all",
+    "had",
+    "have",
+    "has",
+    "made",
+    "make",
+    "generated",
+    "got",
+    "received",
+    "there",
+    "been",
+    "so",
+    "far",
+    "during",
+    "across",
+    "break",
+    "down",
+    "breakdown",
+    "split",
+    "grouped",
+    "group",
+    "it",
+    "its",
+    "their",
+    "them",
+    "they",
+    "that",
+    "this",
+    "these",
+    "those",
+    "be",
+    "can",
+    "you",
+    "could",
+    "would",
+    "see",
+    "find",
+    "report",
+    "summary",
+    "stats",
+    "statistics",
+    "numbers",
+    "figures",
+    "data",
+    "value",
+    "values",
+    "amount",
+    "amounts",
+    "which",
+    "who",
+    "where",
+    "than",
+    "as",
+    "into",
+    "only",
+    "just",
+    "up",
+    "out",
+    "ranked",
+    "rank",
+    "ranking",
+    "sorted",
+    "sort",
+    "between",
+    "period",
+    "periods",
+    "versus",
+    "vs",
+    "compare",
+    "compared",
+    "ones",
+    "one",
+    "any",
+    "some",
+    "about",
+    "let",
+    "know",
+    "look",
+    "like",
+    "time",
+    "times",
+    "so far",
+    "till",
+    "until",
+    "now",
+    "right",
+    "currently",
+    "current",
+    "recorded",
+    "came",
+    "happened",
+    "went",
+    "including",
+    "included",
+    "new",
+    "s",
+}
+STOPWORDS_ZH = [
+    "请问",
+    "请",
+    "帮我",
+    "帮忙",
+    "给我",
+    "我们",
+    "我的",
+    "我",
+    "查询",
+    "查一下",
+    "查查",
+    "查看",
+    "查",
+    "看看",
+    "看一下",
+    "看下",
+    "看",
+    "统计一下",
+    "统计",
+    "一下",
+    "显示",
+    "列出",
+    "列一下",
+    "是多少",
+    "有多少",
+    "多少",
+    "几个",
+    "几笔",
+    "几家",
+    "共计",
+    "总共",
+    "一共",
+    "合计",
+    "总计",
+    "总数",
+    "总额",
+    "总量",
+    "总",
+    "共",
+    "的",
+    "了",
+    "是",
+    "有",
+    "吗",
+    "呢",
+    "啊",
+    "吧",
+    "在",
+    "期间",
+    "之间",
+    "中",
+    "里",
+    "内",
+    "以来",
+    "和",
+    "与",
+    "跟",
+    "及",
+    "以及",
+    "还有",
+    "分别",
+    "各自",
+    "分布",
+    "个",
+    "家",
+    "为",
+    "时候",
+    "情况",
+    "数据",
+    "数量",
+    "如何",
+    "怎么样",
+    "怎样",
+    "什么",
+    "哪些",
+    "排名",
+    "排行",
+    "名",
+    "比",
+    "所有",
+    "全部",
+    "产生",
+    "带来",
+    "获得",
+    "贡献",
+    "笔",
+    "单",
+    "次",
+    "数",
+    "额",
+    "金额",
+    "一样",
+    "呀",
+    "哦",
+    "从",
+    "到",
+    "至今",
+    "目前",
+    "为止",
+    "现在",
+    "截至",
+    "明细",
+    "列表",
+    "报表",
+    "汇总",
+    "情况如何",
+    "怎么",
+    "按",
+    "分组",
+    "排序",
+    "降序",
+    "升序",
+    "各",
+    "每",
+    "值",
+    "共有",
+    "个数",
+    "记录",
+    "条",
+    "被",
+    "，",
+    "。",
+    "？",
+    "！",
+    "、",
+    "：",
+    "；",
+]
+
+EXAMPLES = {
+    "zh": [
+        "昨天每个offer的佣金是多少？",
+        "最近7天每天的转化数",
+        "本周和上周的销售额对比",
+        "上个月审核通过率最高的5个合作伙伴",
+        "今天Shopee MY的订单数",
+    ],
+    "en": [
+        "top 5 offers by sales last week",
+        "conversions by day in the last 30 days",
+        "approval rate by partner this month",
+        "payout in USD yesterday vs the day before",
+        "how many duplicate postbacks this week",
+    ],
+}

@@ -1,0 +1,286 @@
+"""Answering a question: parse it (or, when the engine cannot and an LLM is configured, ask
+the LLM for SQL), check the SQL with the guard, run it read-only, and shape the answer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import asyncpg
+import structlog
+
+from postback.auth import Principal
+from postback.errors import PostbackError
+from postback.nlq import explain, guard, llm, sqlgen
+from postback.nlq.parser import (
+    CannotAnswer,
+    Offer,
+    Partner,
+    Plan,
+    Vocabulary,
+    language_of,
+    parse,
+    refuse,
+)
+from postback.nlq.schemas import Chart, NlqAnswer
+from postback.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+# Names are read again after this long, or sooner when a question has a word they lack and
+# conversions arrived since they were read.
+VOCABULARY_SECONDS = 300.0
+VOCABULARY_ROWS = 50_000
+QUERY_TIMEOUT_MS = 5000
+
+
+class QueryTooSlow(PostbackError):
+    status_code = 503
+
+    def __init__(self) -> None:
+        super().__init__("the question took too long to answer; narrow the period", "question")
+
+
+@asynccontextmanager
+async def reporting_connection(app_state: Any) -> AsyncIterator[asyncpg.Connection]:
+    """A plain asyncpg connection from the app's read pool, for `answer()`."""
+    async with app_state.db.engine.connect() as connection:
+        raw = await connection.get_raw_connection()
+        yield raw.driver_connection
+
+
+# ---------------------------------------------------------------------------- names
+
+
+@dataclass
+class _Cached:
+    vocabulary: Vocabulary
+    loaded: float
+    newest: tuple[object, ...] | None  # the newest row when the names were read
+
+
+_vocabularies: dict[int | None, _Cached] = {}
+
+
+def forget_vocabulary() -> None:
+    """Drop the names read from the data (the next question reads them again)."""
+    _vocabularies.clear()
+
+
+async def _newest_row(conn: asyncpg.Connection, tenant_id: int | None) -> tuple[object, ...] | None:
+    """Id and reception time of the newest conversion (an index lookup): names can only
+    have changed if this has."""
+    sql = guard.guard(
+        "SELECT id, received_at FROM reporting.conversions ORDER BY id DESC LIMIT 1",
+        tenant_id=tenant_id,
+    )
+    _, rows = await guard.run(conn, sql, timeout_ms=QUERY_TIMEOUT_MS)
+    return rows[0] if rows else None
+
+
+async def _load_vocabulary(conn: asyncpg.Connection, tenant_id: int | None) -> Vocabulary:
+    # One pass over the view for both kinds of names.
+    sql = guard.guard(
+        "SELECT DISTINCT partner, partner_name, offer_id, offer_name FROM reporting.conversions",
+        tenant_id=tenant_id,
+        limit=VOCABULARY_ROWS,
+    )
+    _, rows = await guard.run(conn, sql, timeout_ms=QUERY_TIMEOUT_MS)
+    offers = {Offer(_text(r[2]), str(r[3])) for r in rows if r[3] is not None}
+    partners = {Partner(str(r[0]), _text(r[1])) for r in rows if r[0] is not None}
+    return Vocabulary(
+        offers=tuple(sorted(offers, key=lambda o: (o.name, o.offer_id or ""))),
+        partners=tuple(sorted(partners, key=lambda p: p.slug)),
+    )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+async def vocabulary(
+    conn: asyncpg.Connection, tenant_id: int | None, *, fresh: bool = False
+) -> tuple[Vocabulary, bool]:
+    """The offers and partners the asker may see, and whether they were read just now.
+    They are kept a while; `fresh` reads them again if conversions arrived since."""
+    cached = _vocabularies.get(tenant_id)
+    if cached is not None:
+        if not fresh and time.monotonic() - cached.loaded < VOCABULARY_SECONDS:
+            return cached.vocabulary, False
+        if fresh and await _newest_row(conn, tenant_id) == cached.newest:
+            return cached.vocabulary, False
+    newest = await _newest_row(conn, tenant_id)
+    loaded = await _load_vocabulary(conn, tenant_id)
+    _vocabularies[tenant_id] = _Cached(loaded, time.monotonic(), newest)
+    return loaded, True
+
+
+# ---------------------------------------------------------------------------- answer
+
+
+async def _zone_name(conn: asyncpg.Connection, principal: Principal, settings: Settings) -> str:
+    """The reporting timezone: the partner's own when it has one, else POSTBACK_TIMEZONE."""
+    if principal.tenant_id is None:
+        return settings.timezone
+    own = await conn.fetchval("SELECT timezone FROM tenant WHERE id = $1", principal.tenant_id)
+    if own:
+        try:
+            ZoneInfo(own)
+        except (ZoneInfoNotFoundError, ValueError):
+            log.warning("nlq_tenant_timezone_unknown", tenant_id=principal.tenant_id, zone=own)
+        else:
+            return str(own)
+    return settings.timezone
+
+
+def _json(value: object) -> object:
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    return value
+
+
+async def _run(conn: asyncpg.Connection, sql: str) -> tuple[list[str], list[list[object]]]:
+    try:
+        columns, rows = await guard.run(conn, sql, timeout_ms=QUERY_TIMEOUT_MS)
+    except asyncpg.QueryCanceledError:
+        raise QueryTooSlow() from None
+    return columns, [[_json(v) for v in row] for row in rows]
+
+
+async def answer(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    question: str,
+    *,
+    settings: Settings,
+    now: datetime | None = None,
+) -> NlqAnswer:
+    """Answer `question` within what `principal` may see. Raises CannotAnswer."""
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    zone_name = await _zone_name(conn, principal, settings)
+    zone = ZoneInfo(zone_name)
+    names, fresh = await vocabulary(conn, principal.tenant_id)
+    try:
+        try:
+            plan = parse(
+                question, now=now, zone=zone, vocabulary=names, tenant_id=principal.tenant_id
+            )
+        except CannotAnswer as exc:
+            if not exc.unknown or fresh:
+                raise
+            # Perhaps a name that arrived since the names were read.
+            names, _ = await vocabulary(conn, principal.tenant_id, fresh=True)
+            plan = parse(
+                question, now=now, zone=zone, vocabulary=names, tenant_id=principal.tenant_id
+            )
+    except CannotAnswer as exc:
+        if llm.enabled(settings) and exc.unknown:
+            return await _from_llm(
+                conn, principal, question, exc, settings, now, zone_name, started
+            )
+        raise
+    return await _from_plan(conn, principal, question, plan, zone_name, started)
+
+
+async def _from_plan(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    question: str,
+    plan: Plan,
+    zone_name: str,
+    started: float,
+) -> NlqAnswer:
+    try:
+        sql = guard.guard(sqlgen.to_sql(plan, zone_name), tenant_id=principal.tenant_id)
+    except guard.UnsafeQuery as exc:  # the engine's own SQL: a bug, never the asker's fault
+        log.error("nlq_engine_sql_refused", question=question, reason=str(exc))
+        raise refuse(
+            plan.language,
+            "这个问题生成的查询没有通过安全检查。",
+            "The query for this question did not pass the safety check.",
+        ) from None
+    try:
+        columns, rows = await _run(conn, sql)
+    except asyncpg.PostgresError as exc:
+        log.error("nlq_engine_sql_failed", question=question, error=str(exc))
+        raise refuse(
+            plan.language, "这个问题的查询执行失败。", "The query for this question failed."
+        ) from None
+    period = plan.period.phrase if plan.period is not None else ""
+    return NlqAnswer(
+        question=question,
+        language=plan.language,
+        interpretation=explain.interpretation(plan, zone_name, partner_only=not principal.is_admin),
+        sql=sql,
+        columns=columns,
+        rows=rows,
+        chart=explain.chart(plan, columns, period),
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+        source="engine",
+    )
+
+
+async def _from_llm(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    question: str,
+    refusal: CannotAnswer,
+    settings: Settings,
+    now: datetime,
+    zone_name: str,
+    started: float,
+) -> NlqAnswer:
+    language = language_of(question)
+    zh = language == "zh"
+    try:
+        text = await llm.generate_sql(
+            question, language=language, settings=settings, now=now, zone=zone_name
+        )
+        sql = guard.guard(text, tenant_id=principal.tenant_id)
+    except llm.LlmUnavailable as exc:
+        log.warning("nlq_llm_unavailable", reason=str(exc))
+        raise refusal from None
+    except guard.UnsafeQuery as exc:
+        raise CannotAnswer(
+            f"生成的 SQL 被安全检查拒绝：{exc}" if zh else f"The generated SQL was refused: {exc}",
+            refusal.suggestions,
+            language,
+        ) from None
+    try:
+        columns, rows = await _run(conn, sql)
+    except asyncpg.PostgresError as exc:
+        raise CannotAnswer(
+            f"生成的 SQL 无法执行：{type(exc).__name__}"
+            if zh
+            else f"The generated SQL could not run: {type(exc).__name__}",
+            refusal.suggestions,
+            language,
+        ) from None
+    note = (
+        "此问题由 LLM 生成 SQL 回答（引擎未能解析）；SQL 已通过安全检查，只读执行"
+        if zh
+        else "Answered with SQL written by the LLM (the engine could not parse the question); "
+        "the SQL passed the safety check and ran read-only"
+    )
+    if not principal.is_admin:
+        note += "，仅限你自己的数据" if zh else ", on your own data only"
+    return NlqAnswer(
+        question=question,
+        language=language,
+        interpretation=note + ("。" if zh else "."),
+        sql=sql,
+        columns=columns,
+        rows=rows,
+        chart=Chart(type="table", x=None, y=columns, title=question[:80]),
+        elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
+        source="llm",
+    )

@@ -1,0 +1,294 @@
+"""A query plan → one SELECT over the reporting views, built as a sqlglot expression tree so
+every value from the question is a quoted literal, never spliced text."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlglot import exp
+
+from postback.nlq import semantic as sem
+from postback.nlq.parser import Filter, Plan
+from postback.nlq.semantic import Metric, Unit
+from postback.nlq.timephrases import TimeRange
+
+ROW_LIMIT = 1000
+_BUCKET_FORMATS = {
+    "hour": "YYYY-MM-DD HH24:00",
+    "day": "YYYY-MM-DD",
+    "week": "YYYY-MM-DD",
+    "month": "YYYY-MM",
+}
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(name)
+
+
+def _lit(value: str | int | Decimal) -> exp.Expr:
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    return exp.Literal.number(str(value))
+
+
+def _moment(moment: datetime) -> exp.Expr:
+    return exp.cast(exp.Literal.string(moment.isoformat()), "timestamptz")
+
+
+def _within(column: str, period: TimeRange) -> exp.Expr:
+    return exp.and_(
+        exp.GTE(this=_col(column), expression=_moment(period.start)),
+        exp.LT(this=_col(column), expression=_moment(period.end)),
+    )
+
+
+def _bucket(unit: str, column: str, zone: str) -> exp.Expr:
+    """The start of the hour/day/week/month in the reporting timezone (a timestamp).
+    Grouping is on this exact expression (which extended statistics can describe); it is
+    formatted as text only after grouping."""
+    local = exp.AtTimeZone(this=_col(column), zone=exp.Literal.string(zone))
+    return exp.func("date_trunc", exp.Literal.string(unit), local)
+
+
+def _format_buckets(select: exp.Select, plan: Plan) -> exp.Select:
+    """Time buckets as text ('2026-11-24', '2026-11', …), formatted per group, not per row."""
+    unit = plan.breakdown.time_unit if plan.breakdown is not None else None
+    assert unit is not None
+    names = list(select.named_selects)
+    outer = exp.select(
+        *(
+            exp.alias_(exp.func("to_char", _col(n), exp.Literal.string(_BUCKET_FORMATS[unit])), n)
+            if n == unit
+            else _col(n)
+            for n in names
+        )
+    ).from_(select.subquery("buckets"))
+    metric = next(n for n in names if n != unit)
+    return _ordered(outer, [unit], metric, plan)
+
+
+def _filter(f: Filter) -> exp.Expr:
+    column = _col(f.column)
+    if f.op == "in":
+        return column.isin(*(_lit(v) for v in f.values))
+    if f.op == "ieq":
+        return exp.EQ(this=exp.func("lower", column), expression=_lit(str(f.values[0]).lower()))
+    value = _lit(f.values[0])
+    ops: dict[str, type[exp.Binary]] = {
+        "=": exp.EQ,
+        ">": exp.GT,
+        ">=": exp.GTE,
+        "<": exp.LT,
+        "<=": exp.LTE,
+    }
+    return ops[f.op](this=column, expression=value)
+
+
+def _case_count(condition: exp.Expr | None) -> exp.Expr:
+    if condition is None:
+        return exp.Count(this=exp.Star())
+    case = exp.Case().when(condition, exp.Literal.number(1)).else_(exp.Literal.number(0))
+    return exp.Sum(this=case)
+
+
+def _case_value(condition: exp.Expr | None, value: exp.Expr) -> exp.Expr:
+    if condition is None:
+        return value
+    return exp.Case().when(condition, value)
+
+
+def _and(*parts: exp.Expr | None) -> exp.Expr | None:
+    present = [p for p in parts if p is not None]
+    if not present:
+        return None
+    return exp.and_(*present) if len(present) > 1 else present[0]
+
+
+def _div(*, this: exp.Expr, expression: exp.Expr) -> exp.Expr:
+    """Division as PostgreSQL means it (numeric stays numeric, no cast to float)."""
+    return exp.Div(this=this, expression=expression, typed=True)
+
+
+def _round(value: exp.Expr) -> exp.Expr:
+    return exp.func("round", value, exp.Literal.number(2))
+
+
+def metric_expression(
+    metric: Metric, unit: Unit, condition: exp.Expr | None, first_rows: exp.Expr | None
+) -> exp.Expr:
+    """The aggregate of one metric over the rows where `condition` holds; `first_rows`
+    restricts to each conversion's first row when duplicates are not excluded globally."""
+    rows = _and(condition, first_rows)
+    if metric.key in ("conversions", "rejections"):
+        return _case_count(rows)
+    if metric.key == "duplicates":
+        return _case_count(_and(condition, _col("is_duplicate")))
+    if metric.key == "approval_rate_pct":
+        approved = _case_count(_and(rows, exp.EQ(this=_col("status"), expression=_lit("approved"))))
+        share = _div(
+            this=exp.Mul(this=exp.Literal.number("100.0"), expression=approved),
+            expression=exp.func("nullif", _case_count(rows), exp.Literal.number(0)),
+        )
+        return _round(share)
+    assert metric.money is not None
+    column = _col(sem.MONEY_COLUMNS[(metric.money, unit)])
+    if metric.key in ("aov", "avg_payout"):
+        return _round(exp.Avg(this=_case_value(rows, column)))
+    total = exp.Sum(this=_case_value(rows, column))
+    return _round(exp.func("coalesce", total, exp.Literal.number(0)))
+
+
+def build(plan: Plan, zone: str) -> exp.Select:
+    """The SELECT answering `plan`."""
+    if plan.metrics[0].source == "rejections":
+        select = _rejections(plan, zone)
+    else:
+        select = _conversions(plan, zone)
+    if plan.breakdown is not None and plan.breakdown.time_unit is not None:
+        return _format_buckets(select, plan)
+    return select
+
+
+def _dimension(plan: Plan, zone: str, time_column: str) -> list[tuple[str, exp.Expr]]:
+    if plan.breakdown is None:
+        return []
+    if plan.breakdown.time_unit is not None:
+        unit = plan.breakdown.time_unit
+        return [(unit, _bucket(unit, time_column, zone))]
+    return [(c, _col(c)) for c in plan.breakdown.columns]
+
+
+def _conversions(plan: Plan, zone: str) -> exp.Select:
+    dims = _dimension(plan, zone, "occurred_at")
+    with_duplicates = any(m.key == "duplicates" for m in plan.metrics)
+    first_rows = exp.Not(this=_col("is_duplicate")) if with_duplicates else None
+    where: list[exp.Expr] = []
+    if not with_duplicates:
+        where.append(exp.Not(this=_col("is_duplicate")))
+    elif all(m.key == "duplicates" for m in plan.metrics):
+        where.append(_col("is_duplicate"))  # groups without duplicates are not listed
+    if plan.tenant_id is not None:
+        where.append(exp.EQ(this=_col("tenant_id"), expression=_lit(plan.tenant_id)))
+    where += [_filter(f) for f in plan.filters]
+
+    if plan.previous is None:
+        if plan.period is not None:
+            where.append(_within("occurred_at", plan.period))
+        metrics = [
+            (m.column_name(plan.unit), metric_expression(m, plan.unit, None, first_rows))
+            for m in plan.metrics
+        ]
+        return _grouped(sem.CONVERSIONS_VIEW, dims, metrics, where, plan)
+
+    assert plan.period is not None
+    where.append(
+        exp.and_(
+            exp.GTE(this=_col("occurred_at"), expression=_moment(plan.previous.start)),
+            exp.LT(this=_col("occurred_at"), expression=_moment(plan.period.end)),
+        )
+    )
+    columns: list[tuple[str, exp.Expr]] = []
+    for m in plan.metrics:
+        name = m.column_name(plan.unit)
+        for suffix, period in (("previous", plan.previous), ("current", plan.period)):
+            expression = metric_expression(m, plan.unit, _within("occurred_at", period), first_rows)
+            columns.append((f"{name}_{suffix}", expression))
+    inner = _grouped(sem.CONVERSIONS_VIEW, dims, columns, where, plan, ordered=False)
+    outer: list[exp.Expr] = [_col(name) for name, _ in dims]
+    for m in plan.metrics:
+        name = m.column_name(plan.unit)
+        previous, current = _col(f"{name}_previous"), _col(f"{name}_current")
+        change = exp.Sub(this=current, expression=previous)
+        growth = _round(
+            _div(
+                this=exp.Mul(this=exp.Literal.number("100.0"), expression=exp.paren(change)),
+                expression=exp.func("nullif", previous.copy(), exp.Literal.number(0)),
+            )
+        )
+        outer += [
+            previous.copy(),
+            current.copy(),
+            exp.alias_(change.copy(), f"{name}_change"),
+            exp.alias_(growth, f"{name}_growth_pct"),
+        ]
+    select = exp.select(*outer).from_(inner.subquery("periods"))
+    key = f"{plan.metrics[0].column_name(plan.unit)}_current"
+    return _ordered(select, [name for name, _ in dims], key, plan)
+
+
+def _grouped(
+    view: str,
+    dims: list[tuple[str, exp.Expr]],
+    metrics: list[tuple[str, exp.Expr]],
+    where: list[exp.Expr],
+    plan: Plan,
+    *,
+    ordered: bool = True,
+) -> exp.Select:
+    select = exp.select(
+        *(exp.alias_(e, name) for name, e in dims),
+        *(exp.alias_(e, name) for name, e in metrics),
+    ).from_(view)
+    if where:
+        select = select.where(exp.and_(*where) if len(where) > 1 else where[0])
+    if dims:
+        select = select.group_by(*(e.copy() for _, e in dims))
+    if not ordered:
+        return select
+    return _ordered(select, [name for name, _ in dims], metrics[0][0], plan)
+
+
+def _ordered(select: exp.Select, dims: list[str], key: str, plan: Plan) -> exp.Select:
+    if not dims:
+        return select
+    if plan.breakdown is not None and plan.breakdown.time_unit and plan.rank is None:
+        return select.order_by(*(exp.Ordered(this=_col(d)) for d in dims)).limit(ROW_LIMIT)
+    descending = plan.rank != "bottom"
+    order = [exp.Ordered(this=_col(key), desc=descending, nulls_first=not descending)]
+    order += [exp.Ordered(this=_col(d), nulls_first=False) for d in dims]
+    return select.order_by(*order).limit(plan.limit or ROW_LIMIT)
+
+
+def _rejections(plan: Plan, zone: str) -> exp.Select:
+    dims = _dimension(plan, zone, "received_at")
+    where: list[exp.Expr] = []
+    if plan.tenant_id is not None:
+        where.append(exp.EQ(this=_col("tenant_id"), expression=_lit(plan.tenant_id)))
+    if plan.period is not None and plan.previous is None:
+        where.append(_within("received_at", plan.period))
+    where += [_filter(f) for f in plan.filters]
+    if plan.previous is not None:
+        assert plan.period is not None
+        where.append(
+            exp.and_(
+                exp.GTE(this=_col("received_at"), expression=_moment(plan.previous.start)),
+                exp.LT(this=_col("received_at"), expression=_moment(plan.period.end)),
+            )
+        )
+        counts = [
+            ("rejections_previous", _case_count(_within("received_at", plan.previous))),
+            ("rejections_current", _case_count(_within("received_at", plan.period))),
+        ]
+        inner = _grouped(sem.REJECTIONS_VIEW, dims, counts, where, plan, ordered=False)
+        previous, current = _col("rejections_previous"), _col("rejections_current")
+        change = exp.Sub(this=current.copy(), expression=previous.copy())
+        growth = _round(
+            _div(
+                this=exp.Mul(this=exp.Literal.number("100.0"), expression=exp.paren(change)),
+                expression=exp.func("nullif", previous.copy(), exp.Literal.number(0)),
+            )
+        )
+        select = exp.select(
+            *(_col(name) for name, _ in dims),
+            previous,
+            current,
+            exp.alias_(change.copy(), "rejections_change"),
+            exp.alias_(growth, "rejections_growth_pct"),
+        ).from_(inner.subquery("periods"))
+        return _ordered(select, [name for name, _ in dims], "rejections_current", plan)
+    return _grouped(sem.REJECTIONS_VIEW, dims, [("rejections", _case_count(None))], where, plan)
+
+
+def to_sql(plan: Plan, zone: str) -> str:
+    return build(plan, zone).sql(dialect="postgres")

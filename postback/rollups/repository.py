@@ -1,0 +1,211 @@
+"""All SQL of the rollups: the compaction, and reading rollups plus raw edges as one table.
+
+`conversion_hourly` holds folded cells; `conversion_hourly_delta` holds what the triggers on
+`conversion` appended since the last compaction. A reader adds both for the whole UTC hours
+of its range and reads raw rows for the partial hours at its edges, all in one statement
+(one snapshot), so its answer is exact whatever the writers and the compaction are doing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Row, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+AnyRow = Row[Any]
+HOUR = timedelta(hours=1)
+MEASURES = (
+    "conversions",
+    "duplicates",
+    "sales_usd",
+    "sales_myr",
+    "sales_local",
+    "payouts_usd",
+    "payouts_myr",
+    "payouts_local",
+)
+COUNTS = ("conversions", "duplicates")
+CELL = "tenant_id, hour, offer_id, status, currency, offer_name, " + ", ".join(MEASURES)
+_FIRST = "CASE WHEN c.is_duplicate THEN 0 ELSE coalesce(c.{0}, 0) END"
+# Raw rows shaped like cells: one per row, grouped by the outer query.
+_RAW = ", ".join(
+    [
+        "c.tenant_id",
+        # The exact time: local hours and days of any timezone come out right.
+        "c.occurred_at",
+        "c.offer_id",
+        "c.status",
+        "c.conversion_currency",
+        "CASE WHEN c.is_duplicate THEN NULL ELSE c.offer_name END",
+        "CASE WHEN c.is_duplicate THEN 0 ELSE 1 END",
+        "CASE WHEN c.is_duplicate THEN 1 ELSE 0 END",
+        *(
+            _FIRST.format(column)
+            for column in (
+                "usd_sale_amount",
+                "myr_sale_amount",
+                "sale_amount_local",
+                "usd_payout",
+                "myr_payout",
+                "payout_local",
+            )
+        ),
+    ]
+)
+
+# Group keys a reader may ask for (never text from a request).
+KEYS: Mapping[str, str] = {
+    "status": "status",
+    "offer_id": "offer_id",
+    "currency": "currency",
+    "tenant_id": "tenant_id",
+    "local_hour": "date_trunc('hour', timezone(:zone, hour))",
+    "local_day": "date_trunc('day', timezone(:zone, hour))",
+}
+# Statuses an approval counts: the network approved it (and may have paid it already).
+APPROVED = ("approved", "paid")
+SUMS = ", ".join(
+    [
+        "max(offer_name) AS offer_name",
+        *(f"coalesce(sum({m}), 0){'::bigint' if m in COUNTS else ''} AS {m}" for m in MEASURES),
+        "coalesce(sum(conversions) FILTER (WHERE status IN ('approved', 'paid')), 0)::bigint"
+        " AS approved",
+        "coalesce(sum(conversions) FILTER (WHERE status = 'rejected'), 0)::bigint AS rejected",
+    ]
+)
+
+
+def whole_hours_align(zone: ZoneInfo, start: datetime, end: datetime) -> bool:
+    """Whether UTC hours are whole hours of `zone` over the range (not so for +05:30)."""
+    for moment in (start, end):
+        offset = moment.astimezone(zone).utcoffset()
+        if offset is None or offset.total_seconds() % 3600:
+            return False
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Window:
+    """A range [start, end) split into whole UTC hours (rollups) and edges (raw rows)."""
+
+    tenant_id: int | None
+    start: datetime
+    end: datetime
+    first_hour: datetime
+    last_hour: datetime
+    zone: ZoneInfo
+
+    @classmethod
+    def of(cls, tenant_id: int | None, start: datetime, end: datetime, zone: ZoneInfo) -> Window:
+        start, end = start.astimezone(UTC), end.astimezone(UTC)
+        floor_start = start.replace(minute=0, second=0, microsecond=0)
+        first = floor_start if floor_start == start else floor_start + HOUR
+        last = end.replace(minute=0, second=0, microsecond=0)
+        if first >= last or not whole_hours_align(zone, start, end):
+            # No whole hour inside (or hours that are not the zone's): raw rows only.
+            first = last = end
+        return cls(tenant_id, start, end, first, last, zone)
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "first_hour": self.first_hour,
+            "last_hour": self.last_hour,
+            "tenant_id": self.tenant_id,
+            "zone": self.zone.key,
+        }
+
+    def cells(self) -> str:
+        """The window as cells: rollup and pending deltas for whole hours, raw rows else."""
+        tenant = " AND tenant_id = :tenant_id" if self.tenant_id is not None else ""
+        raw_tenant = " AND c.tenant_id = :tenant_id" if self.tenant_id is not None else ""
+        hours = f"hour >= :first_hour AND hour < :last_hour{tenant}"
+        return f"""(
+    SELECT {CELL} FROM conversion_hourly WHERE {hours}
+    UNION ALL
+    SELECT {CELL} FROM conversion_hourly_delta WHERE {hours}
+    UNION ALL
+    SELECT {_RAW} FROM conversion c
+    WHERE ((c.occurred_at >= :start AND c.occurred_at < :first_hour)
+        OR (c.occurred_at >= :last_hour AND c.occurred_at < :end)){raw_tenant}
+) AS cell"""
+
+
+async def grouped(
+    session: AsyncSession | AsyncConnection,
+    window: Window,
+    keys: Sequence[str] = (),
+    *,
+    order: str | None = None,
+    limit: int | None = None,
+) -> Sequence[AnyRow]:
+    """Sums per group of `keys` (KEYS names); groups without a conversion are left out
+    unless no key is given (then one row, the totals)."""
+    expressions = [KEYS[key] for key in keys]
+    select = ", ".join([*(f"{e} AS {k}" for e, k in zip(expressions, keys, strict=True)), SUMS])
+    sql = f"SELECT {select} FROM {window.cells()}"
+    if keys:
+        ordinals = ", ".join(str(i) for i in range(1, len(keys) + 1))
+        sql += f" GROUP BY {ordinals} HAVING sum(conversions) > 0"
+        sql += f" ORDER BY {order or ', '.join(keys)}"
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    return (await session.execute(text(sql), window.params())).all()
+
+
+# Folds every delta visible now into the rollup in one statement: the deltas a concurrent
+# writer has not committed yet stay for the next round, and a reader sees either the deltas
+# or their fold, never both, never neither.
+COMPACT = f"""
+WITH moved AS (
+    DELETE FROM conversion_hourly_delta RETURNING {CELL}
+), folded AS (
+    SELECT tenant_id, hour, offer_id, status, currency, max(offer_name) AS offer_name,
+           {", ".join(f"sum({m}) AS {m}" for m in MEASURES)}
+    FROM moved GROUP BY tenant_id, hour, offer_id, status, currency
+), upserted AS (
+    INSERT INTO conversion_hourly AS r ({CELL})
+    SELECT {CELL} FROM folded
+    ON CONFLICT ON CONSTRAINT uq_conversion_hourly_cell DO UPDATE SET
+        offer_name = greatest(r.offer_name, excluded.offer_name),
+        {", ".join(f"{m} = r.{m} + excluded.{m}" for m in MEASURES)}
+    RETURNING r.id, r.conversions, r.duplicates
+)
+SELECT (SELECT count(*) FROM moved) AS deltas, count(*) AS cells,
+       coalesce(array_agg(id) FILTER (WHERE conversions = 0 AND duplicates = 0), '{{}}')
+           AS emptied
+FROM upserted
+"""
+
+# Cells whose every row is gone (retention, a status that moved on) hold only zeros.
+DROP_EMPTY = """
+DELETE FROM conversion_hourly
+WHERE id = ANY(CAST(:ids AS bigint[])) AND conversions = 0 AND duplicates = 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class Compacted:
+    deltas: int
+    cells: int
+    emptied: int
+
+
+async def compact(conn: AsyncConnection) -> Compacted:
+    row = (await conn.execute(text(COMPACT))).one()
+    emptied = list(row.emptied)
+    if emptied:
+        await conn.execute(text(DROP_EMPTY), {"ids": emptied})
+    return Compacted(deltas=row.deltas, cells=row.cells, emptied=len(emptied))
+
+
+async def pending_deltas(conn: AsyncConnection) -> int:
+    return int(
+        (await conn.execute(text("SELECT count(*) FROM conversion_hourly_delta"))).scalar_one()
+    )

@@ -1,0 +1,26 @@
+"""Compaction: fold the triggers' deltas into the hourly rollup, one instance at a time."""
+
+from __future__ import annotations
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from postback.lifecycle.jobs import advisory_lock, autocommit_connection
+from postback.rollups import repository
+from postback.rollups.repository import Compacted
+
+log = structlog.get_logger(__name__)
+
+# "rollups" in ASCII, as a bigint: the lock every instance agrees on for compaction.
+COMPACTION_LOCK = 0x726F_6C6C_7570_73
+
+
+async def compact(engine: AsyncEngine) -> Compacted | None:
+    """One compaction round; None when another instance holds the lock."""
+    async with autocommit_connection(engine) as conn, advisory_lock(conn, COMPACTION_LOCK) as got:
+        if not got:
+            return None
+        done = await repository.compact(conn)
+    if done.deltas:
+        log.debug("rollups_compacted", deltas=done.deltas, cells=done.cells, emptied=done.emptied)
+    return done

@@ -1,0 +1,237 @@
+"""The parser on its own: any text gives a plan or a refusal (never another error), every
+combination of metric, breakdown, filter and period gives SQL the guard accepts, and the
+questions it must refuse rather than answer differently."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from postback.nlq import explain, guard, sqlgen
+from postback.nlq.parser import CannotAnswer, Offer, Partner, Plan, Vocabulary, parse
+
+KL = ZoneInfo("Asia/Kuala_Lumpur")
+NOW = datetime(2026, 11, 25, 15, 30, tzinfo=KL)
+NAMES = Vocabulary(
+    offers=(
+        Offer("1001", "Shopee MY"),
+        Offer("1002", "Shopee SG"),
+        Offer("3001", "TikTok Shop MY"),
+        Offer("7", "Bob's Shop'; DROP TABLE conversion; --"),
+    ),
+    partners=(Partner("alpha-media", "Alpha Media"), Partner("beta", "Beta Deals")),
+)
+
+
+def plan(question: str, tenant_id: int | None = None) -> Plan:
+    return parse(question, now=NOW, zone=KL, vocabulary=NAMES, tenant_id=tenant_id)
+
+
+WORDS = st.sampled_from(
+    [
+        "sales",
+        "销售额",
+        "by",
+        "per",
+        "top",
+        "5",
+        "前",
+        "offer",
+        "每个",
+        "昨天",
+        "yesterday",
+        "vs",
+        "对比",
+        "approved",
+        "拒绝",
+        "usd",
+        "美元",
+        "over",
+        "100",
+        "myr",
+        "以上",
+        "shopee",
+        "alpha",
+        "2026-11-01",
+        "到",
+        "11月7日",
+        "since",
+        "monday",
+        ";",
+        "'",
+        '"',
+        "--",
+        "drop",
+        "select",
+        "*",
+        "from",
+        "的",
+        "多少",
+        "how",
+        "many",
+        "0",
+        "-1",
+        "99999999999",
+        "last",
+        "days",
+        "小时",
+        "local",
+        "本币",
+        "currency",
+        "SGD",
+        "aff_sub",
+        "=",
+        "x",
+        "which",
+        "most",
+        "最高",
+    ]
+)
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(WORDS, max_size=12), st.text(max_size=40))
+def test_any_text_gives_a_plan_or_a_refusal(words: list[str], noise: str) -> None:
+    for question in (" ".join(words), noise, " ".join(words) + noise):
+        try:
+            result = plan(question)
+        except CannotAnswer as refusal:
+            assert refusal.message
+            assert refusal.suggestions
+            continue
+        sql = sqlgen.to_sql(result, "Asia/Kuala_Lumpur")
+        guard.guard(sql, tenant_id=None)
+        guard.guard(sql, tenant_id=3)
+        assert explain.interpretation(result, "Asia/Kuala_Lumpur", partner_only=False)
+
+
+METRICS = [
+    "conversions",
+    "sales",
+    "payout in usd",
+    "aov",
+    "average payout",
+    "approval rate",
+    "duplicates",
+    "rejections",
+    "local sales",
+]
+BREAKDOWNS = [
+    "",
+    "by offer",
+    "by offer id",
+    "by partner",
+    "by status",
+    "by currency",
+    "by hour",
+    "by day",
+    "by week",
+    "by month",
+    "by aff_sub3",
+    "by adv_sub5",
+    "by reason",
+]
+FILTERS = ["", "for shopee", "approved", "in SGD", "over RM 100", "for alpha media", "adv_sub2 = x"]
+PERIODS = ["", "yesterday", "last 7 days", "this week vs last week", "since monday"]
+
+
+def test_every_combination_gives_guarded_sql_or_a_refusal() -> None:
+    answered = refused = 0
+    for parts in itertools.product(METRICS, BREAKDOWNS, FILTERS, PERIODS):
+        question = " ".join(p for p in parts if p)
+        try:
+            result = plan(question, tenant_id=4)
+        except CannotAnswer:
+            refused += 1
+            continue
+        answered += 1
+        sql = guard.guard(sqlgen.to_sql(result, "Asia/Kuala_Lumpur"), tenant_id=4)
+        assert "tenant_id = 4" in sql
+    # Rejections have no offer, status or currency; local amounts need one currency: those
+    # combinations are refused, the rest answered.
+    assert answered > 2000
+    assert refused > 500
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "approved and pending conversions",  # two statuses at once
+        "local conversions",  # local currency, but not an amount
+        "top 5 sales",  # ranking with nothing to rank
+        "sales yesterday today",  # two periods, no comparison asked
+        "sales by offer and by partner",  # two breakdowns
+        "rejections by offer",  # rejections carry no offer
+        "approved rejections",
+        "sales by offer in local currency",  # currencies cannot be added
+        "daily sales this week vs last week",
+        "how many clicks",
+        "revenue yesterday",  # sales or payout? not guessed
+        "conversions where 1=1",
+        "sales in usd and myr",
+        "orders over 100",  # 100 what?
+        "offers",
+        "昨天",
+        "",
+        "   ",
+    ],
+)
+def test_refuses_rather_than_answer_another_question(question: str) -> None:
+    with pytest.raises(CannotAnswer) as refusal:
+        plan(question)
+    assert refusal.value.suggestions
+
+
+def test_refusal_is_in_the_question_language() -> None:
+    with pytest.raises(CannotAnswer) as chinese:
+        plan("昨天的点击量")
+    assert chinese.value.language == "zh"
+    assert chinese.value.message.startswith("无法理解")
+    with pytest.raises(CannotAnswer) as english:
+        plan("clicks yesterday")
+    assert english.value.language == "en"
+    assert "clicks" in english.value.message
+
+
+def test_names_from_the_data_become_quoted_literals() -> None:
+    result = plan("bob's shop conversions")
+    sql = guard.guard(sqlgen.to_sql(result, "Asia/Kuala_Lumpur"), tenant_id=None)
+    assert "'Bob''s Shop''; DROP TABLE conversion; --'" in sql
+    assert sql.count(";") == 2  # both inside the quoted name
+    assert sql.endswith("LIMIT 1000")
+
+
+def test_a_brand_finds_every_offer_it_starts() -> None:
+    result = plan("shopee sales")
+    assert [f.values for f in result.filters] == [("Shopee MY", "Shopee SG")]
+    result = plan("Shopee-my sales")
+    assert [f.values for f in result.filters] == [("Shopee MY",)]
+    result = plan("tiktok shop sales")
+    assert [f.values for f in result.filters] == [("TikTok Shop MY",)]
+
+
+def test_interpretation_says_how_it_was_understood() -> None:
+    text = explain.interpretation(
+        plan("top 3 offers by payout in USD for approved orders over RM 50 last week"),
+        "Asia/Kuala_Lumpur",
+        partner_only=True,
+    )
+    assert text == (
+        "Measure: payout (USD); by offer; filters: status = approved; sale amount per "
+        "conversion > 50 MYR; only your own data; period (by conversion time): last week, "
+        "2026-11-16 00:00 to 2026-11-23 00:00 (end excluded, Asia/Kuala_Lumpur); each "
+        "conversion counted once (duplicate postbacks excluded, first row's current status); "
+        "ranked by payout (USD), highest first, 3 shown."
+    )
+    text = explain.interpretation(
+        plan("本周和上周的销售额对比"), "Asia/Kuala_Lumpur", partner_only=False
+    )
+    assert text.startswith(
+        "指标：销售额（MYR（令吉））；对比（按转化时间）：当前 本周，2026-11-23 00:00"
+    )
+    assert "之前 上周，2026-11-16 00:00 至 2026-11-23 00:00" in text

@@ -1,0 +1,293 @@
+"""The hourly rollups equal a plain GROUP BY over `conversion` after every step of a random
+mix: batches through the real write path (new rows, duplicates, replays, two writers at
+once), status updates, retention cleanups, direct deletes and compactions. The seed is
+printed; ROLLUP_SEED=<n> replays a run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from postback.ingest import repository as ingest
+from postback.ingest.service import new_receipt_id
+from postback.lifecycle.jobs import run_cleanup
+from postback.rollups import repository as rollups
+from postback.rollups import service as compaction
+from postback.rollups.repository import Window
+from tests.factories import create_tenant
+
+NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
+KL = ZoneInfo("Asia/Kuala_Lumpur")
+STATUSES = ("pending", "approved", "rejected", "paid", "other")
+CURRENCIES = ("MYR", "USD", "IDR", None)
+OFFERS = (("1001", "Shopee MY"), ("2002", "Lazada MY"), ("3003", "TikTok Shop"), (None, None))
+
+MEASURES = """count(*) FILTER (WHERE NOT is_duplicate), count(*) FILTER (WHERE is_duplicate),
+    coalesce(sum(usd_sale_amount) FILTER (WHERE NOT is_duplicate), 0),
+    coalesce(sum(myr_sale_amount) FILTER (WHERE NOT is_duplicate), 0),
+    coalesce(sum(sale_amount_local) FILTER (WHERE NOT is_duplicate), 0),
+    coalesce(sum(usd_payout) FILTER (WHERE NOT is_duplicate), 0),
+    coalesce(sum(myr_payout) FILTER (WHERE NOT is_duplicate), 0),
+    coalesce(sum(payout_local) FILTER (WHERE NOT is_duplicate), 0)"""
+RAW_CELLS = f"""
+SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), offer_id, status,
+       conversion_currency, {MEASURES}
+FROM conversion GROUP BY 1, 2, 3, 4, 5
+"""
+ROLLUP_CELLS = f"""
+SELECT tenant_id, hour, offer_id, status, currency,
+       {", ".join(f"sum({m})" for m in rollups.MEASURES)}
+FROM (SELECT * FROM conversion_hourly UNION ALL SELECT NULL, * FROM conversion_hourly_delta) c
+GROUP BY 1, 2, 3, 4, 5
+HAVING {" OR ".join(f"sum({m}) <> 0" for m in rollups.MEASURES)}
+"""
+RAW_WINDOW = f"SELECT {MEASURES} FROM conversion WHERE occurred_at >= $1 AND occurred_at < $2"
+
+
+def cells(records: list[asyncpg.Record]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+    return {tuple(r[:5]): tuple(r[5:]) for r in records}
+
+
+def amount(rng: random.Random) -> Decimal | None:
+    if rng.random() < 0.15:
+        return None
+    return Decimal(rng.randrange(0, 5_000_000_000)) / Decimal(1_000_000)
+
+
+class Mix:
+    """A random sequence of changes to `conversion`, and the check after each."""
+
+    def __init__(
+        self,
+        rng: random.Random,
+        writers: list[asyncpg.Connection],
+        tenants: list[tuple[int, bool]],
+        compact: Callable[[], Awaitable[object]],
+        cleanup: Callable[[datetime], Awaitable[object]],
+    ) -> None:
+        self.rng = rng
+        self.writers = writers
+        self.tenants = tenants
+        self.compact = compact
+        self.cleanup = cleanup
+        self.conversion_ids: list[tuple[int, str]] = []
+        self.receipts: list[tuple[Any, ...]] = []
+        self.now = NOW
+        self.counter = 0
+
+    def row(self) -> tuple[Any, ...]:
+        rng = self.rng
+        if self.receipts and rng.random() < 0.05:
+            return rng.choice(self.receipts)  # a replay of a stored receipt
+        if self.conversion_ids and rng.random() < 0.35:
+            tenant_id, conversion_id = rng.choice(self.conversion_ids)
+        else:
+            self.counter += 1
+            tenant_id, _ = rng.choice(self.tenants)
+            conversion_id = f"C-{self.counter}"
+            self.conversion_ids.append((tenant_id, conversion_id))
+        dedup = dict(self.tenants)[tenant_id]
+        offer_id, offer_name = rng.choice(OFFERS)
+        received = self.now - timedelta(minutes=rng.randrange(0, 10 * 24 * 60))
+        occurred = (
+            None
+            if rng.random() < 0.2
+            else received - timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
+        )
+        status = rng.choice(STATUSES)
+        row = (
+            new_receipt_id(),
+            tenant_id,
+            conversion_id,
+            offer_id,
+            offer_name,
+            occurred,
+            None,
+            None,
+            amount(rng),
+            amount(rng),
+            amount(rng),
+            amount(rng),
+            amount(rng),
+            amount(rng),
+            rng.choice(CURRENCIES),
+            status,
+            status,
+            *([None] * 9),
+            "{}",
+            received,
+            "198.51.100.1",
+            dedup,
+        )
+        self.receipts.append(row)
+        return row
+
+    async def insert(self) -> str:
+        rows = [self.row() for _ in range(self.rng.randint(1, 25))]
+        await ingest.write_conversions(self.rng.choice(self.writers), rows)
+        return f"insert {len(rows)}"
+
+    async def insert_concurrently(self) -> str:
+        batches = [[self.row() for _ in range(self.rng.randint(1, 20))] for _ in self.writers]
+        await asyncio.gather(
+            *(ingest.write_conversions(w, b) for w, b in zip(self.writers, batches, strict=True))
+        )
+        return f"concurrent inserts {[len(b) for b in batches]}"
+
+    async def update_status(self) -> str:
+        status = self.rng.choice(STATUSES)
+        done = await self.writers[0].execute(
+            "UPDATE conversion SET status = $1, status_updated_at = now()"
+            " WHERE id IN (SELECT id FROM conversion ORDER BY random() LIMIT $2)",
+            status,
+            self.rng.randint(1, 10),
+        )
+        return f"status -> {status}: {done}"
+
+    async def delete_some(self) -> str:
+        done = await self.writers[0].execute(
+            "DELETE FROM conversion WHERE id IN (SELECT id FROM conversion ORDER BY random()"
+            " LIMIT $1)",
+            self.rng.randint(1, 8),
+        )
+        return f"delete {done}"
+
+    async def retention(self) -> str:
+        self.now += timedelta(hours=self.rng.randint(1, 30))
+        await self.cleanup(self.now)
+        return f"cleanup at {self.now:%Y-%m-%d %H:%M}"
+
+    async def run_compaction(self) -> str:
+        await self.compact()
+        return "compact"
+
+    async def step(self) -> str:
+        actions = [
+            (self.insert, 10),
+            (self.update_status, 3),
+            (self.delete_some, 2),
+            (self.retention, 2),
+            (self.run_compaction, 3),
+        ]
+        if len(self.writers) > 1:
+            actions.append((self.insert_concurrently, 4))
+        action = self.rng.choices([a for a, _ in actions], [w for _, w in actions])[0]
+        return await action()
+
+    async def mismatch(self, conn: asyncpg.Connection) -> str | None:
+        """What differs between the rollups and the raw rows, or None."""
+        raw = cells(await conn.fetch(RAW_CELLS))
+        rolled = cells(await conn.fetch(ROLLUP_CELLS))
+        if raw != rolled:
+            wrong = {k for k in raw.keys() | rolled.keys() if raw.get(k) != rolled.get(k)}
+            key = sorted(wrong, key=repr)[0]
+            seen = f"raw {raw.get(key)} rollup {rolled.get(key)}"
+            return f"{len(wrong)} cells differ, e.g. {key}: {seen}"
+        return None
+
+
+async def window_mismatch(
+    session: AsyncSession, conn: asyncpg.Connection, rng: random.Random
+) -> str | None:
+    """A random window (any minute), read the way /postback/stats reads it, against raw."""
+    start = NOW - timedelta(minutes=rng.randrange(0, 14 * 24 * 60))
+    end = start + timedelta(minutes=rng.randrange(1, 6 * 24 * 60))
+    (total,) = await rollups.grouped(session, Window.of(None, start, end, KL))
+    expected = tuple(await conn.fetchrow(RAW_WINDOW, start, end))
+    got = tuple(getattr(total, m) for m in rollups.MEASURES)
+    return None if got == expected else f"window {start}..{end}: raw {expected} read {got}"
+
+
+def seed() -> int:
+    value = int(os.environ.get("ROLLUP_SEED", random.randrange(2**32)))
+    print(f"ROLLUP_SEED={value}")
+    return value
+
+
+@pytest.fixture
+async def tenants(app, db) -> list[tuple[int, bool]]:
+    default = await db.fetchval("SELECT id FROM tenant WHERE is_default")
+    second = await create_tenant(app, "second")
+    loose = await create_tenant(app, "loose", dedup_enabled=False, retention_days=3)
+    return [(default, True), (second.tenant.id, True), (loose.tenant.id, False)]
+
+
+STEPS = 160
+
+
+async def test_rollups_equal_raw_aggregates_after_every_step(app, db, database_url, tenants):
+    rng = random.Random(seed())
+    engine = app.state.db.engine
+    writers = [await asyncpg.connect(database_url) for _ in range(2)]
+    try:
+        mix = Mix(
+            rng,
+            writers,
+            tenants,
+            compact=lambda: compaction.compact(engine),
+            cleanup=lambda now: run_cleanup(engine, now=now, batch_size=7),
+        )
+        history: list[str] = []
+        async with AsyncSession(engine) as session:
+            for _ in range(STEPS):
+                history.append(await mix.step())
+                problem = await mix.mismatch(db) or await window_mismatch(session, db, rng)
+                assert problem is None, f"after {history[-5:]}: {problem}"
+                await session.rollback()
+        assert await db.fetchval("SELECT count(*) FROM conversion") > 0
+        kinds = {h.split()[0] for h in history}
+        assert {"insert", "concurrent", "status", "delete", "cleanup", "compact"} <= kinds
+        # Everything folded: the deltas are gone and the rollup alone is exact.
+        await compaction.compact(engine)
+        assert await db.fetchval("SELECT count(*) FROM conversion_hourly_delta") == 0
+        assert await mix.mismatch(db) is None
+    finally:
+        for writer in writers:
+            await writer.close()
+
+
+@pytest.mark.parametrize(
+    "trigger", ["conversion_hourly_insert", "conversion_hourly_update", "conversion_hourly_delete"]
+)
+async def test_the_check_fails_without_a_trigger(db, tenants, trigger):
+    """The same check catches a rollup that misses one kind of change."""
+    rng = random.Random(seed())
+    transaction = db.transaction()
+    await transaction.start()
+    try:
+        await db.execute(f"DROP TRIGGER {trigger} ON conversion")
+
+        async def compact() -> None:
+            emptied = (await db.fetchrow(rollups.COMPACT))["emptied"]
+            await db.execute(
+                "DELETE FROM conversion_hourly WHERE id = ANY($1::bigint[])"
+                " AND conversions = 0 AND duplicates = 0",
+                emptied,
+            )
+
+        async def cleanup(now: datetime) -> None:
+            await db.execute(
+                "DELETE FROM conversion WHERE received_at < $1", now - timedelta(days=7)
+            )
+
+        mix = Mix(rng, [db], tenants, compact=compact, cleanup=cleanup)
+        problem = None
+        for _ in range(60):
+            await mix.insert()
+            await mix.step()
+            problem = await mix.mismatch(db)
+            if problem:
+                break
+        assert problem is not None, f"dropping {trigger} went unnoticed"
+    finally:
+        await transaction.rollback()
