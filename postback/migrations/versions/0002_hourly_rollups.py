@@ -9,6 +9,10 @@ Grain: tenant × UTC hour of occurred_at × offer_id × status × currency. Trig
 append aggregated deltas to `conversion_hourly_delta`, an insert-only table, so concurrent
 writers never share a row lock. A compaction (postback/rollups) folds the deltas into
 `conversion_hourly`; readers add both, so every answer is exact at every moment.
+
+Lock order, everywhere: `conversion`, then `conversion_hourly_delta`, then
+`conversion_hourly` (writers take the first two through the triggers, the compaction the
+last two, a TRUNCATE of `conversion` all three).
 """
 
 from collections.abc import Sequence
@@ -119,7 +123,8 @@ CREATE TABLE conversion_hourly_delta (
     op.execute("""
 CREATE FUNCTION conversion_hourly_truncated() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    TRUNCATE conversion_hourly, conversion_hourly_delta;
+    -- The compaction's order (deltas, then the rollup), so the two never deadlock.
+    TRUNCATE conversion_hourly_delta, conversion_hourly;
     RETURN NULL;
 END
 $$""")

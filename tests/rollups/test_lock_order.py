@@ -1,0 +1,69 @@
+"""The rollup tables are always locked deltas first, then the rollup.
+
+A TRUNCATE of `conversion` (its trigger empties both rollup tables) running while the
+compaction folds deltas deadlocked when the two took the tables in opposite orders. Each test
+holds `conversion_hourly` from a third connection, lets the operation under test block on it,
+and checks that by then it already holds `conversion_hourly_delta`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from postback.app import PostbackApp
+from postback.rollups import repository as rollups
+
+LOCKS = """
+SELECT c.relname, l.mode, l.granted
+FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
+WHERE l.pid = $1 AND c.relname IN ('conversion_hourly', 'conversion_hourly_delta')
+"""
+
+
+async def locks_once_blocked(
+    blocker: asyncpg.Connection, pid: int
+) -> dict[str, tuple[str, bool]]:
+    """The rollup-table locks of backend `pid`, once it waits for one of them."""
+    for _ in range(500):
+        held = {r["relname"]: (r["mode"], r["granted"]) for r in await blocker.fetch(LOCKS, pid)}
+        if any(not granted for _, granted in held.values()):
+            return held
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"backend {pid} never waited on a rollup table: {held}")
+
+
+@pytest.fixture
+async def connections(app: PostbackApp, database_url: str):  # noqa: ARG001 - migrated
+    blocker = await asyncpg.connect(database_url)
+    subject = await asyncpg.connect(database_url)
+    yield blocker, subject
+    await subject.close()
+    await blocker.close()
+
+
+async def test_truncate_takes_the_deltas_before_the_rollup(connections) -> None:
+    blocker, subject = connections
+    async with blocker.transaction():
+        await blocker.execute("LOCK TABLE conversion_hourly IN ROW EXCLUSIVE MODE")
+        truncate = asyncio.create_task(subject.execute("TRUNCATE conversion CASCADE"))
+        held = await locks_once_blocked(blocker, subject.get_server_pid())
+    await asyncio.wait_for(truncate, 30)
+    assert held.get("conversion_hourly") == ("AccessExclusiveLock", False)
+    assert held.get("conversion_hourly_delta") == ("AccessExclusiveLock", True)
+
+
+async def test_compaction_takes_the_deltas_before_the_rollup(connections) -> None:
+    blocker, subject = connections
+    # Past the first few runs PostgreSQL may switch to a cached plan; its lock order counts.
+    for _ in range(7):
+        await subject.fetchrow(rollups.COMPACT)
+    async with blocker.transaction():
+        await blocker.execute("LOCK TABLE conversion_hourly IN SHARE MODE")
+        compaction = asyncio.create_task(subject.fetchrow(rollups.COMPACT))
+        held = await locks_once_blocked(blocker, subject.get_server_pid())
+    await asyncio.wait_for(compaction, 30)
+    assert held.get("conversion_hourly") == ("RowExclusiveLock", False)
+    assert held.get("conversion_hourly_delta") == ("RowExclusiveLock", True)
