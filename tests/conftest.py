@@ -107,10 +107,19 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
         return
     conn: asyncpg.Connection = request.getfixturevalue("db")
     application: PostbackApp = request.getfixturevalue("app")
-    await conn.execute(
-        "TRUNCATE conversion, rejection, tenant RESTART IDENTITY CASCADE;"
-        "INSERT INTO tenant (slug, name, is_default) VALUES ('default', 'Default', true)"
-    )
+    # A request of the previous test may still be reading the rollups (their tables, then
+    # `conversion`) while the truncate takes `conversion`, then the rollups: PostgreSQL ends
+    # such a deadlock by failing one side, and the truncate simply runs again.
+    for attempt in range(3):
+        try:
+            await conn.execute(
+                "TRUNCATE conversion, rejection, tenant RESTART IDENTITY CASCADE;"
+                "INSERT INTO tenant (slug, name, is_default) VALUES ('default', 'Default', true)"
+            )
+            break
+        except asyncpg.DeadlockDetectedError:
+            if attempt == 2:
+                raise
     await application.state.directory.reload()
     await application.state.ingest.limiter.reset()
 

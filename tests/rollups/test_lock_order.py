@@ -9,6 +9,7 @@ and checks that by then it already holds `conversion_hourly_delta`.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -23,9 +24,7 @@ WHERE l.pid = $1 AND c.relname IN ('conversion_hourly', 'conversion_hourly_delta
 """
 
 
-async def locks_once_blocked(
-    blocker: asyncpg.Connection, pid: int
-) -> dict[str, tuple[str, bool]]:
+async def locks_once_blocked(blocker: asyncpg.Connection, pid: int) -> dict[str, tuple[str, bool]]:
     """The rollup-table locks of backend `pid`, once it waits for one of them."""
     for _ in range(500):
         held = {r["relname"]: (r["mode"], r["granted"]) for r in await blocker.fetch(LOCKS, pid)}
@@ -36,7 +35,10 @@ async def locks_once_blocked(
 
 
 @pytest.fixture
-async def connections(app: PostbackApp, database_url: str):  # noqa: ARG001 - migrated
+async def connections(
+    app: PostbackApp, database_url: str
+) -> AsyncIterator[tuple[asyncpg.Connection, asyncpg.Connection]]:
+    """Two plain connections to the database `app` has migrated."""
     blocker = await asyncpg.connect(database_url)
     subject = await asyncpg.connect(database_url)
     yield blocker, subject
@@ -44,7 +46,9 @@ async def connections(app: PostbackApp, database_url: str):  # noqa: ARG001 - mi
     await blocker.close()
 
 
-async def test_truncate_takes_the_deltas_before_the_rollup(connections) -> None:
+async def test_truncate_takes_the_deltas_before_the_rollup(
+    connections: tuple[asyncpg.Connection, asyncpg.Connection],
+) -> None:
     blocker, subject = connections
     async with blocker.transaction():
         await blocker.execute("LOCK TABLE conversion_hourly IN ROW EXCLUSIVE MODE")
@@ -55,7 +59,9 @@ async def test_truncate_takes_the_deltas_before_the_rollup(connections) -> None:
     assert held.get("conversion_hourly_delta") == ("AccessExclusiveLock", True)
 
 
-async def test_compaction_takes_the_deltas_before_the_rollup(connections) -> None:
+async def test_compaction_takes_the_deltas_before_the_rollup(
+    connections: tuple[asyncpg.Connection, asyncpg.Connection],
+) -> None:
     blocker, subject = connections
     # Past the first few runs PostgreSQL may switch to a cached plan; its lock order counts.
     for _ in range(7):
