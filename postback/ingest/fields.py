@@ -116,11 +116,16 @@ def clean(value: Any) -> str | None:
         text = str(value).strip()
     else:
         raise ValueError("must be a single value, not a list or an object")
-    if not text or (text[0] == "{" and _MACRO.match(text)):
+    if not text or (text[0] == "{" and is_macro(text)):
         return None
     if "\x00" in text:
         raise ValueError("contains a NUL character")
     return text
+
+
+def is_macro(text: str) -> bool:
+    """An Involve Asia macro the network left unfilled, such as `{aff_sub}`."""
+    return _MACRO.match(text) is not None
 
 
 def parse_amount(text: str) -> Decimal:

@@ -127,66 +127,114 @@ def _text(
     return text
 
 
+# Every parameter typed on the common path, by the name it is sent under.
+_KIND_OF = {name: kind for name, kind in _TYPED} | {"conversion_id": _SHORT, "status": _SHORT}
+
+
+def _typed(kind: int, text: str, zone: ZoneInfo, now: datetime) -> Any:
+    if kind == _AMOUNT:
+        return fields.parse_amount(text)
+    if kind in (_SHORT, _LONG):
+        limit = fields.MAX_TEXT_LENGTH if kind == _LONG else fields.MAX_ID_LENGTH
+        if len(text) > limit:
+            raise ValueError(f"is longer than {limit} characters")
+        return text
+    if kind == _DATETIME:
+        return fields.parse_datetime(text, zone, now)
+    return fields.parse_currency(text)
+
+
+_LIMIT_OF = {_SHORT: fields.MAX_ID_LENGTH, _LONG: fields.MAX_TEXT_LENGTH}
+
+
+def _present_values(params: dict[str, Any], zone: ZoneInfo, now: datetime) -> dict[str, Any] | None:
+    """The typed value of every parameter sent, in one pass over what was sent; None when
+    anything is wrong (the full pass below then names every problem, in a fixed order)."""
+    values: dict[str, Any] = {}
+    for name, raw in params.items():
+        kind = _KIND_OF.get(name)
+        if kind is None:
+            canonical = fields.ALIASES.get(name)
+            if canonical is None or params.get(canonical) is not None:
+                continue  # not a typed parameter, or an alias its canonical name overrides
+            name, kind = canonical, _KIND_OF[canonical]
+        try:
+            # fields.clean, inlined for the plain string nearly every value is
+            text = raw.strip() if type(raw) is str else fields.clean(raw)
+            if not text or (text[0] == "{" and fields.is_macro(text)):
+                continue
+            if "\x00" in text:
+                return None
+            limit = _LIMIT_OF.get(kind)
+            if limit is None:
+                values[name] = _typed(kind, text, zone, now)
+            elif len(text) <= limit:
+                values[name] = text
+            else:
+                return None
+        except ValueError:
+            return None
+    return values if "conversion_id" in values else None
+
+
+def _checked_values(params: dict[str, Any], zone: ZoneInfo, now: datetime) -> dict[str, Any]:
+    """Every typed parameter, field by field in a fixed order; raise FieldErrors naming each
+    bad one."""
+    errors: list[dict[str, str]] = []
+    values: dict[str, Any] = {}
+    values["conversion_id"] = _text(params, "conversion_id", fields.MAX_ID_LENGTH, errors)
+    if values["conversion_id"] is None and not errors:
+        errors.append({"field": "conversion_id", "message": "is required"})
+    for name, kind in _TYPED:
+        try:
+            text = fields.clean(_get(params, name))
+            values[name] = None if text is None else _typed(kind, text, zone, now)
+        except ValueError as exc:
+            errors.append({"field": name, "message": str(exc)})
+    values["status"] = _text(params, "status", fields.MAX_ID_LENGTH, errors)
+    if errors:
+        raise fields.FieldErrors(errors)
+    return values
+
+
 def build_row(
     received: Received, tenant: TenantInfo, zone: ZoneInfo, receipt_id: uuid.UUID
 ) -> ConversionRow:
     """Type every Involve Asia parameter; raise FieldErrors naming each bad one."""
-    errors: list[dict[str, str]] = []
     params = received.params
-    conversion_id = _text(params, "conversion_id", fields.MAX_ID_LENGTH, errors)
-    if conversion_id is None and not errors:
-        errors.append({"field": "conversion_id", "message": "is required"})
-    values: dict[str, Any] = {}
-    for name, kind in _TYPED:
-        value: Any = None
-        try:
-            text = fields.clean(_get(params, name))
-            if text is None:
-                pass
-            elif kind == _AMOUNT:
-                value = fields.parse_amount(text)
-            elif kind in (_LONG, _SHORT):
-                limit = fields.MAX_TEXT_LENGTH if kind == _LONG else fields.MAX_ID_LENGTH
-                if len(text) > limit:
-                    raise ValueError(f"is longer than {limit} characters")
-                value = text
-            elif kind == _DATETIME:
-                value = fields.parse_datetime(text, zone, received.received_at)
-            else:
-                value = fields.parse_currency(text)
-        except ValueError as exc:
-            errors.append({"field": name, "message": str(exc)})
-        values[name] = value
-    status_raw = _text(params, "status", fields.MAX_ID_LENGTH, errors)
-    if errors:
-        raise fields.FieldErrors(errors)
+    now = received.received_at
+    values = _present_values(params, zone, now)
+    if values is None:
+        values = _checked_values(params, zone, now)
+    get = values.get
+    status_raw = get("status")
     return (
         receipt_id,
         tenant.id,
-        conversion_id,
-        values["offer_id"],
-        values["offer_name"],
-        values["datetime_conversion"],
-        values["datetime_conversion_updated"],
-        values["order_id"],
-        values["sale_amount_local"],
-        values["myr_sale_amount"],
-        values["usd_sale_amount"],
-        values["payout_local"],
-        values["myr_payout"],
-        values["usd_payout"],
-        values["conversion_currency"],
+        values["conversion_id"],
+        get("offer_id"),
+        get("offer_name"),
+        get("datetime_conversion"),
+        get("datetime_conversion_updated"),
+        get("order_id"),
+        get("sale_amount_local"),
+        get("myr_sale_amount"),
+        get("usd_sale_amount"),
+        get("payout_local"),
+        get("myr_payout"),
+        get("usd_payout"),
+        get("conversion_currency"),
         fields.normalise_status(status_raw),
         status_raw,
-        values["adv_sub"],
-        values["adv_sub2"],
-        values["adv_sub3"],
-        values["adv_sub4"],
-        values["adv_sub5"],
-        values["aff_sub"],
-        values["aff_sub2"],
-        values["aff_sub3"],
-        values["aff_sub4"],
+        get("adv_sub"),
+        get("adv_sub2"),
+        get("adv_sub3"),
+        get("adv_sub4"),
+        get("adv_sub5"),
+        get("aff_sub"),
+        get("aff_sub2"),
+        get("aff_sub3"),
+        get("aff_sub4"),
         orjson.dumps(masked(received.raw)).decode(),
         received.received_at,
         received.source_ip,
