@@ -77,7 +77,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     cleanup = CleanupJob(db.engine, settings.cleanup_interval)
     cleanup.start()
     app.state.cleanup = cleanup
-    compaction = CompactionJob(db.engine, settings.compaction_interval)
+    compaction = CompactionJob(db.engine, settings.compaction_interval, settings.timezone)
     compaction.start()
     app.state.compaction = compaction
     admin_token, generated = load_admin_token(settings)

@@ -186,9 +186,11 @@ async def prepare(
         else:
             say(f"reusing the {stored:,} conversions already loaded (--fresh to reload)")
         started = time.perf_counter()
-        await conn.fetchrow(COMPACT_SQL())
+        await compact(url)
         compact_seconds = time.perf_counter() - started
-        await conn.execute("VACUUM (ANALYZE) conversion_hourly, conversion_hourly_delta")
+        await conn.execute(
+            "VACUUM (ANALYZE) conversion_hourly, conversion_hourly_delta, conversion_daily"
+        )
         if loaded_now:
             await conn.execute("VACUUM (ANALYZE) conversion")
         cells = await conn.fetchval("SELECT count(*) FROM conversion_hourly")
@@ -197,10 +199,19 @@ async def prepare(
         await conn.close()
 
 
-def COMPACT_SQL() -> str:
-    from postback.rollups.repository import COMPACT
+async def compact(url: str) -> None:
+    """The app's compaction: pending deltas folded, day cells of the reporting timezone built."""
+    from sqlalchemy.ext.asyncio import create_async_engine
 
-    return COMPACT
+    from postback.db import sqlalchemy_url
+    from postback.rollups import service
+    from postback.settings import Settings
+
+    engine = create_async_engine(sqlalchemy_url(url))
+    try:
+        await service.compact(engine, Settings().timezone)
+    finally:
+        await engine.dispose()
 
 
 async def time_requests(
@@ -296,7 +307,8 @@ def markdown(result: BenchResult) -> str:
             if result.loaded_now
             else " (Data set kept from an earlier run.)"
         ),
-        f"- Compaction of the pending deltas: {result.compact_seconds:.1f} s; rollup cells: "
+        f"- Compaction of the pending deltas (and the day cells of the reporting timezone):"
+        f" {result.compact_seconds:.1f} s; hourly rollup cells: "
         f"{result.rollup_cells:,}.",
         "- Each request through the ASGI app in-process (httpx, no network), after one warm-up,"
         " timed one after another; milliseconds.",

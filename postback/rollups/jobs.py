@@ -15,12 +15,14 @@ log = structlog.get_logger(__name__)
 
 
 class CompactionJob:
-    """Folds pending deltas every `interval` seconds; 0 disables it (readers stay exact,
-    they only read more deltas)."""
+    """Folds pending deltas every `interval` seconds, keeping day cells for `zone` (the
+    reporting timezone); 0 disables it (readers stay exact, they only read more deltas and
+    hours)."""
 
-    def __init__(self, engine: AsyncEngine, interval: float) -> None:
+    def __init__(self, engine: AsyncEngine, interval: float, zone: str | None = None) -> None:
         self._engine = engine
         self._interval = interval
+        self._zone = zone
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -35,7 +37,7 @@ class CompactionJob:
                 await task
 
     async def run_once(self) -> Compacted | None:
-        return await service.compact(self._engine)
+        return await service.compact(self._engine, self._zone)
 
     async def _every_interval(self) -> None:
         while True:

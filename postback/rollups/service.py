@@ -15,11 +15,15 @@ log = structlog.get_logger(__name__)
 COMPACTION_LOCK = 0x726F_6C6C_7570_73
 
 
-async def compact(engine: AsyncEngine) -> Compacted | None:
-    """One compaction round; None when another instance holds the lock."""
+async def compact(engine: AsyncEngine, zone: str | None = None) -> Compacted | None:
+    """One compaction round; None when another instance holds the lock. With `zone`, its day
+    cells are built first if they are not yet."""
     async with autocommit_connection(engine) as conn, advisory_lock(conn, COMPACTION_LOCK) as got:
         if not got:
             return None
+        if zone is not None and not await repository.has_zone(conn, zone):
+            cells = await repository.build_zone(conn, zone)
+            log.info("rollups_zone_built", zone=zone, cells=cells)
         done = await repository.compact(conn)
     if done.deltas:
         log.debug("rollups_compacted", deltas=done.deltas, cells=done.cells, emptied=done.emptied)

@@ -1,6 +1,6 @@
-"""The hourly rollups equal a plain GROUP BY over `conversion` after every step of a random
-mix: batches through the real write path (new rows, duplicates, replays, two writers at
-once), status updates, retention cleanups, direct deletes and compactions. The seed is
+"""The hourly and daily rollups equal a plain GROUP BY over `conversion` after every step of a
+random mix: batches through the real write path (new rows, duplicates, replays, two writers
+at once), status updates, retention cleanups, direct deletes and compactions. The seed is
 printed; ROLLUP_SEED=<n> replays a run."""
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ from tests.factories import create_tenant
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 KL = ZoneInfo("Asia/Kuala_Lumpur")
+# A zone whose day cells are never built: its readers take hour cells for whole days.
+TOKYO = ZoneInfo("Asia/Tokyo")
 STATUSES = ("pending", "approved", "rejected", "paid", "other")
 CURRENCIES = ("MYR", "USD", "IDR", None)
 OFFERS = (("1001", "Shopee MY"), ("2002", "Lazada MY"), ("3003", "TikTok Shop"), (None, None))
@@ -52,6 +54,24 @@ GROUP BY 1, 2, 3, 4, 5
 HAVING {" OR ".join(f"sum({m}) <> 0" for m in rollups.MEASURES)}
 """
 RAW_WINDOW = f"SELECT {MEASURES} FROM conversion WHERE occurred_at >= $1 AND occurred_at < $2"
+RAW_DAYS = f"""
+SELECT date_trunc('day', occurred_at, $3), {MEASURES} FROM conversion
+WHERE occurred_at >= $1 AND occurred_at < $2
+GROUP BY 1 HAVING count(*) FILTER (WHERE NOT is_duplicate) > 0
+"""
+# Every zone's day cells against the hourly cells grouped by that zone's days.
+DAILY_CELLS = f"""
+SELECT zone, tenant_id, day, offer_id, status, currency,
+       {", ".join(f"sum({m})" for m in rollups.MEASURES)}
+FROM conversion_daily GROUP BY 1, 2, 3, 4, 5, 6
+HAVING {" OR ".join(f"sum({m}) <> 0" for m in rollups.MEASURES)}
+"""
+HOURLY_BY_DAY = f"""
+SELECT z.zone, h.tenant_id, date_trunc('day', h.hour, z.zone), h.offer_id, h.status, h.currency,
+       {", ".join(f"sum(h.{m})" for m in rollups.MEASURES)}
+FROM conversion_hourly h CROSS JOIN conversion_daily_zone z GROUP BY 1, 2, 3, 4, 5, 6
+HAVING {" OR ".join(f"sum(h.{m}) <> 0" for m in rollups.MEASURES)}
+"""
 
 
 def cells(records: list[asyncpg.Record]) -> dict[tuple[Any, ...], tuple[Any, ...]]:
@@ -193,19 +213,41 @@ class Mix:
             key = sorted(wrong, key=repr)[0]
             seen = f"raw {raw.get(key)} rollup {rolled.get(key)}"
             return f"{len(wrong)} cells differ, e.g. {key}: {seen}"
+        days = {tuple(r[:6]): tuple(r[6:]) for r in await conn.fetch(DAILY_CELLS)}
+        hours = {tuple(r[:6]): tuple(r[6:]) for r in await conn.fetch(HOURLY_BY_DAY)}
+        if days != hours:
+            wrong = {k for k in days.keys() | hours.keys() if days.get(k) != hours.get(k)}
+            key = sorted(wrong, key=repr)[0]
+            return f"{len(wrong)} day cells differ, e.g. {key}: {days.get(key)} {hours.get(key)}"
         return None
 
 
 async def window_mismatch(
     session: AsyncSession, conn: asyncpg.Connection, rng: random.Random
 ) -> str | None:
-    """A random window (any minute), read the way /postback/stats reads it, against raw."""
+    """A random window (any minute, or whole local days), read the way /postback/stats and
+    the dashboard read it (totals and by local day), against raw."""
+    zone = rng.choice((KL, KL, TOKYO))
     start = NOW - timedelta(minutes=rng.randrange(0, 14 * 24 * 60))
     end = start + timedelta(minutes=rng.randrange(1, 6 * 24 * 60))
-    (total,) = await rollups.grouped(session, Window.of(None, start, end, KL))
+    if rng.random() < 0.3:
+        start, end = (rollups.local_midnight(t, zone, after=False) for t in (start, end))
+        end += timedelta(days=1)
+    window = Window.of(None, start, end, zone)
+    (total,) = await rollups.grouped(session, window)
     expected = tuple(await conn.fetchrow(RAW_WINDOW, start, end))
     got = tuple(getattr(total, m) for m in rollups.MEASURES)
-    return None if got == expected else f"window {start}..{end}: raw {expected} read {got}"
+    if got != expected:
+        return f"window {start}..{end} {zone}: raw {expected} read {got}"
+    by_day = await rollups.grouped(session, window, ["local_day"])
+    got_days = {r.local_day: tuple(getattr(r, m) for m in rollups.MEASURES) for r in by_day}
+    raw_days = {
+        r[0].astimezone(zone).replace(tzinfo=None): tuple(r[1:])
+        for r in await conn.fetch(RAW_DAYS, start, end, zone.key)
+    }
+    if got_days != raw_days:
+        return f"window {start}..{end} {zone} by day: raw {raw_days} read {got_days}"
+    return None
 
 
 def seed() -> int:
@@ -234,7 +276,7 @@ async def test_rollups_equal_raw_aggregates_after_every_step(app, db, database_u
             rng,
             writers,
             tenants,
-            compact=lambda: compaction.compact(engine),
+            compact=lambda: compaction.compact(engine, KL.key),
             cleanup=lambda now: run_cleanup(engine, now=now, batch_size=7),
         )
         history: list[str] = []
@@ -247,9 +289,10 @@ async def test_rollups_equal_raw_aggregates_after_every_step(app, db, database_u
         assert await db.fetchval("SELECT count(*) FROM conversion") > 0
         kinds = {h.split()[0] for h in history}
         assert {"insert", "concurrent", "status", "delete", "cleanup", "compact"} <= kinds
-        # Everything folded: the deltas are gone and the rollup alone is exact.
-        await compaction.compact(engine)
+        # Everything folded: the deltas are gone and the rollups alone are exact.
+        await compaction.compact(engine, KL.key)
         assert await db.fetchval("SELECT count(*) FROM conversion_hourly_delta") == 0
+        assert await db.fetchval("SELECT count(*) FROM conversion_daily") > 0
         assert await mix.mismatch(db) is None
     finally:
         for writer in writers:

@@ -1,4 +1,4 @@
-"""The rollup tables are always locked deltas first, then the rollup.
+"""The rollup tables are always locked deltas first, then the hourly rollup, then the daily one.
 
 A TRUNCATE of `conversion` (its trigger empties both rollup tables) running while the
 compaction folds deltas deadlocked when the two took the tables in opposite orders. Each test
@@ -20,7 +20,8 @@ from postback.rollups import repository as rollups
 LOCKS = """
 SELECT c.relname, l.mode, l.granted
 FROM pg_locks l JOIN pg_class c ON c.oid = l.relation
-WHERE l.pid = $1 AND c.relname IN ('conversion_hourly', 'conversion_hourly_delta')
+WHERE l.pid = $1
+    AND c.relname IN ('conversion_hourly', 'conversion_hourly_delta', 'conversion_daily')
 """
 
 
@@ -73,3 +74,51 @@ async def test_compaction_takes_the_deltas_before_the_rollup(
     await asyncio.wait_for(compaction, 30)
     assert held.get("conversion_hourly") == ("RowExclusiveLock", False)
     assert held.get("conversion_hourly_delta") == ("RowExclusiveLock", True)
+
+
+async def test_truncate_takes_the_hourly_rollup_before_the_daily(
+    connections: tuple[asyncpg.Connection, asyncpg.Connection],
+) -> None:
+    blocker, subject = connections
+    async with blocker.transaction():
+        await blocker.execute("LOCK TABLE conversion_daily IN ROW EXCLUSIVE MODE")
+        truncate = asyncio.create_task(subject.execute("TRUNCATE conversion CASCADE"))
+        held = await locks_once_blocked(blocker, subject.get_server_pid())
+    await asyncio.wait_for(truncate, 30)
+    assert held.get("conversion_daily") == ("AccessExclusiveLock", False)
+    assert held.get("conversion_hourly") == ("AccessExclusiveLock", True)
+
+
+async def test_compaction_takes_the_hourly_rollup_before_the_daily(
+    connections: tuple[asyncpg.Connection, asyncpg.Connection],
+) -> None:
+    blocker, subject = connections
+    await subject.execute(
+        "INSERT INTO conversion_daily_zone (zone) VALUES ('Asia/Kuala_Lumpur') ON CONFLICT DO NOTHING"
+    )
+    for _ in range(7):
+        await subject.fetchrow(rollups.COMPACT)
+    async with blocker.transaction():
+        await blocker.execute("LOCK TABLE conversion_daily IN SHARE MODE")
+        compaction = asyncio.create_task(subject.fetchrow(rollups.COMPACT))
+        held = await locks_once_blocked(blocker, subject.get_server_pid())
+    await asyncio.wait_for(compaction, 30)
+    assert held.get("conversion_daily") == ("RowExclusiveLock", False)
+    assert held.get("conversion_hourly") == ("RowExclusiveLock", True)
+
+
+async def test_building_a_zone_takes_the_hourly_rollup_before_the_daily(
+    connections: tuple[asyncpg.Connection, asyncpg.Connection],
+) -> None:
+    blocker, subject = connections
+    build = rollups.BUILD_ZONE.replace("CAST(:zone AS text)", "$1").replace(":zone", "$1")
+    zone = "Europe/Lisbon"  # built here only, and dropped again
+    async with blocker.transaction():
+        await blocker.execute("LOCK TABLE conversion_daily IN SHARE MODE")
+        task = asyncio.create_task(subject.execute(build, zone))
+        held = await locks_once_blocked(blocker, subject.get_server_pid())
+    await asyncio.wait_for(task, 30)
+    await subject.execute("DELETE FROM conversion_daily WHERE zone = $1", zone)
+    await subject.execute("DELETE FROM conversion_daily_zone WHERE zone = $1", zone)
+    assert held.get("conversion_daily") == ("RowExclusiveLock", False)
+    assert held.get("conversion_hourly") == ("AccessShareLock", True)
