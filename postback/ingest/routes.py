@@ -61,7 +61,9 @@ def split_query(text: str) -> list[tuple[str, str]]:
     for part in text.split("&"):
         if part:
             name, _, value = part.partition("=")
-            pairs.append((_unquote(name), _unquote(value)))
+            if "%" in part or "+" in part:
+                name, value = _unquote(name), _unquote(value)
+            pairs.append((name, value))
     return pairs
 
 

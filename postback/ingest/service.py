@@ -166,12 +166,14 @@ def _present_values(params: dict[str, Any], zone: ZoneInfo, now: datetime) -> di
             if "\x00" in text:
                 return None
             limit = _LIMIT_OF.get(kind)
-            if limit is None:
-                values[name] = _typed(kind, text, zone, now)
-            elif len(text) <= limit:
+            if limit is not None:
+                if len(text) > limit:
+                    return None
                 values[name] = text
+            elif kind == _AMOUNT:
+                values[name] = fields.parse_amount(text)
             else:
-                return None
+                values[name] = _typed(kind, text, zone, now)
         except ValueError:
             return None
     return values if "conversion_id" in values else None
