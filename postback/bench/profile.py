@@ -69,6 +69,11 @@ def _frame_key(frame: str) -> tuple[str, str]:
     return match["function"], short_path(match["file"])
 
 
+# Leaf frames that are a thread waiting, which the sampler does not always recognise as idle:
+# an executor thread blocked on its work queue (uvloop's, kept from start-up name lookups).
+IDLE_LEAVES = frozenset({("_worker", "concurrent/futures/thread.py")})
+
+
 def component_of(function: str, path: str) -> str:
     if function == "Runner.run":  # no Python frame above the loop: uvloop or a Cython callback
         return "event loop, C and Cython (uvloop; asyncpg's protocol reading replies)"
@@ -102,7 +107,7 @@ def parse_collapsed(text: str, seconds: float) -> Profile:
         frames = [
             _frame_key(f) for f in stack.split(";") if not f.startswith(("process ", "thread "))
         ]
-        if not frames:
+        if not frames or frames[-1] in IDLE_LEAVES:
             continue
         profile.samples += count
         profile.own[frames[-1]] += count

@@ -94,7 +94,8 @@ async def test_compaction_takes_the_hourly_rollup_before_the_daily(
 ) -> None:
     blocker, subject = connections
     await subject.execute(
-        "INSERT INTO conversion_daily_zone (zone) VALUES ('Asia/Kuala_Lumpur') ON CONFLICT DO NOTHING"
+        "INSERT INTO conversion_daily_zone (zone) VALUES ('Asia/Kuala_Lumpur')"
+        " ON CONFLICT DO NOTHING"
     )
     for _ in range(7):
         await subject.fetchrow(rollups.COMPACT)
