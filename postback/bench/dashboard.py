@@ -24,8 +24,10 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 from postback import migrate
+from postback.bench.database import compact
 from postback.db import asyncpg_url
 from postback.embedded import EmbeddedPostgres
+from postback.settings import Settings
 
 PARTNERS = 8
 OFFERS = 25
@@ -186,7 +188,7 @@ async def prepare(
         else:
             say(f"reusing the {stored:,} conversions already loaded (--fresh to reload)")
         started = time.perf_counter()
-        await compact(url)
+        await compact(url, Settings().timezone)
         compact_seconds = time.perf_counter() - started
         await conn.execute(
             "VACUUM (ANALYZE) conversion_hourly, conversion_hourly_delta, conversion_daily"
@@ -197,21 +199,6 @@ async def prepare(
         return loaded_now, load_seconds, compact_seconds, cells, keys["partner_key"]
     finally:
         await conn.close()
-
-
-async def compact(url: str) -> None:
-    """The app's compaction: pending deltas folded, day cells of the reporting timezone built."""
-    from sqlalchemy.ext.asyncio import create_async_engine
-
-    from postback.db import sqlalchemy_url
-    from postback.rollups import service
-    from postback.settings import Settings
-
-    engine = create_async_engine(sqlalchemy_url(url))
-    try:
-        await service.compact(engine, Settings().timezone)
-    finally:
-        await engine.dispose()
 
 
 async def time_requests(

@@ -109,3 +109,14 @@ async def server_facts(url: str) -> tuple[str, int | None]:
         return version, int(pid_file.read_text().split()[0])
     except (OSError, ValueError, IndexError):
         return version, None
+
+
+async def compact(url: str, zone: str) -> None:
+    """The app's compaction, once: pending deltas folded, `zone`'s day cells built."""
+    from postback.rollups import service
+
+    engine = create_async_engine(sqlalchemy_url(url))
+    try:
+        await service.compact(engine, zone)
+    finally:
+        await engine.dispose()

@@ -62,13 +62,39 @@ CONVERSION_COLUMNS = frozenset(
 REJECTION_COLUMNS = frozenset(
     {"id", "tenant_id", "partner", "received_at", "reason", "conversion_id"}
 )
+# Day cells: conversions, duplicates and sums per partner, offer, status, currency and local
+# day of a timezone (`zone`).
+DAY_COLUMNS = frozenset(
+    {
+        "zone",
+        "tenant_id",
+        "partner",
+        "partner_name",
+        "day",
+        "offer_id",
+        "offer_name",
+        "status",
+        "currency",
+        "conversions",
+        "duplicates",
+        "sales_usd",
+        "sales_myr",
+        "sales_local",
+        "payouts_usd",
+        "payouts_myr",
+        "payouts_local",
+    }
+)
 # The views a query may read, and their columns.
 REPORTING_VIEWS: dict[str, frozenset[str]] = {
     "conversions": CONVERSION_COLUMNS,
     "rejections": REJECTION_COLUMNS,
+    "conversion_days": DAY_COLUMNS,
 }
 # Names a CTE may not take: it would shadow a view (escaping the tenant filter) or a table.
-RESERVED_NAMES = frozenset({"conversions", "rejections", "conversion", "rejection", "tenant"})
+RESERVED_NAMES = frozenset(
+    {"conversions", "rejections", "conversion_days", "conversion", "rejection", "tenant"}
+)
 # Bare words PostgreSQL reads as functions revealing the session (current_user, ...).
 SESSION_WORDS = frozenset(
     {
@@ -285,7 +311,7 @@ def _view_references(tree: exp.Expression, ctes: set[str]) -> list[exp.Table]:
         ):
             raise UnsafeQuery(
                 f"table {table.sql(dialect='postgres')} is not allowed: "
-                "only reporting.conversions and reporting.rejections"
+                "only reporting.conversions, reporting.rejections and reporting.conversion_days"
             )
         table.set("this", exp.to_identifier(name))
         table.set("db", exp.to_identifier(REPORTING_SCHEMA))

@@ -38,6 +38,8 @@ log = structlog.get_logger(__name__)
 VOCABULARY_SECONDS = 300.0
 VOCABULARY_ROWS = 50_000
 QUERY_TIMEOUT_MS = 5000
+# Whether the compaction keeps day cells for a zone (the reporting timezone, normally).
+HAS_DAY_CELLS = "SELECT EXISTS (SELECT FROM public.conversion_daily_zone WHERE zone = $1)"
 
 
 class QueryTooSlow(PostbackError):
@@ -199,8 +201,11 @@ async def _from_plan(
     zone_name: str,
     started: float,
 ) -> NlqAnswer:
+    day_cells = bool(await conn.fetchval(HAS_DAY_CELLS, zone_name))
     try:
-        sql = guard.guard(sqlgen.to_sql(plan, zone_name), tenant_id=principal.tenant_id)
+        sql = guard.guard(
+            sqlgen.to_sql(plan, zone_name, day_cells=day_cells), tenant_id=principal.tenant_id
+        )
     except guard.UnsafeQuery as exc:  # the engine's own SQL: a bug, never the asker's fault
         log.error("nlq_engine_sql_refused", question=question, reason=str(exc))
         raise refuse(

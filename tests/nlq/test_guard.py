@@ -207,6 +207,8 @@ def test_accepted_and_regenerated(sql: str) -> None:
 
 SCOPING = {
     "plain": "SELECT count(*) FROM reporting.conversions",
+    "day cells": "SELECT partner, sum(conversions) AS n FROM reporting.conversion_days "
+    "WHERE zone = 'Asia/Kuala_Lumpur' GROUP BY 1",
     "alias": "SELECT c.offer_name FROM reporting.conversions AS c WHERE c.status = 'approved'",
     "join": "SELECT c.conversion_id, r.reason FROM reporting.conversions c "
     "JOIN reporting.rejections r ON r.conversion_id = c.conversion_id",
@@ -228,6 +230,7 @@ SCOPING = {
 }
 EXPECTED_REFERENCES = {
     "plain": 1,
+    "day cells": 1,
     "alias": 1,
     "join": 2,
     "self join": 2,
@@ -326,6 +329,15 @@ async def test_scoped_queries_return_only_the_partners_rows(db: asyncpg.Connecti
 
     _, rows = await run(
         db, guard("SELECT DISTINCT tenant_id, partner FROM conversions", tenant_id=partners.mine)
+    )
+    assert rows == [(partners.mine, "mine")]
+    await db.execute(
+        "INSERT INTO conversion_daily_zone (zone) VALUES ('Asia/Kuala_Lumpur')"
+        " ON CONFLICT DO NOTHING"
+    )
+    _, rows = await run(
+        db,
+        guard("SELECT DISTINCT tenant_id, partner FROM conversion_days", tenant_id=partners.mine),
     )
     assert rows == [(partners.mine, "mine")]
     _, rows = await run(
@@ -493,6 +505,7 @@ async def test_role_can_read_the_views_and_nothing_else(db: asyncpg.Connection) 
         "role_table_grants WHERE grantee = 'postback_reporting' ORDER BY 1, 2, 3"
     )
     assert [tuple(r) for r in rights] == [
+        ("reporting", "conversion_days", "SELECT"),
         ("reporting", "conversions", "SELECT"),
         ("reporting", "rejections", "SELECT"),
     ]

@@ -12,11 +12,13 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import asyncpg
+import pytest
 
 from postback.app import PostbackApp
 from postback.auth import Principal
 from postback.nlq import service
 from postback.nlq.parser import CannotAnswer
+from postback.rollups import service as compaction
 from tests.nlq.dataset import NOW, ZONE, Dataset, Row, generate, load
 
 DATA: Dataset = generate()
@@ -900,13 +902,28 @@ def test_the_question_set_is_big_and_bilingual() -> None:
     assert len({q for q, _ in CASES}) == len(CASES)
 
 
+@pytest.fixture(params=["rows", "day cells, unfolded", "day cells, folded"])
+async def source(request: pytest.FixtureRequest, app: PostbackApp, db: asyncpg.Connection) -> str:
+    """Where eligible questions are answered from: the rows alone (no day cells for the
+    zone), day cells made only of pending deltas, or folded day cells."""
+    await app.state.compaction.stop()  # this test decides when the compaction runs
+    await db.execute("DELETE FROM conversion_daily_zone WHERE zone = $1", ZONE.key)
+    if request.param == "day cells, unfolded":
+        await db.execute("INSERT INTO conversion_daily_zone (zone) VALUES ($1)", ZONE.key)
+    return str(request.param)
+
+
 async def test_question_set_scores_at_least_95_percent(
-    app: PostbackApp, db: asyncpg.Connection
+    app: PostbackApp, db: asyncpg.Connection, source: str
 ) -> None:
     await load(db, DATA)
+    if source == "day cells, folded":
+        await compaction.compact(app.state.db.engine, ZONE.key)
+        assert await db.fetchval("SELECT count(*) FROM conversion_hourly_delta") == 0
     service.forget_vocabulary()
     settings = app.state.settings
     failures: list[str] = []
+    from_days = 0
     for question, check in CASES:
         try:
             answer = await service.answer(
@@ -915,11 +932,19 @@ async def test_question_set_scores_at_least_95_percent(
         except CannotAnswer as exc:
             failures.append(f"{question!r}: refused: {exc.message}")
             continue
+        from_days += "conversion_days" in answer.sql
         problem = check(answer.model_dump())
         if problem is not None:
-            failures.append(f"{question!r}: {problem}\n    {answer.interpretation}")
+            failures.append(f"{question!r}: {problem}\n    {answer.sql}")
     score = 1 - len(failures) / len(CASES)
-    print(f"\nNLQ question set: {len(CASES) - len(failures)}/{len(CASES)} correct ({score:.1%})")
+    print(
+        f"\nNLQ question set ({source}): {len(CASES) - len(failures)}/{len(CASES)} correct"
+        f" ({score:.1%}); {from_days} answered from day cells"
+    )
     for failure in failures:
         print("  FAIL", failure)
     assert score >= PASS_MARK, "\n".join(failures)
+    if source == "rows":
+        assert from_days == 0
+    else:
+        assert from_days >= len(CASES) // 4
