@@ -131,20 +131,20 @@ def _text(
 _KIND_OF = {name: kind for name, kind in _TYPED} | {"conversion_id": _SHORT, "status": _SHORT}
 
 
+_LIMIT_OF = {_SHORT: fields.MAX_ID_LENGTH, _LONG: fields.MAX_TEXT_LENGTH}
+
+
 def _typed(kind: int, text: str, zone: ZoneInfo, now: datetime) -> Any:
-    if kind == _AMOUNT:
-        return fields.parse_amount(text)
-    if kind in (_SHORT, _LONG):
-        limit = fields.MAX_TEXT_LENGTH if kind == _LONG else fields.MAX_ID_LENGTH
+    limit = _LIMIT_OF.get(kind)
+    if limit is not None:
         if len(text) > limit:
             raise ValueError(f"is longer than {limit} characters")
         return text
+    if kind == _AMOUNT:
+        return fields.parse_amount(text)
     if kind == _DATETIME:
         return fields.parse_datetime(text, zone, now)
     return fields.parse_currency(text)
-
-
-_LIMIT_OF = {_SHORT: fields.MAX_ID_LENGTH, _LONG: fields.MAX_TEXT_LENGTH}
 
 
 def _present_values(params: dict[str, Any], zone: ZoneInfo, now: datetime) -> dict[str, Any] | None:
@@ -165,15 +165,7 @@ def _present_values(params: dict[str, Any], zone: ZoneInfo, now: datetime) -> di
                 continue
             if "\x00" in text:
                 return None
-            limit = _LIMIT_OF.get(kind)
-            if limit is not None:
-                if len(text) > limit:
-                    return None
-                values[name] = text
-            elif kind == _AMOUNT:
-                values[name] = fields.parse_amount(text)
-            else:
-                values[name] = _typed(kind, text, zone, now)
+            values[name] = _typed(kind, text, zone, now)
         except ValueError:
             return None
     return values if "conversion_id" in values else None

@@ -201,7 +201,9 @@ async def _from_plan(
     zone_name: str,
     started: float,
 ) -> NlqAnswer:
-    day_cells = bool(await conn.fetchval(HAS_DAY_CELLS, zone_name))
+    day_cells = sqlgen.answerable_from_days(plan, zone_name) and bool(
+        await conn.fetchval(HAS_DAY_CELLS, zone_name)
+    )
     try:
         sql = guard.guard(
             sqlgen.to_sql(plan, zone_name, day_cells=day_cells), tenant_id=principal.tenant_id

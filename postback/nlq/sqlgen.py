@@ -42,11 +42,22 @@ def _moment(moment: datetime) -> exp.Expr:
     return exp.cast(exp.Literal.string(moment.isoformat()), "timestamptz")
 
 
-def _within(column: str, period: TimeRange) -> exp.Expr:
+def _between(column: str, start: datetime, end: datetime) -> exp.Expr:
     return exp.and_(
-        exp.GTE(this=_col(column), expression=_moment(period.start)),
-        exp.LT(this=_col(column), expression=_moment(period.end)),
+        exp.GTE(this=_col(column), expression=_moment(start)),
+        exp.LT(this=_col(column), expression=_moment(end)),
     )
+
+
+def _within(column: str, period: TimeRange) -> exp.Expr:
+    return _between(column, period.start, period.end)
+
+
+def _both_periods(column: str, plan: Plan) -> exp.Expr:
+    """From the start of the previous period to the end of the current one."""
+    assert plan.previous is not None
+    assert plan.period is not None
+    return _between(column, plan.previous.start, plan.period.end)
 
 
 def _bucket(unit: str, column: str, zone: str) -> exp.Expr:
@@ -191,12 +202,7 @@ def _conversions(plan: Plan, zone: str) -> exp.Select:
         return _grouped(sem.CONVERSIONS_VIEW, dims, metrics, where, plan)
 
     assert plan.period is not None
-    where.append(
-        exp.and_(
-            exp.GTE(this=_col("occurred_at"), expression=_moment(plan.previous.start)),
-            exp.LT(this=_col("occurred_at"), expression=_moment(plan.period.end)),
-        )
-    )
+    where.append(_both_periods("occurred_at", plan))
     columns: list[tuple[str, exp.Expr]] = []
     for m in plan.metrics:
         name = m.column_name(plan.unit)
@@ -274,12 +280,7 @@ def _rejections(plan: Plan, zone: str) -> exp.Select:
     where += [_filter(f) for f in plan.filters]
     if plan.previous is not None:
         assert plan.period is not None
-        where.append(
-            exp.and_(
-                exp.GTE(this=_col("received_at"), expression=_moment(plan.previous.start)),
-                exp.LT(this=_col("received_at"), expression=_moment(plan.period.end)),
-            )
-        )
+        where.append(_both_periods("received_at", plan))
         counts = [
             ("rejections_previous", _case_count(_within("received_at", plan.previous))),
             ("rejections_current", _case_count(_within("received_at", plan.period))),
@@ -387,12 +388,7 @@ def _days(plan: Plan, zone: str) -> exp.Select:
         ]
     else:
         assert plan.period is not None
-        where.append(
-            exp.and_(
-                exp.GTE(this=_col("day"), expression=_moment(plan.previous.start)),
-                exp.LT(this=_col("day"), expression=_moment(plan.period.end)),
-            )
-        )
+        where.append(_both_periods("day", plan))
         columns = []
         for m in plan.metrics:
             for suffix, period in (("previous", plan.previous), ("current", plan.period)):

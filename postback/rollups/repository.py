@@ -237,14 +237,12 @@ FROM upserted
 """
 
 # Cells whose every row is gone (retention, a status that moved on) hold only zeros.
-DROP_EMPTY = """
-DELETE FROM conversion_hourly
+_DROP_EMPTY = """
+DELETE FROM {table}
 WHERE id = ANY(CAST(:ids AS bigint[])) AND conversions = 0 AND duplicates = 0
 """
-DROP_EMPTY_DAYS = """
-DELETE FROM conversion_daily
-WHERE id = ANY(CAST(:ids AS bigint[])) AND conversions = 0 AND duplicates = 0
-"""
+DROP_EMPTY = _DROP_EMPTY.format(table="conversion_hourly")
+DROP_EMPTY_DAYS = _DROP_EMPTY.format(table="conversion_daily")
 
 # Day cells of a zone from the hourly rollup as it stands, and the zone's entry, in one
 # statement; run under the compaction's lock (only the compaction changes the hourly rollup).

@@ -9,7 +9,7 @@ and checks that by then it already holds `conversion_hourly_delta`.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import asyncpg
 import pytest
@@ -35,6 +35,22 @@ async def locks_once_blocked(blocker: asyncpg.Connection, pid: int) -> dict[str,
     raise AssertionError(f"backend {pid} never waited on a rollup table: {held}")
 
 
+async def locks_while_blocked(
+    blocker: asyncpg.Connection,
+    subject: asyncpg.Connection,
+    lock: str,
+    run: Callable[[], Awaitable[object]],
+) -> dict[str, tuple[str, bool]]:
+    """Run `run` on `subject` while `blocker` holds `lock` (a LOCK TABLE statement); the
+    rollup-table locks `subject` held once it waited, after letting it finish."""
+    async with blocker.transaction():
+        await blocker.execute(lock)
+        task = asyncio.create_task(run())
+        held = await locks_once_blocked(blocker, subject.get_server_pid())
+    await asyncio.wait_for(task, 30)
+    return held
+
+
 @pytest.fixture
 async def connections(
     app: PostbackApp, database_url: str
@@ -51,11 +67,12 @@ async def test_truncate_takes_the_deltas_before_the_rollup(
     connections: tuple[asyncpg.Connection, asyncpg.Connection],
 ) -> None:
     blocker, subject = connections
-    async with blocker.transaction():
-        await blocker.execute("LOCK TABLE conversion_hourly IN ROW EXCLUSIVE MODE")
-        truncate = asyncio.create_task(subject.execute("TRUNCATE conversion CASCADE"))
-        held = await locks_once_blocked(blocker, subject.get_server_pid())
-    await asyncio.wait_for(truncate, 30)
+    held = await locks_while_blocked(
+        blocker,
+        subject,
+        "LOCK TABLE conversion_hourly IN ROW EXCLUSIVE MODE",
+        lambda: subject.execute("TRUNCATE conversion CASCADE"),
+    )
     assert held.get("conversion_hourly") == ("AccessExclusiveLock", False)
     assert held.get("conversion_hourly_delta") == ("AccessExclusiveLock", True)
 
@@ -67,11 +84,12 @@ async def test_compaction_takes_the_deltas_before_the_rollup(
     # Past the first few runs PostgreSQL may switch to a cached plan; its lock order counts.
     for _ in range(7):
         await subject.fetchrow(rollups.COMPACT)
-    async with blocker.transaction():
-        await blocker.execute("LOCK TABLE conversion_hourly IN SHARE MODE")
-        compaction = asyncio.create_task(subject.fetchrow(rollups.COMPACT))
-        held = await locks_once_blocked(blocker, subject.get_server_pid())
-    await asyncio.wait_for(compaction, 30)
+    held = await locks_while_blocked(
+        blocker,
+        subject,
+        "LOCK TABLE conversion_hourly IN SHARE MODE",
+        lambda: subject.fetchrow(rollups.COMPACT),
+    )
     assert held.get("conversion_hourly") == ("RowExclusiveLock", False)
     assert held.get("conversion_hourly_delta") == ("RowExclusiveLock", True)
 
@@ -80,11 +98,12 @@ async def test_truncate_takes_the_hourly_rollup_before_the_daily(
     connections: tuple[asyncpg.Connection, asyncpg.Connection],
 ) -> None:
     blocker, subject = connections
-    async with blocker.transaction():
-        await blocker.execute("LOCK TABLE conversion_daily IN ROW EXCLUSIVE MODE")
-        truncate = asyncio.create_task(subject.execute("TRUNCATE conversion CASCADE"))
-        held = await locks_once_blocked(blocker, subject.get_server_pid())
-    await asyncio.wait_for(truncate, 30)
+    held = await locks_while_blocked(
+        blocker,
+        subject,
+        "LOCK TABLE conversion_daily IN ROW EXCLUSIVE MODE",
+        lambda: subject.execute("TRUNCATE conversion CASCADE"),
+    )
     assert held.get("conversion_daily") == ("AccessExclusiveLock", False)
     assert held.get("conversion_hourly") == ("AccessExclusiveLock", True)
 
@@ -99,11 +118,12 @@ async def test_compaction_takes_the_hourly_rollup_before_the_daily(
     )
     for _ in range(7):
         await subject.fetchrow(rollups.COMPACT)
-    async with blocker.transaction():
-        await blocker.execute("LOCK TABLE conversion_daily IN SHARE MODE")
-        compaction = asyncio.create_task(subject.fetchrow(rollups.COMPACT))
-        held = await locks_once_blocked(blocker, subject.get_server_pid())
-    await asyncio.wait_for(compaction, 30)
+    held = await locks_while_blocked(
+        blocker,
+        subject,
+        "LOCK TABLE conversion_daily IN SHARE MODE",
+        lambda: subject.fetchrow(rollups.COMPACT),
+    )
     assert held.get("conversion_daily") == ("RowExclusiveLock", False)
     assert held.get("conversion_hourly") == ("RowExclusiveLock", True)
 
@@ -114,11 +134,12 @@ async def test_building_a_zone_takes_the_hourly_rollup_before_the_daily(
     blocker, subject = connections
     build = rollups.BUILD_ZONE.replace("CAST(:zone AS text)", "$1").replace(":zone", "$1")
     zone = "Europe/Lisbon"  # built here only, and dropped again
-    async with blocker.transaction():
-        await blocker.execute("LOCK TABLE conversion_daily IN SHARE MODE")
-        task = asyncio.create_task(subject.execute(build, zone))
-        held = await locks_once_blocked(blocker, subject.get_server_pid())
-    await asyncio.wait_for(task, 30)
+    held = await locks_while_blocked(
+        blocker,
+        subject,
+        "LOCK TABLE conversion_daily IN SHARE MODE",
+        lambda: subject.execute(build, zone),
+    )
     await subject.execute("DELETE FROM conversion_daily WHERE zone = $1", zone)
     await subject.execute("DELETE FROM conversion_daily_zone WHERE zone = $1", zone)
     assert held.get("conversion_daily") == ("RowExclusiveLock", False)
