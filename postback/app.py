@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -165,8 +166,11 @@ class PostbackApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.api = create_api(settings)
+        # The running ingest service, read per postback: straight from the state's dict
+        # (`api.state.ingest`) rather than through State's attribute lookup.
+        state = vars(self.api.state)["_state"]
         self.postback = PostbackEndpoint(
-            lambda: self.api.state.ingest,
+            functools.partial(state.get, "ingest"),
             max_body_bytes=settings.max_body_bytes,
             max_query_bytes=settings.max_query_bytes,
         )

@@ -36,7 +36,13 @@ from postback.bench.server import HOST, Server, free_port
 from postback.bench.traffic import Load, LoadResult, run_load, wrk_path, wrk_version
 from postback.embedded import EmbeddedPostgres
 
-UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--no-access-log")
+UVICORN_FLAGS = (
+    "--loop",
+    "uvloop",
+    "--http",
+    "postback.web.protocol:JoinedWritesProtocol",
+    "--no-access-log",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import structlog
 
-from postback.security import hash_secret
+from postback.security import token_digest
 
 TOKEN_ORDER = ("ts_token", "ts_param", "tlm_token")
 MISS_RELOAD_INTERVAL = 1.0
@@ -122,7 +122,7 @@ class TenantDirectory:
         for field in TOKEN_ORDER:
             value = tokens.get(field)
             if value:
-                info = self._by_token[field].get(hash_secret(value))
+                info = self._by_token[field].get(token_digest(value))
                 if info is not None:
                     return info
         return None

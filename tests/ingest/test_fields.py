@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import quote, quote_from_bytes, unquote
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from postback.ingest import fields
@@ -139,3 +140,27 @@ def test_query_splitting_matches_the_standard_library(text):
             split_query(text)
         return
     assert split_query(text) == expected
+
+
+percent_text = st.lists(
+    st.one_of(
+        st.sampled_from(list("%%0123456789abcdefABCDEFxz \t=_.é中\n\r+~")),
+        st.text(max_size=3).map(lambda t: quote(t, safe="")),  # real escapes, UTF-8 included
+        st.binary(max_size=2).map(lambda b: quote_from_bytes(b)),  # escapes of any bytes
+    ),
+    max_size=12,
+).map("".join)
+
+
+@given(percent_text)
+@settings(max_examples=2000)
+def test_percent_decoding_matches_the_standard_library(text):
+    from postback.ingest.routes import _percent_decoded
+
+    try:
+        expected = unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            _percent_decoded(text)
+        return
+    assert _percent_decoded(text) == expected
