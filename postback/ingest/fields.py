@@ -130,11 +130,19 @@ def is_macro(text: str) -> bool:
 
 def parse_amount(text: str) -> Decimal:
     """A decimal amount: optional sign, optional thousands separators, at most 6 places."""
-    # Nearly every amount is plain ASCII digits with at most one point: checked with string
-    # methods alone, which is exact for that shape (at most 12 integer digits keeps it below
-    # MAX_AMOUNT). Anything else takes the full path below.
+    # Nearly every amount is plain ASCII digits (with or without thousands separators) and at
+    # most one point: checked with string methods alone, which is exact for that shape (at
+    # most 12 integer digits keeps it below MAX_AMOUNT). Anything else takes the full path.
     integer, point, fraction = text.partition(".")
     digits = integer[1:] if integer[:1] in ("+", "-") else integer
+    if "," in digits:  # thousands separators: 1,234,567 (groups of three after the first)
+        groups = digits.split(",")
+        if not 0 < len(groups[0]) <= 3 or any(len(group) != 3 for group in groups[1:]):
+            return _parse_amount_fully(text)
+        digits = "".join(groups)
+        plain = text.replace(",", "")
+    else:
+        plain = text
     if (
         digits.isascii()
         and fraction.isascii()
@@ -142,7 +150,7 @@ def parse_amount(text: str) -> Decimal:
         and digits.isdigit()
         and (not point or (0 < len(fraction) <= MAX_AMOUNT_SCALE and fraction.isdigit()))
     ):
-        return Decimal(text)
+        return Decimal(plain)
     return _parse_amount_fully(text)
 
 

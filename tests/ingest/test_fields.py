@@ -51,8 +51,16 @@ def test_amount_parser_returns_a_finite_decimal_or_refuses(text):
         st.text(max_size=30),
         st.from_regex(r"\A[+-]?[0-9]{0,14}(\.[0-9]{0,8})?\Z"),
         st.from_regex(r"\A[+-]?[0-9٠-٩²]{1,4}(\.[0-9]{0,3})?\Z"),
+        st.from_regex(r"\A[+-]?[0-9]{0,4}(,[0-9]{0,4}){0,5}(\.[0-9]{0,8})?\Z"),
     )
 )
+@example("1,234,567.89")
+@example("999,999,999,999.999999")
+@example("1,000,000,000,000")
+@example(",123")
+@example("1,,234")
+@example("1,234,")
+@example("1234,567")
 @example("999999999999.999999")
 @example("1000000000000")
 @example("-1000000000000.5")
