@@ -54,7 +54,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (apt-get install wrk, brew install wrk)"; exit 1; }
-	$(BIN)/postback bench --profile $(BENCH_ARGS)
+	$(BIN)/postback bench --profile --stages $(BENCH_ARGS)
 	$(BIN)/postback bench-dashboard $(BENCH_DASHBOARD_ARGS)
 	$(BIN)/postback bench-nlq $(BENCH_NLQ_ARGS)
 

@@ -110,6 +110,9 @@ def bench(
         str, typer.Option(help="Markdown file for the results ('' for none)")
     ] = "docs/benchmarks.md",
     keep: Annotated[bool, typer.Option(help="Keep the run's files and partners")] = False,
+    stages: Annotated[
+        bool, typer.Option(help="Also run the service with storage taken out, to split its cost")
+    ] = False,
 ) -> None:
     """Measure postbacks/s, latency and memory against a bare ASGI ceiling."""
     from pathlib import Path
@@ -130,6 +133,7 @@ def bench(
         database_url=database_url,
         profile=profile,
         keep=keep,
+        stages=stages,
     )
     try:
         result = run_bench(options, say=typer.echo)

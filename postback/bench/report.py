@@ -190,6 +190,8 @@ def command_line(result: BenchResult) -> str:
     ]
     if o.profile:
         parts.append("--profile")
+    if o.stages:
+        parts.append("--stages")
     if o.database_url:
         parts.append("--database-url postgresql://…")
     return " ".join(parts)
@@ -210,10 +212,48 @@ def console(result: BenchResult) -> str:
         f"{stored.rejections:,} rejections) for {acked.ok:,} acknowledged "
         f"({acked.ok_duplicate:,} duplicates) over all runs"
     )
+    if result.without_storage is not None:
+        lines += ["", "stages (server CPU per answer):"]
+        lines += [f"  {a:64} {b:>9} {c:>6}  {d}" for a, b, c, d in stages_table(result)]
     if result.profile is not None:
         lines += ["", "profile, own time by component:"]
         lines += [f"  {share:6.1%}  {name}" for name, share in _components(result.profile)[:10]]
     return "\n".join(lines)
+
+
+def _server_us(phase: Phase) -> float:
+    """Server CPU per answer, in microseconds."""
+    return 1e6 * phase.cpu.server / max(phase.load.ok_per_second, 1e-9)
+
+
+def stages_table(result: BenchResult) -> list[tuple[str, str, str, str]]:
+    """Each stage's rate, ratio to the ceiling and server CPU per answer; then what each
+    stage adds to the one before it."""
+    without = result.without_storage
+    if without is None:
+        return []
+    ceiling = result.ceiling.load.ok_per_second
+    phases = [
+        ("bare ASGI endpoint (the ceiling)", result.ceiling),
+        ("service, storage taken out: HTTP, parsing, validation, rows", without),
+        ("service, stored (everything)", result.postback),
+    ]
+    rows = [
+        (
+            name,
+            _rate(phase.load.ok_per_second),
+            f"{phase.load.ok_per_second / max(ceiling, 1e-9):.1%}",
+            f"{_server_us(phase):.0f} µs ({phase.cpu.server:.2f} cores)",
+        )
+        for name, phase in phases
+    ]
+    parsing = _server_us(without) - _server_us(result.ceiling)
+    storing = _server_us(result.postback) - _server_us(without)
+    rows += [
+        ("added by parsing, validation and building the row", "", "", f"{parsing:+.0f} µs"),
+        ("added by storing (group commit, driver, database beside)", "", "", f"{storing:+.0f} µs"),
+    ]  # fmt: skip
+    return rows
 
 
 def _components(profile: Profile) -> list[tuple[str, float]]:
@@ -269,7 +309,7 @@ def markdown(result: BenchResult) -> str:
         BEGIN,
         f"## Latest run: {started}",
         "",
-        f"Command: `{command_line(result)}` (`make bench` runs `postback bench --profile`, "
+        f"Command: `{command_line(result)}` (`make bench` runs `postback bench --profile --stages`, "
         "with the defaults shown here; `make bench BENCH_ARGS=…` adds options)",
         "",
         "| machine | |",
@@ -293,6 +333,20 @@ def markdown(result: BenchResult) -> str:
         _database_paragraph(result),
         "",
     ]
+    if result.without_storage is not None:
+        lines += [
+            "### Stages",
+            "",
+            "The same app, server and load once more with storage taken out "
+            "(`postback/bench/stages.py`: every row is acknowledged and none is written), so "
+            "the server's CPU per answer splits into the bare endpoint's, what the service "
+            "adds before storing, and what storing adds.",
+            "",
+            "| stage | answered 200 per second | of the ceiling | server CPU per answer |",
+            "|---|---:|---:|---|",
+            *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in stages_table(result)],
+            "",
+        ]
     if result.profile is not None:
         lines += _profile_markdown(result.profile)
     lines.append(END)

@@ -57,6 +57,7 @@ class BenchOptions:
     database_url: str | None = None
     profile: bool = False
     keep: bool = False
+    stages: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +106,8 @@ class BenchResult:
     database_pss: int | None = None
     profile: Profile | None = None
     ceiling_rates: tuple[float, ...] = ()
+    # With --stages: the same app and load with storage taken out (postback/bench/stages.py).
+    without_storage: Phase | None = None
 
     @property
     def ratio(self) -> float:
@@ -284,6 +287,30 @@ def _service(
     return _ServiceRun(phase, everything, profile, pss)
 
 
+def _without_storage(
+    options: BenchOptions, url: str, tokens: list[str], run_id: str, work: Path
+) -> Phase:
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "uvicorn", "postback.bench.stages:without_storage", "--factory",
+        "--host", HOST, "--port", str(port), "--workers", str(options.workers),
+        *UVICORN_FLAGS, "--log-level", "warning",
+    ]  # fmt: skip
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "POSTBACK_HOME": str(work / "home"),
+        "LOG_LEVEL": "WARNING",
+        "POSTBACK_ADMIN_TOKEN": secrets.token_urlsafe(32),
+    }
+    log = work / "without-storage.log"
+    with Server(argv, env, f"http://{HOST}:{port}/health", log) as server:
+        if options.warmup > 0:
+            warm = _load(options, port, tokens, run_id + "sw", duration=options.warmup)
+            run_load(warm, work)
+        return _measure(server, None, _load(options, port, tokens, run_id + "s"), work)
+
+
 def start_embedded(work: Path) -> tuple[EmbeddedPostgres, str]:
     """An embedded PostgreSQL under `work/pg`, started, and its URL."""
     # The embedded server's library writes to its runtime folder at interpreter exit, after
@@ -323,6 +350,10 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
         extra = " + the same again under py-spy" if options.profile else ""
         say(f"postback service: {options.duration:g} s{extra}…")
         service = _service(options, url, tokens, run_id, work, pg_pid)
+        without_storage = None
+        if options.stages:
+            say(f"the service without storage (answers, stores nothing), {options.duration:g} s…")
+            without_storage = _without_storage(options, url, tokens, run_id, work)
         say(f"ceiling again, {options.duration:g} s…")
         ceilings.append(_ceiling(options, tokens, run_id + "b", work))
         # Counted once the service has stopped: every answer was given before this point.
@@ -341,6 +372,7 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
             database_pss=service.database_pss,
             profile=service.profile,
             ceiling_rates=tuple(phase.load.ok_per_second for phase in ceilings),
+            without_storage=without_storage,
         )
     finally:
         if embedded is not None:

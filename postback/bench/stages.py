@@ -1,0 +1,50 @@
+"""The service with its storage taken out, for `postback bench --stages`.
+
+The same app, server and load as the service phase, up to the point where a typed row is
+handed to the group commit: HTTP, parsing, validation, partner lookup, row building and the
+answer all run as in production. Here the row is acknowledged at once and never written, so
+the difference from the full service is what storing costs the server: the group commit,
+the batch document, the driver, and sharing the machine with PostgreSQL.
+
+It is a measuring instrument, never a way to run the service: nothing it answers is kept.
+
+    uvicorn --factory postback.bench.stages:without_storage
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from postback.app import PostbackApp, create_app
+from postback.ingest.schemas import ConversionRow, StoredConversion
+from postback.settings import Settings
+
+_ACKNOWLEDGED = StoredConversion(0, duplicate=False)
+
+
+class Acknowledger:
+    """Takes the batcher's place: every row is answered as stored, and none is."""
+
+    async def submit(self, row: ConversionRow) -> StoredConversion:
+        return _ACKNOWLEDGED
+
+    async def submit_rejection(self, row: tuple[Any, ...]) -> None:
+        return None
+
+
+def without_storage(settings: Settings | None = None) -> PostbackApp:
+    app = create_app(settings)
+    started = app.api.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
+        async with started(api):  # the real start-up: database, partners, batcher, jobs
+            api.state.ingest.batcher = Acknowledger()
+            yield
+
+    app.api.router.lifespan_context = lifespan
+    return app
