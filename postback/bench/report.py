@@ -309,8 +309,9 @@ def markdown(result: BenchResult) -> str:
         BEGIN,
         f"## Latest run: {started}",
         "",
-        f"Command: `{command_line(result)}` (`make bench` runs `postback bench --profile --stages`, "
-        "with the defaults shown here; `make bench BENCH_ARGS=…` adds options)",
+        f"Command: `{command_line(result)}` (`make bench` runs "
+        "`postback bench --profile --stages`, with the defaults shown here; "
+        "`make bench BENCH_ARGS=…` adds options)",
         "",
         "| machine | |",
         "|---|---|",
