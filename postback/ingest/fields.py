@@ -130,6 +130,13 @@ def is_macro(text: str) -> bool:
 
 def parse_amount(text: str) -> Decimal:
     """A decimal amount: optional sign, optional thousands separators, at most 6 places."""
+    return Decimal(amount_text(text))
+
+
+def amount_text(text: str) -> str:
+    """`parse_amount`'s value as plain decimal text (sign, digits, point), the form a row
+    carries to PostgreSQL's numeric: no Decimal object is made for a value that only
+    travels."""
     # Nearly every amount is plain ASCII digits (with or without thousands separators) and at
     # most one point: checked with string methods alone, which is exact for that shape (at
     # most 12 integer digits keeps it below MAX_AMOUNT). Anything else takes the full path.
@@ -138,7 +145,7 @@ def parse_amount(text: str) -> Decimal:
     if "," in digits:  # thousands separators: 1,234,567 (groups of three after the first)
         groups = digits.split(",")
         if not 0 < len(groups[0]) <= 3 or any(len(group) != 3 for group in groups[1:]):
-            return _parse_amount_fully(text)
+            return format(_parse_amount_fully(text), "f")
         digits = "".join(groups)
         plain = text.replace(",", "")
     else:
@@ -150,8 +157,8 @@ def parse_amount(text: str) -> Decimal:
         and digits.isdigit()
         and (not point or (0 < len(fraction) <= MAX_AMOUNT_SCALE and fraction.isdigit()))
     ):
-        return Decimal(plain)
-    return _parse_amount_fully(text)
+        return plain
+    return format(_parse_amount_fully(text), "f")
 
 
 def _parse_amount_fully(text: str) -> Decimal:

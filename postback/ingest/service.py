@@ -141,7 +141,7 @@ def _typed(kind: int, text: str, zone: ZoneInfo, now: datetime) -> Any:
             raise ValueError(f"is longer than {limit} characters")
         return text
     if kind == _AMOUNT:
-        return fields.parse_amount(text)
+        return fields.amount_text(text)
     if kind == _DATETIME:
         return fields.parse_datetime(text, zone, now)
     return fields.parse_currency(text)
