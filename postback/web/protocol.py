@@ -13,23 +13,35 @@ from typing import Any
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+# Writes are held back only while they are small: a streamed body leaves in pieces of about
+# this size, never gathered whole in memory.
+JOIN_LIMIT = 64 * 1024
+
 
 class _JoinedWrites:
     """A transport whose writes are gathered and sent together at the end of the callback."""
 
-    __slots__ = ("_loop", "_pending", "_transport")
+    __slots__ = ("_loop", "_pending", "_size", "_transport")
 
     def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
         self._transport = transport
         self._loop = loop
         self._pending: list[bytes] | None = None
+        self._size = 0
 
     def write(self, data: bytes) -> None:
         if self._pending is None:
+            if len(data) >= JOIN_LIMIT:
+                self._transport.write(data)
+                return
             self._pending = [data]
+            self._size = len(data)
             self._loop.call_soon(self._flush)
         else:
             self._pending.append(data)
+            self._size += len(data)
+            if self._size >= JOIN_LIMIT:
+                self._flush()
 
     def _flush(self) -> None:
         pending = self._pending
@@ -40,6 +52,13 @@ class _JoinedWrites:
     def close(self) -> None:
         self._flush()
         self._transport.close()
+
+    def write_eof(self) -> None:
+        self._flush()
+        self._transport.write_eof()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
 
     def get_write_buffer_size(self) -> int:
         pending = self._pending

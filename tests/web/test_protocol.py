@@ -11,7 +11,7 @@ from uvicorn.server import ServerState
 
 from postback.bench.ceiling import BODY
 from postback.bench.ceiling import app as fixed_answer
-from postback.web.protocol import JoinedWritesProtocol
+from postback.web.protocol import JOIN_LIMIT, JoinedWritesProtocol
 
 
 class RecordingTransport(asyncio.Transport):
@@ -45,8 +45,8 @@ class RecordingTransport(asyncio.Transport):
         return 0
 
 
-async def _connection() -> tuple[JoinedWritesProtocol, RecordingTransport]:
-    config = uvicorn.Config(fixed_answer, http=JoinedWritesProtocol, lifespan="off")
+async def _connection(app: Any = fixed_answer) -> tuple[JoinedWritesProtocol, RecordingTransport]:
+    config = uvicorn.Config(app, http=JoinedWritesProtocol, lifespan="off")
     protocol = JoinedWritesProtocol(
         config, ServerState(), app_state={}, _loop=asyncio.get_running_loop()
     )
@@ -102,3 +102,25 @@ async def test_a_malformed_request_is_answered_400_and_closed():
     await _settle()
     assert transport.closed
     assert b"".join(transport.writes).startswith(b"HTTP/1.1 400 ")
+
+
+CHUNK = b"x" * (JOIN_LIMIT // 4)
+
+
+async def streamed(scope: Any, receive: Any, send: Any) -> None:
+    """Sixteen body pieces sent without the app ever waiting between them."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    for _ in range(16):
+        await send({"type": "http.response.body", "body": CHUNK, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def test_a_streamed_body_leaves_in_bounded_pieces():
+    protocol, transport = await _connection(streamed)
+    protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    await _settle()
+    assert len(transport.writes) >= 4
+    assert max(map(len, transport.writes)) < 2 * JOIN_LIMIT
+    _, _, chunked = b"".join(transport.writes).partition(b"\r\n\r\n")
+    assert chunked.count(CHUNK) == 16
+    assert chunked.endswith(b"0\r\n\r\n")
