@@ -17,17 +17,24 @@ def hash_secret(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+# Tokens arrive with every postback and are few per partner: their digests are kept, but only
+# for tokens of ordinary length, so the cache stays small whatever a sender puts there.
+_CACHED_LENGTH = 256
+
+
 @functools.lru_cache(maxsize=4096)
-def token_digest(value: str) -> str:
-    """`hash_secret` for postback tokens, which every postback carries: the few partners'
-    tokens are hashed once, not per postback."""
+def _cached_digest(value: str) -> str:
     return hash_secret(value)
 
 
-@functools.lru_cache(maxsize=4096)
+def token_digest(value: str) -> str:
+    """`hash_secret` for postback tokens, computed once per token rather than per postback."""
+    return _cached_digest(value) if len(value) <= _CACHED_LENGTH else hash_secret(value)
+
+
 def fingerprint(value: str) -> str:
     """A short, non-reversible label for a secret, safe to keep in raw payloads and logs."""
-    return "sha256:" + hash_secret(value)[:12]
+    return "sha256:" + token_digest(value)[:12]
 
 
 def new_secret(prefix: str) -> str:

@@ -456,3 +456,14 @@ class TestCors:
 
         with pytest.raises(ValidationError, match="POSTBACK_CORS_ORIGINS"):
             make_settings(database_url, tmp_path, POSTBACK_CORS_ORIGINS=value)
+
+
+def test_token_digests_match_the_stored_digest_and_the_cache_keeps_only_short_tokens():
+    from postback import security
+
+    short, long = "partner-token-123", "x" * 10_000
+    before = security._cached_digest.cache_info().currsize
+    assert security.token_digest(short) == security.hash_secret(short)
+    assert security.token_digest(long) == security.hash_secret(long)
+    assert security.fingerprint(short) == "sha256:" + security.hash_secret(short)[:12]
+    assert security._cached_digest.cache_info().currsize <= before + 1  # the short one only
