@@ -20,7 +20,8 @@ async def test_measure_answers_and_stores_every_postback(
 ):
     result = await measure(database_url, 300, 8, tmp_path)
     assert result.ok == result.postbacks == 300
-    assert result.batch_rows == 300 and result.batches >= 1
+    assert result.batch_rows == 300
+    assert result.batches >= 1
     assert result.cpu_seconds > 0
     stored = await db.fetchval("SELECT count(*) FROM conversion WHERE conversion_id LIKE 'ip-%'")
     assert stored == 300
