@@ -18,6 +18,12 @@ def asyncpg_url(url: str) -> str:
     return urlunsplit((scheme, *parts[1:]))
 
 
+def with_database(url: str, name: str) -> str:
+    """The same server's URL for the database `name`."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+
+
 def sqlalchemy_url(url: str) -> str:
     """The same URL with the SQLAlchemy asyncpg dialect."""
     parts = urlsplit(asyncpg_url(url))

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -19,18 +18,13 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from postback.app import PostbackApp, create_app
-from postback.db import asyncpg_url
+from postback.db import asyncpg_url, with_database
 from postback.embedded import EmbeddedPostgres
 from postback.settings import Settings
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 ROOT = Path(__file__).resolve().parent.parent
 DATA_DIR = ROOT / ".pytest-data"
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +55,7 @@ def database_url(server_url: str) -> Iterator[str]:
 
     asyncio.run(admin(f'CREATE DATABASE "{name}"'))
     try:
-        yield _with_database(server_url, name)
+        yield with_database(server_url, name)
     finally:
         asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

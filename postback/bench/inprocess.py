@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import random
 import time
 import uuid
@@ -23,14 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import quote
 
 import asyncpg
+import psutil
 from asgi_lifespan import LifespanManager
 
 from postback.app import create_app
+from postback.bench import monitor
 from postback.bench.database import create_partners
-from postback.db import asyncpg_url
+from postback.db import asyncpg_url, with_database
 from postback.metrics import BATCH_SIZE
 from postback.settings import Settings
 
@@ -105,16 +106,10 @@ class _Answer:
             self.status = message["status"]
 
 
-def _cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as stat:
-        parts = stat.read().rsplit(")", 1)[1].split()
-    return (int(parts[11]) + int(parts[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _histogram(metric: Any) -> tuple[float, float]:
-    samples = {s.name: s.value for s in next(iter(metric.collect())).samples}
-    name = next(iter(metric.collect())).name
-    return samples[f"{name}_sum"], samples[f"{name}_count"]
+    family = next(iter(metric.collect()))
+    samples = {s.name: s.value for s in family.samples}
+    return samples[f"{family.name}_sum"], samples[f"{family.name}_count"]
 
 
 async def measure(url: str, count: int, callers: int, home: Path) -> Result:
@@ -157,29 +152,18 @@ async def measure(url: str, count: int, callers: int, home: Path) -> Result:
             ]
         finally:
             await conn.close()
-        try:
-            database_before: float | None = sum(_cpu_seconds(pid) for pid in pids)
-        except OSError:  # another machine's server: its backends are not ours to read
-            database_before = None
+        # Another machine's server: its backends are not ours to read.
+        local = bool(pids) and all(psutil.pid_exists(pid) for pid in pids)
+        database_before = sum(map(monitor.cpu_seconds, pids))
         rows_before, batches_before = _histogram(BATCH_SIZE)
         cpu_before, started = time.process_time(), time.perf_counter()
         await asyncio.gather(*(caller() for _ in range(callers)))
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_before
         rows_after, batches_after = _histogram(BATCH_SIZE)
-        database = None
-        if database_before is not None:
-            try:
-                database = sum(_cpu_seconds(pid) for pid in pids) - database_before
-            except OSError:  # a backend ended (the pool replaced a connection)
-                database = None
+        database = sum(map(monitor.cpu_seconds, pids)) - database_before if local else None
     return Result(
         count, ok, seconds, cpu, database, batches_after - batches_before, rows_after - rows_before
     )
-
-
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
 
 
 async def _main(server: str, count: int, callers: int, rounds: int) -> None:
@@ -190,7 +174,7 @@ async def _main(server: str, count: int, callers: int, rounds: int) -> None:
     try:
         with TemporaryDirectory() as home:
             for _ in range(rounds):
-                result = await measure(_with_database(server, name), count, callers, Path(home))
+                result = await measure(with_database(server, name), count, callers, Path(home))
                 print(result.line())
     finally:
         admin = await asyncpg.connect(asyncpg_url(server))

@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -30,7 +29,7 @@ import asyncpg
 from postback import migrate
 from postback.auth import Principal
 from postback.bench.database import compact
-from postback.db import asyncpg_url
+from postback.db import asyncpg_url, with_database
 from postback.settings import Settings
 
 TARGET_P95_MS = 300.0
@@ -347,10 +346,9 @@ def bench_database(options: Options, say: Callable[[str], None]) -> Iterator[str
     server = asyncpg_url(options.database_url)
     name = f"postback_bench_nlq_{uuid.uuid4().hex[:8]}"
     asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
-    parts = urlsplit(server)
     say(f"created database {name}")
     try:
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+        yield with_database(server, name)
     finally:
         if not options.keep:
             asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

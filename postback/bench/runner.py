@@ -244,6 +244,17 @@ class _ServiceRun:
     database_pss: int | None
 
 
+def _service_env(url: str, work: Path, admin_token: str) -> dict[str, str]:
+    """The environment of both service phases: the run's database, home and admin token."""
+    return {
+        **os.environ,
+        "DATABASE_URL": url,
+        "POSTBACK_HOME": str(work / "home"),
+        "LOG_LEVEL": "WARNING",
+        "POSTBACK_ADMIN_TOKEN": admin_token,
+    }
+
+
 def _service(
     options: BenchOptions, url: str, tokens: list[str], run_id: str, work: Path, pg_pid: int | None
 ) -> _ServiceRun:
@@ -253,13 +264,7 @@ def _service(
         "--host", HOST, "--port", str(port), "--workers", str(options.workers),
     ]  # fmt: skip
     token = secrets.token_urlsafe(32)
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "POSTBACK_HOME": str(work / "home"),
-        "LOG_LEVEL": "WARNING",
-        "POSTBACK_ADMIN_TOKEN": token,
-    }
+    env = _service_env(url, work, token)
     everything = LoadResult()
     profile = None
     with Server(argv, env, f"http://{HOST}:{port}/health", work / "service.log") as server:
@@ -296,13 +301,7 @@ def _without_storage(
         "--host", HOST, "--port", str(port), "--workers", str(options.workers),
         *UVICORN_FLAGS, "--log-level", "warning",
     ]  # fmt: skip
-    env = {
-        **os.environ,
-        "DATABASE_URL": url,
-        "POSTBACK_HOME": str(work / "home"),
-        "LOG_LEVEL": "WARNING",
-        "POSTBACK_ADMIN_TOKEN": secrets.token_urlsafe(32),
-    }
+    env = _service_env(url, work, secrets.token_urlsafe(32))
     log = work / "without-storage.log"
     with Server(argv, env, f"http://{HOST}:{port}/health", log) as server:
         if options.warmup > 0:

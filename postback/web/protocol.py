@@ -61,9 +61,8 @@ class _JoinedWrites:
         return self._transport.is_closing()
 
     def get_write_buffer_size(self) -> int:
-        pending = self._pending
-        size = sum(map(len, pending)) if pending else 0
-        return size + self._transport.get_write_buffer_size()
+        held = self._size if self._pending is not None else 0
+        return held + self._transport.get_write_buffer_size()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)
