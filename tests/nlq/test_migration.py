@@ -13,8 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from postback import migrate
-from postback.db import sqlalchemy_url
-from tests.conftest import _with_database
+from postback.db import sqlalchemy_url, with_database
 
 
 @pytest.fixture
@@ -23,7 +22,7 @@ async def scratch_url(server_url: str) -> AsyncIterator[str]:
     admin = await asyncpg.connect(server_url)
     try:
         await admin.execute(f'CREATE DATABASE "{name}"')
-        yield _with_database(server_url, name)
+        yield with_database(server_url, name)
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
