@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from postback.bench.monitor import MB
@@ -43,6 +44,11 @@ How it measures:
   the machine's remaining busy time (other programs, including ones this container cannot see).
   On a shared machine throughput falls with the CPU the server gets; the per-CPU-second
   figures are less sensitive to that and show what each answer costs.
+- **CPU bound**: each phase's CPU per answer (server, database, wrk) set against the cores
+  the rest of the machine leaves, with at most one core per server worker: the most answers
+  per second those costs allow if no core were ever idle, and how much of that the run reached.
+  A ratio the bound itself stays below cannot be reached by keeping the machine busier, only by
+  spending less CPU per answer.
 - **Profile** (`--profile`): py-spy samples the service for one more run of the same load,
   after the measured one, so sampling does not disturb the figures.
 
@@ -93,6 +99,44 @@ def _errors(phase: Phase) -> str:
 def _per_core_second(phase: Phase, with_database: bool = False) -> float:
     cores = phase.cpu.server + ((phase.cpu.database or 0.0) if with_database else 0.0)
     return phase.load.ok_per_second / max(cores, 1e-9)
+
+
+@dataclass(frozen=True, slots=True)
+class CpuBound:
+    """The most answers per second a phase's CPU costs allow if no core were ever idle.
+
+    Every answer costs the server, the database and wrk some CPU; together they can use the
+    cores the rest of the machine leaves, and the server no more than one core per worker.
+    The measured rate divided by this bound is how busy the run kept the machine.
+    """
+
+    server_us: float
+    database_us: float
+    load_generator_us: float
+    free_cores: float
+    rate: float
+
+
+def cpu_bound(phase: Phase, cores: int, workers: int) -> CpuBound:
+    answered = max(phase.load.ok_per_second, 1e-9)
+    cpu = phase.cpu
+    server = cpu.server / answered
+    database = (cpu.database or 0.0) / answered
+    load_generator = cpu.load_generator / answered
+    free = max(cores - cpu.runner - cpu.everything_else, 0.0)
+    rate = min(free / max(server + database + load_generator, 1e-12), workers / max(server, 1e-12))
+    return CpuBound(1e6 * server, 1e6 * database, 1e6 * load_generator, free, rate)
+
+
+def _bound(result: BenchResult, phase: Phase) -> str:
+    bound = cpu_bound(phase, result.cores, result.options.workers)
+    ceiling = max(result.ceiling.load.ok_per_second, 1e-9)
+    return (
+        f"{_rate(bound.rate)} ({bound.rate / ceiling:.1%} of the ceiling; "
+        f"{phase.load.ok_per_second / max(bound.rate, 1e-9):.0%} reached): "
+        f"{bound.server_us:.0f} + {bound.database_us:.0f} + {bound.load_generator_us:.0f} µs, "
+        f"{bound.free_cores:.2f} cores free"
+    )
 
 
 def targets(result: BenchResult) -> list[tuple[str, str, bool]]:
@@ -164,6 +208,11 @@ def results_table(result: BenchResult) -> list[tuple[str, str, str]]:
             "CPU cores used: server / database / wrk / bench runner / rest of the machine",
             _cores(ceiling),
             _cores(service),
+        ),
+        (
+            "with no core idle at most (CPU per answer: server + database + wrk)",
+            _bound(result, ceiling),
+            _bound(result, service),
         ),
         ("batches: count, mean size, mean time to commit", "—", _batches(service)),
     ]

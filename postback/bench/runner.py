@@ -108,6 +108,7 @@ class BenchResult:
     ceiling_rates: tuple[float, ...] = ()
     # With --stages: the same app and load with storage taken out (postback/bench/stages.py).
     without_storage: Phase | None = None
+    cores: int = 1  # logical cores of the machine the run shared
 
     @property
     def ratio(self) -> float:
@@ -372,6 +373,7 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
             profile=service.profile,
             ceiling_rates=tuple(phase.load.ok_per_second for phase in ceilings),
             without_storage=without_storage,
+            cores=os.cpu_count() or 1,
         )
     finally:
         if embedded is not None:
