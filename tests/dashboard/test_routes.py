@@ -36,6 +36,17 @@ def local(days_ago: int = 0, hour: int = 10) -> str:
     return (moment - timedelta(days=days_ago)).strftime("%Y-%m-%d %H:%M:%S")
 
 
+def earlier_today() -> str:
+    """A moment of today already past, in the reporting timezone: 00:15, or midnight itself
+    in the first quarter hour of the day."""
+    now = datetime.now(KL)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    moment = midnight + timedelta(minutes=15)
+    if moment > now - timedelta(minutes=1):
+        moment = midnight
+    return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
 async def send(client: httpx.AsyncClient, conversion_id: str, **fields: Any) -> None:
     response = await client.get("/postback/", params=postback(conversion_id, **fields))
     assert response.status_code == 200, response.text
@@ -46,7 +57,7 @@ async def partners(app, client) -> dict[str, str]:
     """Two partners with postbacks today, yesterday and a week ago; their API keys."""
     acme = await create_tenant(app, "acme", ts_token="tok-acme")
     other = await create_tenant(app, "other", ts_token="tok-other")
-    earlier = local(0, hour=0) if datetime.now(KL).hour > 0 else local(1, hour=23)
+    earlier = earlier_today()
     await send(client, "A-1", ts_token="tok-acme", status="approved", datetime_conversion=earlier)
     await send(
         client, "A-2", ts_token="tok-acme", datetime_conversion=earlier, usd_sale_amount="10.05"
