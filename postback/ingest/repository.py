@@ -43,12 +43,15 @@ _RAW = ROW_COLUMNS.index("raw")
 # row takes the newest status sent (the history stays in the duplicates). Rows whose receipt is
 # already stored (a replay) are skipped by ON CONFLICT and come back as not returned.
 # `duplicate` reads `fresh` in full first, so a row `fresh` stored is never also a duplicate.
+# Rows go in by (tenant, conversion id), then arrival: every writer takes the unique keys of a
+# conversion in the same order, so two batches sharing conversions wait on each other at most
+# one way and never deadlock; the rows of one conversion still get ids in arrival order.
 # (The f-strings below only join this module's constant column names.)
 WRITE = f"""
 WITH {_INPUT}, fresh AS (
     INSERT INTO conversion ({_COLUMNS})
     SELECT {_SELECTED} FROM input t
-    ORDER BY t.ord
+    ORDER BY t.tenant_id, t.conversion_id, t.ord
     ON CONFLICT DO NOTHING
     RETURNING id, receipt_id
 ), duplicate AS (
@@ -61,7 +64,7 @@ WITH {_INPUT}, fresh AS (
         LIMIT 1
     ) f
     WHERE t.deduplicated AND t.receipt_id NOT IN (SELECT receipt_id FROM fresh)
-    ORDER BY t.ord
+    ORDER BY t.tenant_id, t.conversion_id, t.ord
     ON CONFLICT DO NOTHING
     RETURNING id, receipt_id, first_id, status, status_raw
 ), newest AS (

@@ -97,3 +97,26 @@ async def test_batch_outcomes_follow_input_order(db, database_url):
     by_id = {r["id"]: r for r in await db.fetch("SELECT * FROM conversion")}
     assert [by_id[o.id]["receipt_id"] for o in outcomes] == [r[0] for r in rows]
     assert by_id[outcomes[0].id]["status"] == "approved"
+
+
+async def test_concurrent_batches_sharing_conversions_never_deadlock(db, database_url):
+    """Two writers whose batches hold the same conversions in opposite orders: each statement
+    takes its rows' unique keys in one fixed order, so neither waits on a key the other holds
+    while it holds one the other waits on."""
+    a = await asyncpg.connect(database_url)
+    b = await asyncpg.connect(database_url)
+    try:
+        for round_ in range(20):
+            keys = [f"DL-{round_}-{i:03}" for i in range(150)]
+            first = [row(k) for k in keys]
+            second = [row(k, "approved") for k in reversed(keys)]
+            outcomes = await asyncio.gather(
+                repository.write_conversions(a, first), repository.write_conversions(b, second)
+            )
+            # Every conversion has one first row and one duplicate, whoever came first.
+            flags = sorted(o.duplicate for batch in outcomes for o in batch)
+            assert flags == [False] * 150 + [True] * 150
+    finally:
+        await a.close()
+        await b.close()
+    assert await db.fetchval("SELECT count(*) FROM conversion WHERE NOT is_duplicate") == 3000
