@@ -36,15 +36,29 @@ def local(days_ago: int = 0, hour: int = 10) -> str:
     return (moment - timedelta(days=days_ago)).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def earlier_today() -> str:
+def earlier_today(now: datetime | None = None) -> str:
     """A moment of today already past, in the reporting timezone: 00:15, or midnight itself
     in the first quarter hour of the day."""
-    now = datetime.now(KL)
+    now = now or datetime.now(KL)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
     moment = midnight + timedelta(minutes=15)
     if moment > now - timedelta(minutes=1):
         moment = midnight
     return moment.strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.mark.parametrize(
+    ("now", "expected"),
+    [
+        ("2026-12-03 00:05:00", "2026-12-03 00:00:00"),
+        ("2026-12-03 00:15:30", "2026-12-03 00:00:00"),
+        ("2026-12-03 00:17:00", "2026-12-03 00:15:00"),
+        ("2026-12-03 23:59:00", "2026-12-03 00:15:00"),
+    ],
+)
+def test_the_fixture_keeps_todays_postbacks_today(now, expected):
+    moment = datetime.strptime(now, "%Y-%m-%d %H:%M:%S").replace(tzinfo=KL)
+    assert earlier_today(moment) == expected
 
 
 async def send(client: httpx.AsyncClient, conversion_id: str, **fields: Any) -> None:
