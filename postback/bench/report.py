@@ -117,15 +117,20 @@ class CpuBound:
     rate: float
 
 
+def _us_per_answer(phase: Phase, cores: float) -> float:
+    """`cores` used during the phase, as CPU microseconds per answer."""
+    return 1e6 * cores / max(phase.load.ok_per_second, 1e-9)
+
+
 def cpu_bound(phase: Phase, cores: int, workers: int) -> CpuBound:
-    answered = max(phase.load.ok_per_second, 1e-9)
     cpu = phase.cpu
-    server = cpu.server / answered
-    database = (cpu.database or 0.0) / answered
-    load_generator = cpu.load_generator / answered
+    server = _us_per_answer(phase, cpu.server)
+    database = _us_per_answer(phase, cpu.database or 0.0)
+    load_generator = _us_per_answer(phase, cpu.load_generator)
     free = max(cores - cpu.runner - cpu.everything_else, 0.0)
-    rate = min(free / max(server + database + load_generator, 1e-12), workers / max(server, 1e-12))
-    return CpuBound(1e6 * server, 1e6 * database, 1e6 * load_generator, free, rate)
+    per_answer = max(server + database + load_generator, 1e-6)
+    rate = 1e6 * min(free / per_answer, workers / max(server, 1e-6))
+    return CpuBound(server, database, load_generator, free, rate)
 
 
 def _bound(result: BenchResult, phase: Phase) -> str:
@@ -270,11 +275,6 @@ def console(result: BenchResult) -> str:
     return "\n".join(lines)
 
 
-def _server_us(phase: Phase) -> float:
-    """Server CPU per answer, in microseconds."""
-    return 1e6 * phase.cpu.server / max(phase.load.ok_per_second, 1e-9)
-
-
 def stages_table(result: BenchResult) -> list[tuple[str, str, str, str]]:
     """Each stage's rate, ratio to the ceiling and server CPU per answer; then what each
     stage adds to the one before it."""
@@ -287,17 +287,17 @@ def stages_table(result: BenchResult) -> list[tuple[str, str, str, str]]:
         ("service, storage taken out: HTTP, parsing, validation, rows", without),
         ("service, stored (everything)", result.postback),
     ]
+    server = [_us_per_answer(phase, phase.cpu.server) for _, phase in phases]
     rows = [
         (
             name,
             _rate(phase.load.ok_per_second),
             f"{phase.load.ok_per_second / max(ceiling, 1e-9):.1%}",
-            f"{_server_us(phase):.0f} µs ({phase.cpu.server:.2f} cores)",
+            f"{us:.0f} µs ({phase.cpu.server:.2f} cores)",
         )
-        for name, phase in phases
+        for (name, phase), us in zip(phases, server, strict=True)
     ]
-    parsing = _server_us(without) - _server_us(result.ceiling)
-    storing = _server_us(result.postback) - _server_us(without)
+    parsing, storing = server[1] - server[0], server[2] - server[1]
     rows += [
         ("added by parsing, validation and building the row", "", "", f"{parsing:+.0f} µs"),
         ("added by storing (group commit, driver, database beside)", "", "", f"{storing:+.0f} µs"),
