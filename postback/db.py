@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 
+def _with_driver(url: str, drivername: str) -> str:
+    parsed: URL = make_url(url).set(drivername=drivername)
+    return parsed.render_as_string(hide_password=False)
+
+
 def asyncpg_url(url: str) -> str:
-    """A plain `postgresql://` URL as asyncpg wants it."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.split("+", 1)[0]
-    if scheme == "postgres":
-        scheme = "postgresql"
-    return urlunsplit((scheme, *parts[1:]))
+    """A plain `postgresql://` URL as asyncpg wants it (from `postgres://`, `postgresql+…://`)."""
+    return _with_driver(url, "postgresql")
 
 
 def with_database(url: str, name: str) -> str:
     """The same server's URL for the database `name`."""
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
 
 
 def sqlalchemy_url(url: str) -> str:
     """The same URL with the SQLAlchemy asyncpg dialect."""
-    parts = urlsplit(asyncpg_url(url))
-    return urlunsplit(("postgresql+asyncpg", *parts[1:]))
+    return _with_driver(url, "postgresql+asyncpg")
 
 
 # Settings of the write pool's sessions. The write path's statements reach every row through an
