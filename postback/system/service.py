@@ -9,6 +9,7 @@ import asyncpg
 
 from postback import __version__
 from postback.metrics import DATABASE_UP
+from postback.system import repository
 
 STARTED = time.monotonic()
 # Above this many rows a table's size is read from the planner's estimate, not counted.
@@ -17,8 +18,7 @@ EXACT_COUNT_LIMIT = 100_000
 
 async def database_ok(pool: asyncpg.Pool) -> bool:
     try:
-        async with pool.acquire(timeout=3) as conn:
-            await conn.fetchval("SELECT 1", timeout=3)
+        await repository.ping(pool)
     except Exception:
         DATABASE_UP.set(0)
         return False
@@ -29,15 +29,13 @@ async def database_ok(pool: asyncpg.Pool) -> bool:
 async def row_counts(pool: asyncpg.Pool) -> dict[str, dict[str, Any]]:
     counts: dict[str, dict[str, Any]] = {}
     async with pool.acquire(timeout=3) as conn:
-        for table in ("tenant", "conversion", "rejection"):
-            estimate = await conn.fetchval(
-                "SELECT reltuples::bigint FROM pg_class WHERE oid = $1::regclass", table
-            )
+        for table in repository.TABLES:
+            estimate = await repository.estimated_rows(conn, table)
             if estimate is not None and estimate >= EXACT_COUNT_LIMIT:
                 counts[table] = {"rows": int(estimate), "approximate": True}
             else:
-                exact = await conn.fetchval(f"SELECT count(*) FROM {table}")  # noqa: S608
-                counts[table] = {"rows": int(exact), "approximate": False}
+                exact = await repository.counted_rows(conn, table)
+                counts[table] = {"rows": exact, "approximate": False}
     return counts
 
 

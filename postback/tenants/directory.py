@@ -17,6 +17,7 @@ import asyncpg
 import structlog
 
 from postback.security import token_digest
+from postback.tenants import repository
 
 TOKEN_ORDER = ("ts_token", "ts_param", "tlm_token")
 MISS_RELOAD_INTERVAL = 1.0
@@ -65,11 +66,7 @@ class TenantDirectory:
         self._lock = asyncio.Lock()
 
     async def reload(self) -> None:
-        async with self._pool.acquire() as conn:
-            rows = await conn.fetch(
-                "SELECT id, slug, timezone, dedup_enabled, enabled, rate_limit_per_minute, "
-                "is_default, ts_token_hash, ts_param_hash, tlm_token_hash FROM tenant"
-            )
+        rows = await repository.directory_rows(self._pool)
         by_token: dict[str, dict[str, TenantInfo]] = {f: {} for f in TOKEN_ORDER}
         by_id: dict[int, TenantInfo] = {}
         default = None

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Row, exists, func, literal, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -89,4 +90,14 @@ async def list_with_activity(
     if tenant_id is not None:
         query = query.where(Tenant.id == tenant_id)
     rows: Sequence[TenantRow] = (await session.execute(query)).all()
+    return rows
+
+
+async def directory_rows(pool: asyncpg.Pool) -> list[asyncpg.Record]:
+    """Every tenant with what the postback path needs to resolve it (asyncpg: the hot path)."""
+    async with pool.acquire() as conn:
+        rows: list[asyncpg.Record] = await conn.fetch(
+            "SELECT id, slug, timezone, dedup_enabled, enabled, rate_limit_per_minute, "
+            "is_default, ts_token_hash, ts_param_hash, tlm_token_hash FROM tenant"
+        )
     return rows
