@@ -6,7 +6,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postback.auth import Principal
@@ -25,7 +24,7 @@ from postback.conversions.schemas import (
 from postback.errors import InvalidInput, NotFound
 from postback.rollups import repository as rollups
 from postback.rollups.repository import Window
-from postback.tenants.models import Tenant
+from postback.tenants import repository as tenants_repository
 
 MAX_STATS_HOURS = 24 * 366
 TOP_OFFERS = 50
@@ -114,11 +113,11 @@ async def _reporting_scope(
     """The reporting timezone and slug of the tenant a query covers (None: every tenant)."""
     if tenant_id is None:
         return default, None
-    query = select(Tenant.timezone, Tenant.slug).where(Tenant.id == tenant_id)
-    row = (await session.execute(query)).first()
-    if row is None:
+    found = await tenants_repository.zone_and_slug(session, tenant_id)
+    if found is None:
         return default, None
-    return (ZoneInfo(row.timezone) if row.timezone else default), row.slug
+    zone, slug = found
+    return (ZoneInfo(zone) if zone else default), slug
 
 
 async def stats(

@@ -45,6 +45,13 @@ async def id_by_slug(session: AsyncSession, slug: str) -> int | None:
     return (await session.execute(select(Tenant.id).where(Tenant.slug == slug))).scalar()
 
 
+async def zone_and_slug(session: AsyncSession, tenant_id: int) -> tuple[str | None, str] | None:
+    """A tenant's own timezone (None: the service's) and its slug; None if there is no such."""
+    query = select(Tenant.timezone, Tenant.slug).where(Tenant.id == tenant_id)
+    row = (await session.execute(query)).first()
+    return None if row is None else (row.timezone, row.slug)
+
+
 async def lock_tenant(session: AsyncSession, tenant_id: int) -> Tenant | None:
     """The tenant, locked until the transaction ends, so concurrent changes queue up."""
     query = select(Tenant).where(Tenant.id == tenant_id).with_for_update()
