@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import asyncpg
+from sqlalchemy import func, select
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def _with_driver(url: str, drivername: str) -> str:
@@ -70,3 +71,12 @@ class Database:
     async def close(self) -> None:
         await self.write_pool.close()
         await self.engine.dispose()
+
+
+async def try_advisory_lock(conn: AsyncConnection, key: int) -> bool:
+    """Take the session-level lock `key` if no other session holds it; never waits."""
+    return bool((await conn.execute(select(func.pg_try_advisory_lock(key)))).scalar_one())
+
+
+async def advisory_unlock(conn: AsyncConnection, key: int) -> bool:
+    return bool((await conn.execute(select(func.pg_advisory_unlock(key)))).scalar_one())

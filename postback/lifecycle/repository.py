@@ -1,4 +1,4 @@
-"""All SQL of the lifecycle domain: retention deletes, their dry-run counts, the job lock.
+"""All SQL of the lifecycle domain: retention deletes and their dry-run counts.
 
 Every delete is one statement removing at most `limit` rows, oldest first, so that on an
 autocommit connection each batch is its own short transaction holding few row locks.
@@ -76,12 +76,3 @@ async def count_conversions(conn: AsyncConnection, tenant_id: int, cutoff: datet
 async def count_rejections(conn: AsyncConnection, tenant_id: int | None, cutoff: datetime) -> int:
     query = select(func.count()).select_from(Rejection).where(_old_rejections(tenant_id, cutoff))
     return int((await conn.execute(query)).scalar_one())
-
-
-async def try_advisory_lock(conn: AsyncConnection, key: int) -> bool:
-    """Take the session-level lock `key` if no other session holds it; never waits."""
-    return bool((await conn.execute(select(func.pg_try_advisory_lock(key)))).scalar_one())
-
-
-async def advisory_unlock(conn: AsyncConnection, key: int) -> bool:
-    return bool((await conn.execute(select(func.pg_advisory_unlock(key)))).scalar_one())

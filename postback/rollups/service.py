@@ -5,14 +5,11 @@ from __future__ import annotations
 import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from postback.lifecycle.jobs import advisory_lock, autocommit_connection
+from postback.jobs import COMPACTION_LOCK, advisory_lock, autocommit_connection
 from postback.rollups import repository
 from postback.rollups.repository import Compacted
 
 log = structlog.get_logger(__name__)
-
-# "rollups" in ASCII, as a bigint: the lock every instance agrees on for compaction.
-COMPACTION_LOCK = 0x726F_6C6C_7570_73
 
 
 async def compact(engine: AsyncEngine, zone: str | None = None) -> Compacted | None:

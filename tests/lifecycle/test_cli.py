@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from postback.lifecycle.jobs import CLEANUP_LOCK
+from postback.jobs import CLEANUP_LOCK
 from tests.factories import create_tenant
 from tests.lifecycle.rows import (
     add_conversion,

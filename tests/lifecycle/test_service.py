@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from postback.jobs import autocommit_connection
 from postback.lifecycle import service
-from postback.lifecycle.jobs import autocommit_connection
 from postback.lifecycle.schemas import UNOWNED, CleanupReport, TenantCleanup
 from tests.factories import create_tenant, postback
 from tests.lifecycle.rows import (
