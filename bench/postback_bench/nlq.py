@@ -1,4 +1,4 @@
-"""`postback bench-nlq`: answer latency of natural-language questions on a million conversions.
+"""`postback-bench nlq`: answer latency of natural-language questions on a million conversions.
 
 Loads generated conversions with COPY (not through HTTP) into a database of its own (an
 embedded PostgreSQL, or a fresh database on `--database-url`'s server, dropped afterwards),
@@ -28,9 +28,9 @@ import asyncpg
 
 from postback import migrate
 from postback.auth import Principal
-from postback.bench.database import compact
 from postback.db import asyncpg_url, with_database
 from postback.settings import Settings
+from postback_bench.database import compact
 
 TARGET_P95_MS = 300.0
 DAYS = 90

@@ -2,7 +2,7 @@
 batches of 20 and 200 rows (10% duplicates of earlier conversions) with the triggers on and
 off, interleaved round by round so both see the same machine. Reports the ratio of medians.
 
-    python -m postback.bench.trigger_cost --database-url postgresql://postgres@127.0.0.1/postgres
+    python -m postback_bench.trigger_cost --database-url postgresql://postgres@127.0.0.1/postgres
 
 It creates (and drops) its own database on that server.
 """

@@ -1,6 +1,6 @@
-"""`postback faults`: the service under load while PostgreSQL and the service itself fail.
+"""`postback-bench faults`: the service under load while PostgreSQL and the service itself fail.
 
-One run, postbacks sent all along by a separate process (`postback.bench.sender`, which logs
+One run, postbacks sent all along by a separate process (`postback_bench.sender`, which logs
 every request and retries a `503` or a failed connection as Involve Asia does):
 
 1. baseline;
@@ -39,11 +39,11 @@ from typing import Any
 import asyncpg
 import orjson
 
-from postback.bench.database import create_partners, server_facts
-from postback.bench.runner import machine_facts, start_embedded
-from postback.bench.server import HOST, Server, free_port
 from postback.db import asyncpg_url
 from postback.embedded import EmbeddedPostgres
+from postback_bench.database import create_partners, server_facts
+from postback_bench.runner import machine_facts, start_embedded
+from postback_bench.server import HOST, Server, free_port
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +247,7 @@ def run_faults(options: FaultOptions, say: Callable[[str], None] = print) -> Fau
     run_id = secrets.token_hex(3)
     started_at = datetime.now(UTC)
     began = time.monotonic()
-    machine = machine_facts(load_generator="postback.bench.sender (Python asyncio, this machine)")
+    machine = machine_facts(load_generator="postback_bench.sender (Python asyncio, this machine)")
     work = Path(tempfile.mkdtemp(prefix="postback-faults-"))
     marks: list[tuple[str, float]] = []
     events: list[str] = []
@@ -273,7 +273,7 @@ def run_faults(options: FaultOptions, say: Callable[[str], None] = print) -> Fau
         service.start()
         log = work / "requests.jsonl"
         argv = [
-            sys.executable, "-m", "postback.bench.sender",
+            sys.executable, "-m", "postback_bench.sender",
             f"http://{HOST}:{service.port}/postback/", str(log),
             "--tokens", ",".join(p.ts_token for p in partners), "--run", run_id,
             "--senders", str(options.senders), "--pause", str(options.pause),
@@ -465,12 +465,13 @@ def markdown(result: FaultResult) -> str:
     lines = [
         "# Reliability under faults",
         "",
-        "Written by `make faults` (`postback faults`); run it again to refresh.",
+        "Written by `make faults` (`postback-bench faults`); run it again to refresh.",
         "",
         "## Method",
         "",
         "One run against an embedded PostgreSQL started for it in a temporary folder. A separate "
-        f"process (`postback/bench/sender.py`) sends postbacks all along from {options.senders} "
+        "process (`bench/postback_bench/sender.py`) sends postbacks all along from "
+        f"{options.senders} "
         f"senders, each waiting for its answer and {options.pause * 1000:g} ms before the next: "
         f"new conversion ids, and about {options.repeat:.0%} later statuses of a conversion "
         "already acknowledged (stored as duplicates). A `503` or a failed connection is retried "
@@ -504,7 +505,7 @@ def markdown(result: FaultResult) -> str:
         "## Command",
         "",
         "```bash",
-        "make faults    # .venv/bin/postback faults",
+        "make faults    # .venv/bin/postback-bench faults",
         "```",
         "",
         f"Run {result.started_at:%Y-%m-%d %H:%M} UTC, {result.seconds:.0f} s in all.",

@@ -2,10 +2,10 @@
 callers, storing into a real PostgreSQL. Reports postbacks per second, this process's CPU per
 postback and the database backends' CPU per row, with the group commit's batch sizes.
 
-    python -m postback.bench.inprocess --database-url postgresql://postgres@127.0.0.1/postgres
+    python -m postback_bench.inprocess --database-url postgresql://postgres@127.0.0.1/postgres
 
 It creates (and drops) its own database on that server. Without HTTP the figures leave out
-uvicorn and the sockets (see `postback bench --stages` for the split under the real server);
+uvicorn and the sockets (see `postback-bench run --stages` for the split under the real server);
 they isolate parsing, validation, row building, the group commit and the driver, and move
 little from run to run, so a change to that code can be compared before and after.
 """
@@ -29,11 +29,11 @@ import psutil
 from asgi_lifespan import LifespanManager
 
 from postback.app import create_app
-from postback.bench import monitor
-from postback.bench.database import create_partners
 from postback.db import asyncpg_url, with_database
 from postback.metrics import BATCH_SIZE
 from postback.settings import Settings
+from postback_bench import monitor
+from postback_bench.database import create_partners
 
 OFFERS = (("3456", "Shopee MY", "MYR"), ("7788", "Lazada MY", "MYR"), ("5521", "Shopee SG", "SGD"))
 
