@@ -36,12 +36,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
 
-from postback.db import asyncpg_url
 from postback.embedded import EmbeddedPostgres
-from postback_bench.database import create_partners, server_facts
+from postback_bench.database import StoredById, create_partners, server_facts, stored_by_id
 from postback_bench.runner import machine_facts, start_embedded
 from postback_bench.server import HOST, Server, free_port
 
@@ -289,7 +287,7 @@ def run_faults(options: FaultOptions, say: Callable[[str], None] = print) -> Fau
         service.server.stop(signal.SIGTERM)
         say("counting…")
         attempts = [orjson.loads(line) for line in log.read_bytes().splitlines()]
-        stored = asyncio.run(_stored(url, [p.id for p in partners]))
+        stored = asyncio.run(stored_by_id(url, [p.id for p in partners]))
         result = FaultResult(options, started_at, machine, [], events)
         _count(result, marks, attempts, stored)
         result.seconds = time.monotonic() - began
@@ -313,31 +311,6 @@ def run_faults(options: FaultOptions, say: Callable[[str], None] = print) -> Fau
 # ---- counting ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    rows: dict[str, int]  # conversion id -> rows (first row and duplicates)
-    doubled: set[str]  # conversion ids with more than one first row
-
-
-async def _stored(url: str, tenant_ids: Sequence[int]) -> _Stored:
-    conn = await asyncpg.connect(asyncpg_url(url))
-    try:
-        rows = await conn.fetch(
-            "SELECT conversion_id, count(*) AS n FROM conversion "
-            "WHERE tenant_id = ANY($1::int8[]) GROUP BY conversion_id",
-            list(tenant_ids),
-        )
-        doubled = await conn.fetch(
-            "SELECT conversion_id FROM conversion "
-            "WHERE tenant_id = ANY($1::int8[]) AND NOT is_duplicate "
-            "GROUP BY tenant_id, conversion_id HAVING count(*) > 1",
-            list(tenant_ids),
-        )
-    finally:
-        await conn.close()
-    return _Stored({r["conversion_id"]: r["n"] for r in rows}, {r[0] for r in doubled})
-
-
 @dataclass(slots=True)
 class _Postback:
     conversion_id: str
@@ -358,7 +331,7 @@ def _count(
     result: FaultResult,
     marks: Sequence[tuple[str, float]],
     attempts: Iterable[dict[str, Any]],
-    stored: _Stored,
+    stored: StoredById,
 ) -> None:
     phases = [PhaseCount(name) for name, _ in marks]
     postbacks: dict[str, _Postback] = {}
