@@ -6,11 +6,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: install lock system-deps run test check format bench faults screenshots clean
 
-# The packages come at the versions in constraints.txt, the set CI tested.
-$(STAMP): pyproject.toml constraints.txt
+# The packages come at the versions in constraints.txt, the set CI tested: the service with
+# its development tools, and beside it the benchmark harness (bench/, its own distribution).
+INSTALL := -e ".[dev]" -e "./bench[dev]"
+$(STAMP): pyproject.toml bench/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -c constraints.txt -e ".[dev]"
+	$(BIN)/pip install --quiet -c constraints.txt $(INSTALL)
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -20,7 +22,7 @@ lock:
 	rm -rf .venv-lock
 	$(PYTHON) -m venv .venv-lock
 	.venv-lock/bin/pip install --quiet --upgrade pip
-	.venv-lock/bin/pip install --quiet -e ".[dev]"
+	.venv-lock/bin/pip install --quiet $(INSTALL)
 	{ sed -n '1,2p' constraints.txt; .venv-lock/bin/pip freeze --exclude-editable; } > constraints.txt.new
 	mv constraints.txt.new constraints.txt
 	rm -rf .venv-lock
@@ -48,13 +50,13 @@ screenshots: $(STAMP) system-deps
 	POSTBACK_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -k browser
 
 check: $(STAMP)
-	$(BIN)/ruff format --check postback tests main.py
-	$(BIN)/ruff check postback tests main.py
+	$(BIN)/ruff format --check postback tests bench main.py
+	$(BIN)/ruff check postback tests bench main.py
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format postback tests main.py
-	$(BIN)/ruff check --fix postback tests main.py
+	$(BIN)/ruff format postback tests bench main.py
+	$(BIN)/ruff check --fix postback tests bench main.py
 
 # The load generator is wrk (a C program, from the system's packages); the figures go to
 # docs/benchmarks.md. BENCH_ARGS adds options, e.g. BENCH_ARGS="--workers 2" or
@@ -65,15 +67,15 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (apt-get install wrk, brew install wrk)"; exit 1; }
-	$(BIN)/postback bench --profile --stages $(BENCH_ARGS)
-	$(BIN)/postback bench-dashboard $(BENCH_DASHBOARD_ARGS)
-	$(BIN)/postback bench-nlq $(BENCH_NLQ_ARGS)
+	$(BIN)/postback-bench run --profile --stages $(BENCH_ARGS)
+	$(BIN)/postback-bench dashboard $(BENCH_DASHBOARD_ARGS)
+	$(BIN)/postback-bench nlq $(BENCH_NLQ_ARGS)
 
 # Under load from a separate process: PostgreSQL restarted, then stopped 20 s, the service
 # stopped with SIGTERM and killed with SIGKILL; fails if an acknowledged postback is lost, a
 # first row doubled or a 5xx other than 503 answered. The figures go to docs/reliability.md.
 faults: $(STAMP)
-	$(BIN)/postback faults $(FAULTS_ARGS)
+	$(BIN)/postback-bench faults $(FAULTS_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest-data .mypy_cache .ruff_cache .pytest_cache

@@ -21,6 +21,7 @@ from postback import __version__
 from postback.admin import i18n
 from postback.admin.session import CSRF_FIELD, AdminSession
 from postback.errors import NotFound
+from postback.tenants.schemas import SLUG
 from postback.web.headers import CSP, PAGE_HEADERS, PAGE_POLICY
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -82,6 +83,7 @@ environment.filters["money"] = _money
 environment.filters["problems_text"] = _problems_text
 environment.globals["version"] = __version__
 environment.globals["csrf_field"] = CSRF_FIELD
+environment.globals["slug_pattern"] = SLUG
 
 
 def render(

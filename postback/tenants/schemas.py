@@ -10,8 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 SecretKind = Literal["api_key", "ts_token", "ts_param", "tlm_token"]
 TokenKind = Literal["ts_token", "ts_param", "tlm_token"]
 
-# The tenant table's slug_format check, so a bad slug is a 422 naming the field.
-SLUG_PATTERN = r"^[a-z0-9][a-z0-9-]{0,62}$"
+# A slug, as the tenant table's slug_format check takes it: the one definition used by these
+# schemas (a bad slug is a 422 naming the field), the CLI's options and the admin form's
+# `pattern`. The dash is escaped so that browsers, which read `pattern` with the `v` flag,
+# accept it too.
+SLUG = r"[a-z0-9][a-z0-9\-]{0,62}"
+SLUG_PATTERN = f"^{SLUG}$"
 MAX_RETENTION_DAYS = 3650
 MAX_RATE_LIMIT = 10_000_000
 

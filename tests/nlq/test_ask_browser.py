@@ -13,9 +13,9 @@ import asyncpg
 import httpx
 import pytest
 
-from postback.bench.nlq import load
 from postback.nlq.labels import EXAMPLES, Translator
 from postback.security import hash_secret
+from postback_bench.nlq import load
 from tests.conftest import ADMIN_TOKEN
 from tests.web.test_browser import foreign
 

@@ -1,4 +1,6 @@
-"""The server's HTTP protocol: uvicorn's httptools protocol with a response's writes joined."""
+"""The server's HTTP protocol, uvicorn's stock httptools protocol (`postback serve` runs with
+`http="httptools"`): pipelined requests, closing connections, malformed requests, streamed
+bodies, each driven byte by byte through the protocol object."""
 
 from __future__ import annotations
 
@@ -7,11 +9,20 @@ from typing import Any
 
 import pytest
 import uvicorn
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
 
-from postback.bench.ceiling import BODY
-from postback.bench.ceiling import app as fixed_answer
-from postback.web.protocol import JOIN_LIMIT, JoinedWritesProtocol
+BODY = b'{"status":"ok"}'
+
+
+async def fixed_answer(scope: Any, receive: Any, send: Any) -> None:
+    """The same small JSON answer to every request, after reading its body."""
+    more = scope["method"] == "POST"
+    while more:
+        more = (await receive()).get("more_body", False)
+    headers = [(b"content-type", b"application/json"), (b"content-length", b"%d" % len(BODY))]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": BODY})
 
 
 class RecordingTransport(asyncio.Transport):
@@ -45,9 +56,9 @@ class RecordingTransport(asyncio.Transport):
         return 0
 
 
-async def _connection(app: Any = fixed_answer) -> tuple[JoinedWritesProtocol, RecordingTransport]:
-    config = uvicorn.Config(app, http=JoinedWritesProtocol, lifespan="off")
-    protocol = JoinedWritesProtocol(
+async def _connection(app: Any = fixed_answer) -> tuple[HttpToolsProtocol, RecordingTransport]:
+    config = uvicorn.Config(app, http="httptools", lifespan="off")
+    protocol = HttpToolsProtocol(
         config, ServerState(), app_state={}, _loop=asyncio.get_running_loop()
     )
     transport = RecordingTransport()
@@ -67,12 +78,11 @@ async def _settle() -> None:
         b"POST /postback/ HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\na=1&b=2",
     ],
 )
-async def test_an_answer_is_one_write(request_bytes):
+async def test_a_request_gets_its_whole_answer(request_bytes):
     protocol, transport = await _connection()
     protocol.data_received(request_bytes)
     await _settle()
-    assert len(transport.writes) == 1
-    head, _, body = transport.writes[0].partition(b"\r\n\r\n")
+    head, _, body = b"".join(transport.writes).partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert body == BODY
     assert not transport.closed
@@ -104,7 +114,7 @@ async def test_a_malformed_request_is_answered_400_and_closed():
     assert b"".join(transport.writes).startswith(b"HTTP/1.1 400 ")
 
 
-CHUNK = b"x" * (JOIN_LIMIT // 4)
+CHUNK = b"x" * (16 * 1024)
 
 
 async def streamed(scope: Any, receive: Any, send: Any) -> None:
@@ -120,7 +130,7 @@ async def test_a_streamed_body_leaves_in_bounded_pieces():
     protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     await _settle()
     assert len(transport.writes) >= 4
-    assert max(map(len, transport.writes)) < 2 * JOIN_LIMIT
+    assert max(map(len, transport.writes)) < 2 * len(CHUNK)
     _, _, chunked = b"".join(transport.writes).partition(b"\r\n\r\n")
     assert chunked.count(CHUNK) == 16
     assert chunked.endswith(b"0\r\n\r\n")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from postback.bench import report
-from postback.bench.monitor import CpuShare
-from postback.bench.runner import Phase
-from postback.bench.traffic import LoadResult
+from postback_bench import report
+from postback_bench.monitor import CpuShare
+from postback_bench.runner import Phase
+from postback_bench.traffic import LoadResult
 
 
 def _phase(per_second: int, server: float, database: float | None, wrk: float, rest: float):

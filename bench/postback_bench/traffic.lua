@@ -1,4 +1,4 @@
--- Involve Asia postback traffic for wrk (LuaJIT), driven by postback/bench/traffic.py.
+-- Involve Asia postback traffic for wrk (LuaJIT), driven by bench/postback_bench/traffic.py.
 --
 -- Every request carries a new conversion id (run id, thread, counter), except ~BENCH_REPEAT of
 -- them, which resend a conversion this thread already saw acknowledged (a network retry or a

@@ -1,4 +1,4 @@
-"""`postback bench-nlq`: answer latency of natural-language questions on a million conversions.
+"""`postback-bench nlq`: answer latency of natural-language questions on a million conversions.
 
 Loads generated conversions with COPY (not through HTTP) into a database of its own (an
 embedded PostgreSQL, or a fresh database on `--database-url`'s server, dropped afterwards),
@@ -28,9 +28,9 @@ import asyncpg
 
 from postback import migrate
 from postback.auth import Principal
-from postback.bench.database import compact
-from postback.db import asyncpg_url, with_database
+from postback.db import asyncpg_url
 from postback.settings import Settings
+from postback_bench.database import compact, create_database, drop_database
 
 TARGET_P95_MS = 300.0
 DAYS = 90
@@ -345,21 +345,13 @@ def bench_database(options: Options, say: Callable[[str], None]) -> Iterator[str
         return
     server = asyncpg_url(options.database_url)
     name = f"postback_bench_nlq_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_admin(server, f'CREATE DATABASE "{name}"'))
+    url = asyncio.run(create_database(server, name))
     say(f"created database {name}")
     try:
-        yield with_database(server, name)
+        yield url
     finally:
         if not options.keep:
-            asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(url: str, sql: str) -> None:
-    conn = await asyncpg.connect(url)
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+            asyncio.run(drop_database(server, name))
 
 
 def machine() -> dict[str, str]:

@@ -2,7 +2,7 @@
 batches of 20 and 200 rows (10% duplicates of earlier conversions) with the triggers on and
 off, interleaved round by round so both see the same machine. Reports the ratio of medians.
 
-    python -m postback.bench.trigger_cost --database-url postgresql://postgres@127.0.0.1/postgres
+    python -m postback_bench.trigger_cost --database-url postgresql://postgres@127.0.0.1/postgres
 
 It creates (and drops) its own database on that server.
 """
@@ -25,6 +25,7 @@ from postback import migrate
 from postback.db import asyncpg_url
 from postback.ingest import repository
 from postback.ingest.service import new_receipt_id
+from postback_bench.database import create_database, drop_database
 
 TRIGGERS = ("conversion_hourly_insert", "conversion_hourly_update", "conversion_hourly_delete")
 
@@ -99,15 +100,12 @@ async def measure(url: str, sizes: list[int], rounds: int, batches: int) -> dict
 
 async def main(server: str, rounds: int, batches: int) -> None:
     name = f"postback_trigger_cost_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(server)
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    url = await create_database(server, name)
     try:
-        url = server.rsplit("/", 1)[0] + "/" + name
         await migrate.upgrade(url)
         await measure(url, [20, 200], rounds, batches)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(server, name)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""`postback faults`: the service under load while PostgreSQL and the service itself fail.
+"""`postback-bench faults`: the service under load while PostgreSQL and the service itself fail.
 
-One run, postbacks sent all along by a separate process (`postback.bench.sender`, which logs
+One run, postbacks sent all along by a separate process (`postback_bench.sender`, which logs
 every request and retries a `503` or a failed connection as Involve Asia does):
 
 1. baseline;
@@ -36,14 +36,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import orjson
 
-from postback.bench.database import create_partners, server_facts
-from postback.bench.runner import machine_facts, start_embedded
-from postback.bench.server import HOST, Server, free_port
-from postback.db import asyncpg_url
 from postback.embedded import EmbeddedPostgres
+from postback_bench.database import StoredById, create_partners, server_facts, stored_by_id
+from postback_bench.runner import machine_facts, start_embedded
+from postback_bench.server import HOST, Server, free_port
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +245,7 @@ def run_faults(options: FaultOptions, say: Callable[[str], None] = print) -> Fau
     run_id = secrets.token_hex(3)
     started_at = datetime.now(UTC)
     began = time.monotonic()
-    machine = machine_facts(load_generator="postback.bench.sender (Python asyncio, this machine)")
+    machine = machine_facts(load_generator="postback_bench.sender (Python asyncio, this machine)")
     work = Path(tempfile.mkdtemp(prefix="postback-faults-"))
     marks: list[tuple[str, float]] = []
     events: list[str] = []
@@ -273,7 +271,7 @@ def run_faults(options: FaultOptions, say: Callable[[str], None] = print) -> Fau
         service.start()
         log = work / "requests.jsonl"
         argv = [
-            sys.executable, "-m", "postback.bench.sender",
+            sys.executable, "-m", "postback_bench.sender",
             f"http://{HOST}:{service.port}/postback/", str(log),
             "--tokens", ",".join(p.ts_token for p in partners), "--run", run_id,
             "--senders", str(options.senders), "--pause", str(options.pause),
@@ -289,7 +287,7 @@ def run_faults(options: FaultOptions, say: Callable[[str], None] = print) -> Fau
         service.server.stop(signal.SIGTERM)
         say("counting…")
         attempts = [orjson.loads(line) for line in log.read_bytes().splitlines()]
-        stored = asyncio.run(_stored(url, [p.id for p in partners]))
+        stored = asyncio.run(stored_by_id(url, [p.id for p in partners]))
         result = FaultResult(options, started_at, machine, [], events)
         _count(result, marks, attempts, stored)
         result.seconds = time.monotonic() - began
@@ -313,31 +311,6 @@ def run_faults(options: FaultOptions, say: Callable[[str], None] = print) -> Fau
 # ---- counting ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class _Stored:
-    rows: dict[str, int]  # conversion id -> rows (first row and duplicates)
-    doubled: set[str]  # conversion ids with more than one first row
-
-
-async def _stored(url: str, tenant_ids: Sequence[int]) -> _Stored:
-    conn = await asyncpg.connect(asyncpg_url(url))
-    try:
-        rows = await conn.fetch(
-            "SELECT conversion_id, count(*) AS n FROM conversion "
-            "WHERE tenant_id = ANY($1::int8[]) GROUP BY conversion_id",
-            list(tenant_ids),
-        )
-        doubled = await conn.fetch(
-            "SELECT conversion_id FROM conversion "
-            "WHERE tenant_id = ANY($1::int8[]) AND NOT is_duplicate "
-            "GROUP BY tenant_id, conversion_id HAVING count(*) > 1",
-            list(tenant_ids),
-        )
-    finally:
-        await conn.close()
-    return _Stored({r["conversion_id"]: r["n"] for r in rows}, {r[0] for r in doubled})
-
-
 @dataclass(slots=True)
 class _Postback:
     conversion_id: str
@@ -358,7 +331,7 @@ def _count(
     result: FaultResult,
     marks: Sequence[tuple[str, float]],
     attempts: Iterable[dict[str, Any]],
-    stored: _Stored,
+    stored: StoredById,
 ) -> None:
     phases = [PhaseCount(name) for name, _ in marks]
     postbacks: dict[str, _Postback] = {}
@@ -465,12 +438,13 @@ def markdown(result: FaultResult) -> str:
     lines = [
         "# Reliability under faults",
         "",
-        "Written by `make faults` (`postback faults`); run it again to refresh.",
+        "Written by `make faults` (`postback-bench faults`); run it again to refresh.",
         "",
         "## Method",
         "",
         "One run against an embedded PostgreSQL started for it in a temporary folder. A separate "
-        f"process (`postback/bench/sender.py`) sends postbacks all along from {options.senders} "
+        "process (`bench/postback_bench/sender.py`) sends postbacks all along from "
+        f"{options.senders} "
         f"senders, each waiting for its answer and {options.pause * 1000:g} ms before the next: "
         f"new conversion ids, and about {options.repeat:.0%} later statuses of a conversion "
         "already acknowledged (stored as duplicates). A `503` or a failed connection is retried "
@@ -504,7 +478,7 @@ def markdown(result: FaultResult) -> str:
         "## Command",
         "",
         "```bash",
-        "make faults    # .venv/bin/postback faults",
+        "make faults    # .venv/bin/postback-bench faults",
         "```",
         "",
         f"Run {result.started_at:%Y-%m-%d %H:%M} UTC, {result.seconds:.0f} s in all.",

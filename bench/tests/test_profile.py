@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from postback.bench.profile import parse_collapsed
+from postback_bench.profile import parse_collapsed
 
 PROCESS = 'process 1:"python"'
 MAIN = f"{PROCESS};thread (0x1);<module> (postback/__main__.py:3)"

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from postback.bench.monitor import MB
-from postback.bench.profile import Profile
-from postback.bench.runner import BenchResult, Phase
+from postback_bench.monitor import MB
+from postback_bench.profile import Profile
+from postback_bench.runner import BenchResult, Phase
 
-BEGIN = "<!-- bench:begin — written by `postback bench`; text outside these markers is kept -->"
+BEGIN = "<!-- bench:begin — written by `postback-bench run`; text outside these markers is kept -->"
 END = "<!-- bench:end -->"
 TARGET_RATIO = 0.25
 TARGET_P99_MS = 20.0
@@ -17,22 +17,22 @@ TARGET_MEMORY_MB = 300.0
 
 HEADER = """# Benchmarks
 
-`make bench` (or `postback bench` on a deployment) measures the postback path end to end: it
+`make bench` (or `postback-bench run` on a deployment) measures the postback path end to end: it
 starts the service (with an embedded PostgreSQL unless `--database-url` is given), sends it
 Involve Asia postbacks from wrk, a separate process, and checks afterwards that the database
 holds exactly the postbacks that were acknowledged.
 
 How it measures:
 
-- **Traffic** (`postback/bench/traffic.lua`): every request is a new conversion id, except
+- **Traffic** (`bench/postback_bench/traffic.lua`): every request is a new conversion id, except
   about 5% that resend a conversion already acknowledged (a retry or a later status, stored as
   a duplicate). Half are `GET` with a query string, a quarter `POST` with a JSON body, a quarter
   `POST` with a form body; four partners identified by `ts_token` (40/30/20/10% of traffic);
   amounts with thousands separators, unreplaced `{macros}`, the currencies of the offers.
-- **Ceiling**: the same wrk load against a bare ASGI app (`postback/bench/ceiling.py`, reads the
-  body, answers a fixed JSON) under the same uvicorn settings (uvloop, httptools, no access log,
-  same workers), once before and once after the service; the better run counts. The ratio to it
-  is what the service's own work costs on this machine.
+- **Ceiling**: the same wrk load against a bare ASGI app (`bench/postback_bench/ceiling.py`,
+  reads the body, answers a fixed JSON) under the same uvicorn settings (uvloop, httptools, no
+  access log, same workers), once before and once after the service; the better run counts.
+  The ratio to it is what the service's own work costs on this machine.
 - **Acknowledged per second**: `200` answers divided by the time from the first request sent to
   the last answer received. At the end no new request is sent and every connection waits for
   its answer, so no request is abandoned in flight and the database check can be exact.
@@ -233,7 +233,7 @@ def _batches(phase: Phase) -> str:
 def command_line(result: BenchResult) -> str:
     o = result.options
     parts = [
-        "postback bench",
+        "postback-bench run",
         f"--duration {o.duration:g}",
         f"--warmup {o.warmup:g}",
         f"--connections {o.connections}",
@@ -359,7 +359,7 @@ def markdown(result: BenchResult) -> str:
         f"## Latest run: {started}",
         "",
         f"Command: `{command_line(result)}` (`make bench` runs "
-        "`postback bench --profile --stages`, with the defaults shown here; "
+        "`postback-bench run --profile --stages`, with the defaults shown here; "
         "`make bench BENCH_ARGS=…` adds options)",
         "",
         "| machine | |",
@@ -388,7 +388,7 @@ def markdown(result: BenchResult) -> str:
             "### Stages",
             "",
             "The same app, server and load once more with storage taken out "
-            "(`postback/bench/stages.py`: every row is acknowledged and none is written), so "
+            "(`bench/postback_bench/stages.py`: every row is acknowledged and none is written), so "
             "the server's CPU per answer splits into the bare endpoint's, what the service "
             "adds before storing, and what storing adds.",
             "",

@@ -2,10 +2,10 @@
 callers, storing into a real PostgreSQL. Reports postbacks per second, this process's CPU per
 postback and the database backends' CPU per row, with the group commit's batch sizes.
 
-    python -m postback.bench.inprocess --database-url postgresql://postgres@127.0.0.1/postgres
+    python -m postback_bench.inprocess --database-url postgresql://postgres@127.0.0.1/postgres
 
 It creates (and drops) its own database on that server. Without HTTP the figures leave out
-uvicorn and the sockets (see `postback bench --stages` for the split under the real server);
+uvicorn and the sockets (see `postback-bench run --stages` for the split under the real server);
 they isolate parsing, validation, row building, the group commit and the driver, and move
 little from run to run, so a change to that code can be compared before and after.
 """
@@ -29,11 +29,16 @@ import psutil
 from asgi_lifespan import LifespanManager
 
 from postback.app import create_app
-from postback.bench import monitor
-from postback.bench.database import create_partners
-from postback.db import asyncpg_url, with_database
+from postback.db import asyncpg_url
 from postback.metrics import BATCH_SIZE
 from postback.settings import Settings
+from postback_bench import monitor
+from postback_bench.database import (
+    backend_pids,
+    create_database,
+    create_partners,
+    drop_database,
+)
 
 OFFERS = (("3456", "Shopee MY", "MYR"), ("7788", "Lazada MY", "MYR"), ("5521", "Shopee SG", "SGD"))
 
@@ -143,13 +148,7 @@ async def measure(url: str, count: int, callers: int, home: Path) -> Result:
     async with LifespanManager(app, startup_timeout=60, shutdown_timeout=60):
         conn = await asyncpg.connect(asyncpg_url(url))
         try:
-            pids = [
-                r["pid"]
-                for r in await conn.fetch(
-                    "SELECT pid FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            ]
+            pids = await backend_pids(conn)
         finally:
             await conn.close()
         # Another machine's server: its backends are not ours to read.
@@ -168,18 +167,14 @@ async def measure(url: str, count: int, callers: int, home: Path) -> Result:
 
 async def _main(server: str, count: int, callers: int, rounds: int) -> None:
     name = f"postback_inprocess_{uuid.uuid4().hex[:8]}"
-    admin = await asyncpg.connect(asyncpg_url(server))
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    await admin.close()
+    url = await create_database(server, name)
     try:
         with TemporaryDirectory() as home:
             for _ in range(rounds):
-                result = await measure(with_database(server, name), count, callers, Path(home))
+                result = await measure(url, count, callers, Path(home))
                 print(result.line())
     finally:
-        admin = await asyncpg.connect(asyncpg_url(server))
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        await drop_database(server, name)
 
 
 def main() -> None:

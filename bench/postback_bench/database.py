@@ -1,4 +1,6 @@
-"""The benchmark's partners, and the check that the database holds what was acknowledged."""
+"""The harness's SQL in one place: scratch databases, the benchmark's partners, and the checks
+that the database holds what was acknowledged. (The bulk loaders of the dashboard and question
+benchmarks keep their generating statements beside their data sets.)"""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from postback import migrate
-from postback.db import asyncpg_url, sqlalchemy_url
+from postback.db import asyncpg_url, sqlalchemy_url, with_database
 from postback.tenants import service as tenant_service
 
 
@@ -120,3 +122,58 @@ async def compact(url: str, zone: str) -> None:
         await service.compact(engine, zone)
     finally:
         await engine.dispose()
+
+
+async def create_database(server: str, name: str) -> str:
+    """A new, empty database on `server`; its URL."""
+    await _admin(server, f'CREATE DATABASE "{name}"')
+    return with_database(server, name)
+
+
+async def drop_database(server: str, name: str) -> None:
+    await _admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+async def _admin(server: str, sql: str) -> None:
+    conn = await asyncpg.connect(asyncpg_url(server))
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+async def backend_pids(conn: asyncpg.Connection) -> list[int]:
+    """The server processes serving this database's other connections."""
+    rows = await conn.fetch(
+        "SELECT pid FROM pg_stat_activity "
+        "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    )
+    return [r["pid"] for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredById:
+    rows: dict[str, int]  # conversion id -> rows (first row and duplicates)
+    doubled: set[str]  # conversion ids with more than one first row
+
+
+async def stored_by_id(url: str, tenant_ids: Sequence[int]) -> StoredById:
+    """Rows per conversion id for these partners, and the ids stored first twice."""
+    conn = await asyncpg.connect(asyncpg_url(url))
+    try:
+        rows = await conn.fetch(
+            "SELECT conversion_id, count(*) AS n FROM conversion "
+            "WHERE tenant_id = ANY($1::int8[]) GROUP BY conversion_id",
+            list(tenant_ids),
+        )
+        doubled = await conn.fetch(
+            "SELECT conversion_id FROM conversion "
+            "WHERE tenant_id = ANY($1::int8[]) AND NOT is_duplicate "
+            "GROUP BY tenant_id, conversion_id HAVING count(*) > 1",
+            list(tenant_ids),
+        )
+    finally:
+        await conn.close()
+    return StoredById(
+        {r["conversion_id"]: r["n"] for r in rows}, {r["conversion_id"] for r in doubled}
+    )

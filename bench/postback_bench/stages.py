@@ -1,4 +1,4 @@
-"""The service with its storage taken out, for `postback bench --stages`.
+"""The service with its storage taken out, for `postback-bench run --stages`.
 
 The same app, server and load as the service phase, up to the point where a typed row is
 handed to the group commit: HTTP, parsing, validation, partner lookup, row building and the
@@ -8,7 +8,7 @@ the batch document, the driver, and sharing the machine with PostgreSQL.
 
 It is a measuring instrument, never a way to run the service: nothing it answers is kept.
 
-    uvicorn --factory postback.bench.stages:without_storage
+    uvicorn --factory postback_bench.stages:without_storage
 """
 
 from __future__ import annotations
@@ -37,6 +37,8 @@ class Acknowledger:
 
 
 def without_storage(settings: Settings | None = None) -> PostbackApp:
+    # To be replaced by the app's storage seam, `create_app(settings, storage=Acknowledger())`,
+    # once postback/app.py has it; until then the lifespan is wrapped to swap the batcher.
     app = create_app(settings)
     started = app.api.router.lifespan_context
 

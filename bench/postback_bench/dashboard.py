@@ -1,4 +1,4 @@
-"""`postback bench-dashboard`: 10 million conversions over 30 days, then every dashboard data
+"""`postback-bench dashboard`: 10 million conversions over 30 days, then every dashboard data
 request timed many times (each range, as the admin and as a partner).
 
 The rows are bulk loaded inside the database (one INSERT … SELECT over generate_series per
@@ -24,10 +24,10 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 from postback import migrate
-from postback.bench.database import compact
 from postback.db import asyncpg_url
 from postback.embedded import EmbeddedPostgres
 from postback.settings import Settings
+from postback_bench.database import compact
 
 PARTNERS = 8
 OFFERS = 25

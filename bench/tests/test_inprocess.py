@@ -1,11 +1,11 @@
-"""`python -m postback.bench.inprocess`: the app driven in-process stores what it answers."""
+"""`python -m postback_bench.inprocess`: the app driven in-process stores what it answers."""
 
 from __future__ import annotations
 
 import asyncpg
 
 from postback.app import PostbackApp
-from postback.bench.inprocess import measure, queries
+from postback_bench.inprocess import measure, queries
 
 
 def test_generated_postbacks_are_escaped_and_carry_each_partner_token():

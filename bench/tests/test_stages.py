@@ -1,4 +1,4 @@
-"""`postback bench --stages`: the service with storage taken out, and the table it feeds."""
+"""`postback-bench run --stages`: the service with storage taken out, and the table it feeds."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import httpx
 from asgi_lifespan import LifespanManager
 
 from postback.app import PostbackApp
-from postback.bench import report
-from postback.bench.monitor import CpuShare
-from postback.bench.runner import BenchOptions, BenchResult, Phase
-from postback.bench.stages import without_storage
-from postback.bench.traffic import LoadResult
+from postback_bench import report
+from postback_bench.monitor import CpuShare
+from postback_bench.runner import BenchOptions, BenchResult, Phase
+from postback_bench.stages import without_storage
+from postback_bench.traffic import LoadResult
 from tests.conftest import make_settings
 
 

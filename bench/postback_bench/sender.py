@@ -1,6 +1,6 @@
 """A postback sender for the fault run, in its own process, logging every request it makes.
 
-`python -m postback.bench.sender URL LOG --tokens T1,T2 --run RUN` runs `--senders` loops, each
+`python -m postback_bench.sender URL LOG --tokens T1,T2 --run RUN` runs `--senders` loops, each
 sending one postback at a time as Involve Asia does: a new conversion id, or (`--repeat`) a later
 status for a conversion it already got acknowledged. A postback answered `503`, or whose
 connection failed, is sent again (same fields) until it gets an answer that is not `503`, as a

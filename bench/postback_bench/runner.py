@@ -23,24 +23,24 @@ from pathlib import Path
 
 import psutil
 
-from postback.bench import monitor
-from postback.bench.database import (
+from postback.embedded import EmbeddedPostgres
+from postback_bench import monitor
+from postback_bench.database import (
     Stored,
     count_stored,
     create_partners,
     remove_partners,
     server_facts,
 )
-from postback.bench.profile import Profile, finish_recording, start_recording
-from postback.bench.server import HOST, Server, free_port
-from postback.bench.traffic import Load, LoadResult, run_load, wrk_path, wrk_version
-from postback.embedded import EmbeddedPostgres
+from postback_bench.profile import Profile, finish_recording, start_recording
+from postback_bench.server import HOST, Server, free_port
+from postback_bench.traffic import Load, LoadResult, run_load, wrk_path, wrk_version
 
 UVICORN_FLAGS = (
     "--loop",
     "uvloop",
     "--http",
-    "postback.web.protocol:JoinedWritesProtocol",
+    "httptools",
     "--no-access-log",
 )
 
@@ -106,7 +106,7 @@ class BenchResult:
     database_pss: int | None = None
     profile: Profile | None = None
     ceiling_rates: tuple[float, ...] = ()
-    # With --stages: the same app and load with storage taken out (postback/bench/stages.py).
+    # With --stages: the same app and load with storage taken out (bench/postback_bench/stages.py).
     without_storage: Phase | None = None
     cores: int = 1  # logical cores of the machine the run shared
 
@@ -226,7 +226,7 @@ def _load(
 def _ceiling(options: BenchOptions, tokens: list[str], run_id: str, work: Path) -> Phase:
     port = free_port()
     argv = [
-        sys.executable, "-m", "uvicorn", "postback.bench.ceiling:app",
+        sys.executable, "-m", "uvicorn", "postback_bench.ceiling:app",
         "--host", HOST, "--port", str(port), "--workers", str(options.workers),
         *UVICORN_FLAGS, "--log-level", "warning",
     ]  # fmt: skip
@@ -298,7 +298,7 @@ def _without_storage(
 ) -> Phase:
     port = free_port()
     argv = [
-        sys.executable, "-m", "uvicorn", "postback.bench.stages:without_storage", "--factory",
+        sys.executable, "-m", "uvicorn", "postback_bench.stages:without_storage", "--factory",
         "--host", HOST, "--port", str(port), "--workers", str(options.workers),
         *UVICORN_FLAGS, "--log-level", "warning",
     ]  # fmt: skip

@@ -1,0 +1,3 @@
+from postback_bench.cli import main
+
+main()

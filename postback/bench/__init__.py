@@ -1,1 +1,0 @@
-"""`postback bench`: the service under realistic postback traffic, against the machine's ceiling."""
