@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, exists, func, literal, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from postback.conversions.models import Conversion
 from postback.tenants.models import Tenant
@@ -90,3 +91,31 @@ async def list_with_activity(
         query = query.where(Tenant.id == tenant_id)
     rows: Sequence[TenantRow] = (await session.execute(query)).all()
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHolder:
+    """A partner as its API key identifies it (postback/auth.py)."""
+
+    id: int
+    name: str
+    enabled: bool
+    api_key_hash: str | None
+
+
+def _key_holders() -> Any:
+    return select(Tenant.id, Tenant.name, Tenant.enabled, Tenant.api_key_hash)
+
+
+async def key_holder_by_key_hash(
+    conn: AsyncConnection | AsyncSession, digest: str
+) -> KeyHolder | None:
+    row = (await conn.execute(_key_holders().where(Tenant.api_key_hash == digest))).first()
+    return None if row is None else KeyHolder(row.id, row.name, row.enabled, row.api_key_hash)
+
+
+async def key_holder_by_id(
+    conn: AsyncConnection | AsyncSession, tenant_id: int
+) -> KeyHolder | None:
+    row = (await conn.execute(_key_holders().where(Tenant.id == tenant_id))).first()
+    return None if row is None else KeyHolder(row.id, row.name, row.enabled, row.api_key_hash)
