@@ -1,7 +1,7 @@
 """The dashboard: the page, partner sign-in, JSON data, CSV/Excel downloads and the live feed.
 
-The data endpoints accept the admin's signed-in session, a partner's dashboard session, or
-`Authorization: Bearer` with the admin token or a partner's API key.
+The data endpoints accept the browser session (the admin's or a partner's: postback/web/
+session.py), or `Authorization: Bearer` with the admin token or a partner's API key.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ from postback.web import render as web
 from postback.web import session as browser
 from postback.web.labels import Translator, choose
 from postback.web.session import CSRF_FIELD, BrowserSession, Refused, Throttled
-from postback.web.throttle import throttle_of
+from postback.web.throttle import Throttle
 
 pages_router = APIRouter(include_in_schema=False)
 
@@ -105,13 +105,13 @@ def _ask_page(request: Request, current: BrowserSession, asker: Identity) -> HTM
 
 
 @pages_router.post("/ask/login")
-async def ask_login(request: Request) -> Response:
+async def ask_login(request: Request, throttle: Throttle) -> Response:
     form = await request.form(max_files=0, max_fields=10)
     current = browser.read(request)
     if current is None or not current.csrf_matches(form.get(CSRF_FIELD)):
         return _form_expired(request, current)
     translate = translator(request)
-    outcome = await browser.sign_in(request, throttle_of(request), form.get("token"), "anyone")
+    outcome = await browser.sign_in(request, throttle, form.get("token"), "anyone")
     if isinstance(outcome, Throttled):
         wait = outcome.retry_after
         message = translate("too_many_attempts", seconds=wait)
