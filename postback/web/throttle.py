@@ -3,7 +3,9 @@
 One throttle for every sign-in form (/admin, /dashboard, /ask): a guess is a guess wherever
 it is typed. With `REDIS_URL` every instance counts in the same Redis, so the limit holds
 across instances; without it each process counts on its own (in memory). A successful
-sign-in clears the address's failures.
+sign-in clears the address's failures. When Redis cannot be reached the throttle lets
+sign-ins through uncounted (and logs it), as the postback rate limits do: an outage of the
+counter must not lock the admin out, and a random admin token is far beyond guessing anyway.
 """
 
 from __future__ import annotations
@@ -14,11 +16,15 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import structlog
 from fastapi import Depends, FastAPI, Request
 from limits import RateLimitItemPerSecond
 from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
 from redis.asyncio import ConnectionPool
+from redis.exceptions import RedisError
+
+log = structlog.get_logger(__name__)
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 300
@@ -59,16 +65,26 @@ class SignInThrottle:
 
     async def retry_after(self, address: str) -> int:
         """Seconds until this address may try again; 0 when it may now."""
-        if await self._limiter.test(self._item, address):
+        try:
+            if await self._limiter.test(self._item, address):
+                return 0
+            stats = await self._limiter.get_window_stats(self._item, address)
+        except RedisError as exc:
+            log.warning("sign_in_throttle_unavailable", error=str(exc))
             return 0
-        stats = await self._limiter.get_window_stats(self._item, address)
         return max(1, math.ceil(stats.reset_time - time.time()))
 
     async def failed(self, address: str) -> None:
-        await self._limiter.hit(self._item, address)
+        try:
+            await self._limiter.hit(self._item, address)
+        except RedisError as exc:
+            log.warning("sign_in_throttle_unavailable", error=str(exc))
 
     async def succeeded(self, address: str) -> None:
-        await self._limiter.clear(self._item, address)
+        try:
+            await self._limiter.clear(self._item, address)
+        except RedisError as exc:
+            log.warning("sign_in_throttle_unavailable", error=str(exc))
 
     async def reset(self) -> None:
         """Forget every address's failures (this throttle's keys only)."""

@@ -55,6 +55,18 @@ async def test_without_redis_each_process_counts_alone():
     assert await second.retry_after(ADDRESS) == 0
 
 
+async def test_an_unreachable_redis_lets_sign_ins_through():
+    """The counter being away must not lock everyone out (nothing listens on port 1)."""
+    throttle = SignInThrottle("redis://127.0.0.1:1/0", key_prefix=f"postback-test-{uuid.uuid4()}")
+    try:
+        for _ in range(MAX_FAILURES + 1):
+            await throttle.failed(ADDRESS)
+        assert await throttle.retry_after(ADDRESS) == 0
+        await throttle.succeeded(ADDRESS)
+    finally:
+        await throttle.close()
+
+
 @pytest.fixture
 async def fresh_throttle(app: PostbackApp) -> AsyncIterator[None]:
     await app.state.sign_in_throttle.reset()
