@@ -19,7 +19,8 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from postback.admin.labels import LABELS
 from postback.errors import NotFound
 from postback.web import render as web
-from postback.web.render import SECURITY_HEADERS, environment
+from postback.web.headers import BROWSER_PAGE_HEADERS
+from postback.web.render import environment
 from postback.web.session import BrowserSession
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -125,7 +126,7 @@ class AdminRoute(APIRoute):
                 response = render(
                     request, "message.html", session=None, status_code=404, key="not_found"
                 )
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update(BROWSER_PAGE_HEADERS)
             return response
 
         return admin_handler

@@ -15,16 +15,13 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from postback import __version__
-from postback.web.headers import CSP, PAGE_HEADERS, PAGE_POLICY
+from postback.web.headers import BROWSER_PAGE_HEADERS
 from postback.web.labels import LANG_COOKIE, Labels, Translator, choose
 from postback.web.session import CSRF_FIELD
 
 PACKAGE = Path(__file__).parent.parent
 AREAS = {"admin": "admin", "dashboard": "dashboard", "ask": "nlq"}
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
-# The app's page headers (postback/web/headers.py); pages can carry a secret shown once, so
-# they are never kept in a cache or the history.
-SECURITY_HEADERS = {CSP: PAGE_POLICY, **PAGE_HEADERS, "Cache-Control": "no-store"}
 
 environment = Environment(
     loader=PrefixLoader(
@@ -58,7 +55,7 @@ def render(
         lang_path=lang_path or request.url.path,
         **context,
     )
-    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
+    response = HTMLResponse(html, status_code=status_code, headers=BROWSER_PAGE_HEADERS)
     if chosen_now:
         response.set_cookie(
             LANG_COOKIE,
