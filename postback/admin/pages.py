@@ -1,5 +1,5 @@
-"""Rendering the admin pages: Jinja2 (autoescaped), the language, security headers, and the
-HTML answers for a missing session, a failed CSRF check and a missing partner."""
+"""Rendering the admin pages (through postback/web/render.py) with the admin's filters, and
+the HTML answers for a missing session, a failed CSRF check and a missing partner."""
 
 from __future__ import annotations
 
@@ -13,27 +13,19 @@ from zoneinfo import ZoneInfo
 
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from postback import __version__
-from postback.admin import i18n
-from postback.admin.session import CSRF_FIELD, AdminSession
+from postback.admin.labels import LABELS
 from postback.errors import NotFound
 from postback.tenants.schemas import SLUG
-from postback.web.headers import CSP, PAGE_HEADERS, PAGE_POLICY
+from postback.web import render as web
+from postback.web.headers import BROWSER_PAGE_HEADERS
+from postback.web.render import environment
+from postback.web.session import BrowserSession
 
 TEMPLATES = Path(__file__).parent / "templates"
 CENTS = Decimal("0.01")
-LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
-# The app's page headers (postback/web/headers.py), on every admin answer, redirects too.
-SECURITY_HEADERS = {
-    CSP: PAGE_POLICY,
-    **PAGE_HEADERS,
-    # Pages can carry a secret shown once: never keep them in a cache or the history.
-    "Cache-Control": "no-store",
-}
 
 
 class SignInRequired(Exception):
@@ -71,18 +63,9 @@ def _problems_text(errors: object) -> str:
     return "; ".join(parts)
 
 
-environment = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
 environment.filters["local_time"] = _local_time
 environment.filters["money"] = _money
 environment.filters["problems_text"] = _problems_text
-environment.globals["version"] = __version__
-environment.globals["csrf_field"] = CSRF_FIELD
 environment.globals["slug_pattern"] = SLUG
 
 
@@ -90,31 +73,21 @@ def render(
     request: Request,
     template: str,
     *,
-    session: AdminSession | None,
+    session: BrowserSession | None,
     status_code: int = 200,
     lang_path: str | None = None,
     **context: Any,
 ) -> HTMLResponse:
-    """The page in the request's language; `lang_path` is where the language links go."""
-    language, chosen_now = i18n.pick(request)
-    html = environment.get_template(template).render(
-        t=i18n.Translator(language),
-        lang=language,
-        lang_path=lang_path or request.url.path,
+    """An admin page (templates/<template>) in the request's language."""
+    return web.render(
+        request,
+        "admin/" + template,
+        LABELS,
+        status_code=status_code,
+        lang_path=lang_path,
         session=session,
         **context,
     )
-    response = HTMLResponse(html, status_code=status_code)
-    if chosen_now:
-        response.set_cookie(
-            i18n.LANG_COOKIE,
-            language,
-            max_age=LANG_COOKIE_MAX_AGE,
-            path="/admin",
-            samesite="lax",
-            secure=request.url.scheme == "https",
-        )
-    return response
 
 
 def sign_in_redirect(request: Request) -> RedirectResponse:
@@ -155,7 +128,7 @@ class AdminRoute(APIRoute):
                 response = render(
                     request, "message.html", session=None, status_code=404, key="not_found"
                 )
-            response.headers.update(SECURITY_HEADERS)
+            response.headers.update(BROWSER_PAGE_HEADERS)
             return response
 
         return admin_handler

@@ -9,27 +9,28 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from postback.admin import service
-from postback.admin import session as cookie
 from postback.admin.pages import AdminRoute, CsrfFailed, SignInRequired, render, safe_next
-from postback.admin.session import CSRF_FIELD, AdminSession
-from postback.admin.throttle import SignInThrottle
 from postback.deps import AppSettings, Session
 from postback.tenants.routes import Changes, PublicBase, TenantId
 from postback.tenants.service import SECRET_KINDS
+from postback.web import session as cookie
+from postback.web.session import CSRF_FIELD, BrowserSession, Refused, Throttled
+from postback.web.throttle import Throttle
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=AdminRoute)
 
 FORM_LIMITS = {"max_files": 0, "max_fields": 100}
 
 
-def signed_in(request: Request) -> AdminSession:
+def signed_in(request: Request) -> BrowserSession:
+    """The admin's session (a partner's session does not open the admin pages)."""
     current = cookie.read(request)
-    if current is None or not current.signed_in:
+    if current is None or not current.is_admin:
         raise SignInRequired()
     return current
 
 
-SignedIn = Annotated[AdminSession, Depends(signed_in)]
+SignedIn = Annotated[BrowserSession, Depends(signed_in)]
 
 
 async def checked_form(request: Request, current: SignedIn) -> FormData:
@@ -43,18 +44,6 @@ async def checked_form(request: Request, current: SignedIn) -> FormData:
 CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 
-def throttle_of(request: Request) -> SignInThrottle:
-    """This process's sign-in throttle (one per app)."""
-    state = request.app.state
-    throttle: SignInThrottle | None = getattr(state, "admin_throttle", None)
-    if throttle is None:
-        throttle = state.admin_throttle = SignInThrottle()
-    return throttle
-
-
-Throttle = Annotated[SignInThrottle, Depends(throttle_of)]
-
-
 def _partner_url(tenant_id: int, notice: str | None = None) -> str:
     return f"/admin/partners/{tenant_id}" + (f"?notice={notice}" if notice else "")
 
@@ -65,9 +54,9 @@ def _partner_url(tenant_id: int, notice: str | None = None) -> str:
 @router.get("/login")
 async def login_page(request: Request) -> Response:
     current = cookie.read(request)
-    if current is not None and current.signed_in:
+    if current is not None and current.is_admin:
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
-    current = current or cookie.new_session(signed_in=False)
+    current = current or cookie.anonymous()
     response = render(
         request, "login.html", session=current, next=safe_next(request.query_params.get("next"))
     )
@@ -82,23 +71,19 @@ async def login(request: Request, throttle: Throttle) -> Response:
     if current is None or not current.csrf_matches(form.get(CSRF_FIELD)):
         raise CsrfFailed()
     next_page = safe_next(form.get("next"))
-    address = request.client.host if request.client else "unknown"
-    try:
-        accepted = service.sign_in(
-            throttle, request.app.state.admin_token, form.get("token"), address
-        )
-    except service.Throttled as exc:
+    outcome = await cookie.sign_in(request, throttle, form.get("token"), "admin")
+    if isinstance(outcome, Throttled):
         response = render(
             request,
             "login.html",
             session=current,
             status_code=429,
             next=next_page,
-            error=("too_many_attempts", exc.retry_after),
+            error=("too_many_attempts", outcome.retry_after),
         )
-        response.headers["Retry-After"] = str(exc.retry_after)
+        response.headers["Retry-After"] = str(outcome.retry_after)
         return response
-    if not accepted:
+    if isinstance(outcome, Refused):
         return render(
             request,
             "login.html",
@@ -108,8 +93,7 @@ async def login(request: Request, throttle: Throttle) -> Response:
             error=("wrong_token", 0),
         )
     redirect = RedirectResponse(next_page, status_code=303)
-    # A fresh session (and CSRF token) on signing in: nothing issued before carries over.
-    cookie.write(request, redirect, cookie.new_session(signed_in=True))
+    cookie.write(request, redirect, cookie.signed_in_as(outcome))
     return redirect
 
 
@@ -273,7 +257,7 @@ async def _set_enabled(
     request: Request,
     tenant_id: int,
     enabled: bool,
-    current: AdminSession,
+    current: BrowserSession,
     session: Session,
     zone: str,
     base: str,
@@ -291,7 +275,7 @@ async def _set_enabled(
 
 def _render_partner(
     request: Request,
-    current: AdminSession,
+    current: BrowserSession,
     page: service.PartnerPage,
     *,
     status_code: int = 200,

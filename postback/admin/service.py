@@ -1,4 +1,4 @@
-"""What the admin pages do: sign in (throttled), and read or change partners through the
+"""What the admin pages do: read or change partners through the
 tenants service, turning every refusal into problems a form can show next to its fields."""
 
 from __future__ import annotations
@@ -11,9 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postback.admin import repository
-from postback.admin.throttle import SignInThrottle
 from postback.errors import NotFound, PostbackError
-from postback.security import secrets_equal
 from postback.tenants import service as tenants
 from postback.tenants.schemas import (
     PostbackUrl,
@@ -39,24 +37,6 @@ UPDATE_FIELDS = ("name", "slug", "retention_days", "rate_limit_per_minute", "tim
 OPTIONAL_FIELDS = frozenset(
     {"ts_token", "ts_param", "tlm_token", "rate_limit_per_minute", "timezone"}
 )
-
-
-class Throttled(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"too many failed sign-ins: retry in {retry_after} s")
-        self.retry_after = retry_after
-
-
-def sign_in(throttle: SignInThrottle, admin_token: str, given: object, address: str) -> bool:
-    """Whether the given token is the admin token; Throttled after too many failures."""
-    wait = throttle.retry_after(address)
-    if wait:
-        raise Throttled(wait)
-    if isinstance(given, str) and given and secrets_equal(given.strip(), admin_token):
-        throttle.succeeded(address)
-        return True
-    throttle.failed(address)
-    return False
 
 
 # --- Forms ----------------------------------------------------------------------------

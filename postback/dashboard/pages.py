@@ -1,66 +1,44 @@
-"""Rendering the dashboard's pages (Jinja2, autoescaped) and its tables for download."""
+"""Rendering the dashboard's pages (through postback/web/render.py) and its tables for
+download."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import orjson
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from postback import __version__
-from postback.admin import i18n as languages
 from postback.auth import Principal
 from postback.dashboard import repository, service
-from postback.dashboard import session as partner_session
 from postback.dashboard.exports import Table
-from postback.dashboard.i18n import Translator
-from postback.web.headers import CSP, PAGE_HEADERS, PAGE_POLICY
-
-TEMPLATES = Path(__file__).parent / "templates"
-LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
-SECURITY_HEADERS = {CSP: PAGE_POLICY, **PAGE_HEADERS, "Cache-Control": "no-store"}
-
-environment = Environment(
-    loader=FileSystemLoader(TEMPLATES),
-    autoescape=True,
-    undefined=StrictUndefined,
-    trim_blocks=True,
-    lstrip_blocks=True,
-)
-environment.globals["version"] = __version__
-environment.globals["csrf_field"] = partner_session.CSRF_FIELD
+from postback.dashboard.labels import LABELS
+from postback.web import render as web
+from postback.web import session as browser
+from postback.web.labels import Translator, choose
+from postback.web.session import BrowserSession
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
-    language, chosen_now = languages.pick(request)
-    html = environment.get_template(template).render(
-        t=Translator(language), lang=language, lang_path=request.url.path, **context
-    )
-    response = HTMLResponse(html, status_code=status_code, headers=SECURITY_HEADERS)
-    if chosen_now:
-        response.set_cookie(
-            languages.LANG_COOKIE,
-            language,
-            max_age=LANG_COOKIE_MAX_AGE,
-            path="/dashboard",
-            samesite="lax",
-            secure=request.url.scheme == "https",
-        )
-    return response
+    """A dashboard page (templates/<template>) in the request's language."""
+    return web.render(request, "dashboard/" + template, LABELS, status_code=status_code, **context)
+
+
+def translator(request: Request) -> Translator:
+    return Translator(choose(request)[0], LABELS)
 
 
 def login(
-    request: Request, *, status_code: int = 200, error: tuple[str, int] | None = None
+    request: Request,
+    current: BrowserSession,
+    *,
+    status_code: int = 200,
+    error: tuple[str, int] | None = None,
 ) -> HTMLResponse:
-    current = partner_session.read(request)
-    if current is None or current.tenant_id is not None:
-        current = partner_session.new_session()
+    """The sign-in page on this session (its CSRF token goes into the form)."""
     response = render(request, "login.html", status_code, session=current, error=error)
-    partner_session.write(request, response, current)
+    browser.write(request, response, current)
     return response
 
 
@@ -76,9 +54,8 @@ async def dashboard(request: Request, session: AsyncSession, principal: Principa
         if info is not None:
             partner = (info.slug, info.name)
             zone = info.timezone or zone
-    language, _ = languages.pick(request)
-    labels = orjson.dumps(Translator(language).all()).decode()
-    current = partner_session.read(request)
+    labels = orjson.dumps(translator(request).all()).decode()
+    current = browser.read(request)
     return render(
         request,
         "dashboard.html",

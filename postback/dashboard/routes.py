@@ -1,7 +1,7 @@
 """The dashboard: the page, partner sign-in, JSON data, CSV/Excel downloads and the live feed.
 
-The data endpoints accept the admin's signed-in session, a partner's dashboard session, or
-`Authorization: Bearer` with the admin token or a partner's API key.
+The data endpoints accept the browser session (the admin's or a partner's: postback/web/
+session.py), or `Authorization: Bearer` with the admin token or a partner's API key.
 """
 
 from __future__ import annotations
@@ -14,15 +14,10 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from postback.admin import session as admin_session
-from postback.admin.i18n import pick
-from postback.admin.throttle import SignInThrottle
 from postback.auth import Principal, get_principal
 from postback.conversions.routes import text_filter
 from postback.conversions.service import scope_tenant
 from postback.dashboard import exports, pages, repository, service
-from postback.dashboard import session as partner_session
-from postback.dashboard.i18n import Translator
 from postback.dashboard.schemas import (
     CurrencyRow,
     FeedItem,
@@ -36,7 +31,9 @@ from postback.dashboard.schemas import (
 )
 from postback.deps import AppSettings, Session
 from postback.errors import NotAuthenticated
-from postback.security import hash_secret, secrets_equal
+from postback.web import session as browser
+from postback.web.session import CSRF_FIELD, BrowserIdentity, Refused, Throttled
+from postback.web.throttle import Throttle
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
 
@@ -48,29 +45,14 @@ FEED_FIRST = 20
 FEED_MAX_SECONDS = 300.0
 
 
-async def signed_in_principal(request: Request, session: Session) -> Principal | None:
-    """The admin's session, or a partner's dashboard session still matching its API key."""
-    admin = admin_session.read(request)
-    if admin is not None and admin.signed_in:
-        return Principal(tenant_id=None)
-    partner = partner_session.read(request)
-    if partner is None or partner.tenant_id is None:
-        return None
-    info = await repository.tenant_by_id(session, partner.tenant_id)
-    if info is None or not info.enabled or info.api_key_hash is None:
-        return None
-    if partner.key_digest is None or not secrets_equal(partner.key_digest, info.api_key_hash[:16]):
-        return None  # the key was rotated since: signed out
-    return Principal(tenant_id=info.id)
-
-
-async def viewer(request: Request, session: Session) -> Principal:
+async def viewer(request: Request, signed_in: BrowserIdentity) -> Principal:
+    """A bearer token when one is sent, else the browser's session (the admin's or a
+    partner's)."""
     if request.headers.get("authorization"):
         return await get_principal(request, None)
-    principal = await signed_in_principal(request, session)
-    if principal is None:
+    if signed_in is None:
         raise NotAuthenticated("sign in at /dashboard, or send Authorization: Bearer <token>")
-    return principal
+    return signed_in.principal
 
 
 Viewer = Annotated[Principal, Depends(viewer)]
@@ -105,61 +87,44 @@ Scope = Annotated[service.Scope, Depends(scope_of)]
 # --- The page and signing in ----------------------------------------------------------
 
 
-def throttle_of(request: Request) -> SignInThrottle:
-    state = request.app.state
-    throttle: SignInThrottle | None = getattr(state, "dashboard_throttle", None)
-    if throttle is None:
-        throttle = state.dashboard_throttle = SignInThrottle()
-    return throttle
-
-
 @router.get("", include_in_schema=False)
-async def page(request: Request, session: Session) -> Response:
-    principal = await signed_in_principal(request, session)
-    if principal is None:
-        return pages.login(request)
-    return await pages.dashboard(request, session, principal)
+async def page(request: Request, session: Session, signed_in: BrowserIdentity) -> Response:
+    if signed_in is None:
+        return pages.login(request, browser.for_sign_in_form(browser.read(request)))
+    return await pages.dashboard(request, session, signed_in.principal)
 
 
 @router.post("/login", include_in_schema=False)
-async def login(
-    request: Request, session: Session, throttle: Annotated[SignInThrottle, Depends(throttle_of)]
-) -> Response:
+async def login(request: Request, throttle: Throttle) -> Response:
     form = await request.form(max_files=0, max_fields=10)
-    current = partner_session.read(request)
-    if current is None or not current.csrf_matches(form.get(partner_session.CSRF_FIELD)):
-        return pages.login(request, status_code=403, error=("csrf_failed", 0))
-    address = request.client.host if request.client else "unknown"
-    wait = throttle.retry_after(address)
-    if wait:
-        response = pages.login(request, status_code=429, error=("too_many_attempts", wait))
+    current = browser.read(request)
+    if current is None or not current.csrf_matches(form.get(CSRF_FIELD)):
+        expired = current or browser.anonymous()
+        return pages.login(request, expired, status_code=403, error=("csrf_failed", 0))
+    outcome = await browser.sign_in(request, throttle, form.get("api_key"), "partner")
+    if isinstance(outcome, Throttled):
+        wait = outcome.retry_after
+        response = pages.login(request, current, status_code=429, error=("too_many_attempts", wait))
         response.headers["Retry-After"] = str(wait)
         return response
-    given = form.get("api_key")
-    info = None
-    if isinstance(given, str) and given.strip():
-        info = await repository.tenant_by_api_key_hash(session, hash_secret(given.strip()))
-    if info is None or info.api_key_hash is None:
-        throttle.failed(address)
-        return pages.login(request, status_code=401, error=("wrong_key", 0))
-    if not info.enabled:
-        return pages.login(request, status_code=403, error=("partner_disabled", 0))
-    throttle.succeeded(address)
+    if outcome is Refused.WRONG:
+        return pages.login(request, current, status_code=401, error=("wrong_key", 0))
+    if outcome is Refused.DISABLED:
+        return pages.login(request, current, status_code=403, error=("partner_disabled", 0))
     redirect = RedirectResponse("/dashboard", status_code=303)
-    partner_session.write(
-        request, redirect, partner_session.new_session(info.id, info.api_key_hash[:16])
-    )
+    browser.write(request, redirect, browser.signed_in_as(outcome))
     return redirect
 
 
 @router.post("/logout", include_in_schema=False)
 async def logout(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=10)
-    current = partner_session.read(request)
-    if current is None or not current.csrf_matches(form.get(partner_session.CSRF_FIELD)):
-        return pages.login(request, status_code=403, error=("csrf_failed", 0))
+    current = browser.read(request)
+    if current is None or not current.csrf_matches(form.get(CSRF_FIELD)):
+        expired = current or browser.anonymous()
+        return pages.login(request, expired, status_code=403, error=("csrf_failed", 0))
     response = RedirectResponse("/dashboard", status_code=303)
-    partner_session.clear(response)
+    browser.clear(response)
     return response
 
 
@@ -215,8 +180,7 @@ async def export(
     fmt: Annotated[Literal["csv", "xlsx"], Path()],
 ) -> Response:
     """One table of the dashboard as CSV or Excel."""
-    language, _ = pick(request)
-    built = await pages.export_table(session, principal, scope, table, Translator(language))
+    built = await pages.export_table(session, principal, scope, table, pages.translator(request))
     name = f"postback-{table}-{scope.first_day}-{scope.last_day}.{fmt}"
     if fmt == "csv":
         body, media = exports.as_csv(built), "text/csv; charset=utf-8"

@@ -1,18 +1,14 @@
-"""Every label of the /ask page in English and Chinese (the language is chosen as on the admin
-pages: `?lang=`, then the remembered choice, then the browser's Accept-Language)."""
+"""Every label of the /ask page in English and Chinese (the mechanism and the labels all
+areas share: postback/web/labels.py), its example questions, and the labels its script uses."""
 
 from __future__ import annotations
 
-from postback.admin import i18n
-from postback.admin.i18n import Language
+from postback.web.labels import COMMON, Language
 
 # key: (English, Chinese)
-LABELS: dict[str, tuple[str, str]] = {
+LABELS: dict[str, tuple[str, str]] = COMMON | {
     "title": ("Ask", "提问"),
     "heading": ("Ask about your conversions", "用中文或英文查询转化数据"),
-    "language": ("Language", "语言"),
-    "sign_in": ("Sign in", "登录"),
-    "sign_out": ("Sign out", "退出"),
     "sign_in_title": ("Sign in to ask", "登录后提问"),
     "token": ("Admin token or partner API key", "管理员令牌或合作伙伴 API 密钥"),
     "token_help": (
@@ -22,16 +18,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "use_admin_session": (
         "Signed in to the admin? Continue as admin",
         "已登录管理后台？以管理员身份继续",
-    ),
-    "wrong_token": ("This token is not valid.", "令牌无效。"),
-    "partner_disabled": ("This partner is disabled.", "该合作伙伴已停用。"),
-    "too_many_attempts": (
-        "Too many failed sign-ins from your address. Try again in {seconds} seconds.",
-        "登录失败次数过多，请在 {seconds} 秒后重试。",
-    ),
-    "csrf_failed": (
-        "This form has expired or did not come from this site. Open the page again and retry.",
-        "表单已过期或并非来自本站，请重新打开页面后重试。",
     ),
     "signed_in_as_admin": ("Admin: all partners", "管理员：全部合作伙伴"),
     "signed_in_as_partner": ("Partner: {name}", "合作伙伴：{name}"),
@@ -96,13 +82,3 @@ SCRIPT_LABELS = (
     "session_expired",
     "no_history",
 )
-
-
-class Translator(i18n.Translator):
-    """`t("ask")`, `t("rows", count=3)` in one language."""
-
-    def __init__(self, language: Language) -> None:
-        super().__init__(language, LABELS)
-
-    def script_labels(self) -> dict[str, str]:
-        return self.some(SCRIPT_LABELS)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import asyncpg
 from sqlalchemy import Row, exists, func, literal, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from postback.conversions.models import Conversion
 from postback.tenants.models import Tenant
@@ -108,3 +109,31 @@ async def directory_rows(pool: asyncpg.Pool) -> list[asyncpg.Record]:
             "is_default, ts_token_hash, ts_param_hash, tlm_token_hash FROM tenant"
         )
     return rows
+
+
+@dataclass(frozen=True, slots=True)
+class KeyHolder:
+    """A partner as its API key identifies it (postback/auth.py)."""
+
+    id: int
+    name: str
+    enabled: bool
+    api_key_hash: str | None
+
+
+def _key_holders() -> Any:
+    return select(Tenant.id, Tenant.name, Tenant.enabled, Tenant.api_key_hash)
+
+
+async def key_holder_by_key_hash(
+    conn: AsyncConnection | AsyncSession, digest: str
+) -> KeyHolder | None:
+    row = (await conn.execute(_key_holders().where(Tenant.api_key_hash == digest))).first()
+    return None if row is None else KeyHolder(row.id, row.name, row.enabled, row.api_key_hash)
+
+
+async def key_holder_by_id(
+    conn: AsyncConnection | AsyncSession, tenant_id: int
+) -> KeyHolder | None:
+    row = (await conn.execute(_key_holders().where(Tenant.id == tenant_id))).first()
+    return None if row is None else KeyHolder(row.id, row.name, row.enabled, row.api_key_hash)

@@ -56,6 +56,9 @@ def policy_for_page(html: str, **extra: str) -> str:
 
 PAGE_POLICY = content_security_policy()
 CSP = "Content-Security-Policy"
+# Every answer of the browser pages (/admin, /dashboard, /ask), redirects too: the policy,
+# the page headers, and no caching (a page can carry a secret shown once).
+BROWSER_PAGE_HEADERS = {CSP: PAGE_POLICY, **PAGE_HEADERS, "Cache-Control": "no-store"}
 _HTML_DEFAULTS = [
     (name.lower().encode(), value.encode())
     for name, value in {CSP: PAGE_POLICY, **PAGE_HEADERS}.items()

@@ -11,8 +11,11 @@ from fastapi.responses import FileResponse, HTMLResponse
 
 from postback import __version__
 from postback.web.headers import CSP, policy_for_page
+from postback.web.throttle import throttle_lifespan
 
-router = APIRouter(include_in_schema=False)
+# The browser layer's lifespan (the sign-in throttle) runs inside the app's, wherever the app
+# includes this router.
+router = APIRouter(include_in_schema=False, lifespan=throttle_lifespan)
 
 VENDOR = "/static/vendor"
 STATIC = Path(__file__).parent / "static"

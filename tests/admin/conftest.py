@@ -33,11 +33,9 @@ async def sign_in(
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttle(app: PostbackApp) -> None:
+async def fresh_throttle(app: PostbackApp) -> None:
     """Failed sign-ins of one test do not throttle the next."""
-    throttle = getattr(app.state, "admin_throttle", None)
-    if throttle is not None:
-        throttle.reset()
+    await app.state.sign_in_throttle.reset()
 
 
 @pytest.fixture

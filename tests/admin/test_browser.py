@@ -11,7 +11,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
-from postback.admin.i18n import LABELS, Translator
+from postback.admin.labels import LABELS
+from postback.web.labels import Translator
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import fill_macros
 from tests.web.test_browser import foreign
@@ -50,7 +51,7 @@ async def page(context):
 @pytest.mark.parametrize("context", ["en", "zh"], indirect=True)
 async def test_admin_in_a_browser(context, page, live_server, screenshot_dir, db):
     language = context.language
-    t = Translator(language)
+    t = Translator(language, LABELS)
     slug = f"shopee-{language}"
 
     # Signing in: the browser's language decides the page's.
@@ -113,7 +114,7 @@ async def test_admin_in_a_browser(context, page, live_server, screenshot_dir, db
     body = await page.inner_text("body")
     for key in ("recent_postbacks", "rejections", "rotate", "copy_url", "settings", "sign_out"):
         assert t(key) in body, key
-    other = Translator("en" if language == "zh" else "zh")
+    other = Translator("en" if language == "zh" else "zh", LABELS)
     assert other("recent_postbacks") not in body
     await page.screenshot(path=screenshot_dir / f"admin-partner-{language}.png", full_page=True)
 

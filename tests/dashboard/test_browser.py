@@ -14,7 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from postback.dashboard.i18n import Translator
+from postback.dashboard.labels import LABELS
+from postback.web.labels import Translator
 from tests.conftest import ADMIN_TOKEN
 from tests.factories import create_tenant, postback
 from tests.web.test_browser import foreign
@@ -92,7 +93,7 @@ def days_ago(days: int) -> str:
 @pytest.mark.parametrize("context", ["en", "zh"], indirect=True)
 async def test_dashboard_in_a_browser(context, live_server, screenshot_dir, app, db):
     language = context.language
-    t = Translator(language)
+    t = Translator(language, LABELS)
     acme = await create_tenant(app, "acme", name="Acme 商城", ts_token="tok-acme")
     await create_tenant(app, "globex", name="Globex", ts_token="tok-globex")
     async with httpx.AsyncClient() as network:

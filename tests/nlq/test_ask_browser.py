@@ -13,8 +13,9 @@ import asyncpg
 import httpx
 import pytest
 
-from postback.nlq.labels import EXAMPLES, Translator
+from postback.nlq.labels import EXAMPLES, LABELS
 from postback.security import hash_secret
+from postback.web.labels import Translator
 from postback_bench.nlq import load
 from tests.conftest import ADMIN_TOKEN
 from tests.web.test_browser import foreign
@@ -104,7 +105,7 @@ async def _wait_for_answer(page, question: str) -> None:
 @pytest.mark.parametrize("context", ["en", "zh"], indirect=True)
 async def test_ask_in_a_browser(context, page, live_server, screenshot_dir, data):
     language = context.language
-    t = Translator(language)
+    t = Translator(language, LABELS)
     token = ADMIN_TOKEN if language == "en" else PARTNER_KEY
 
     # Signing in: the browser's language decides the page's.
@@ -185,7 +186,7 @@ async def test_ask_in_a_browser(context, page, live_server, screenshot_dir, data
     assert await page.inner_text("#history") == t("no_history")
 
     # The switch to the other language, remembered on the next visit.
-    other = Translator("en" if language == "zh" else "zh")
+    other = Translator("en" if language == "zh" else "zh", LABELS)
     await page.click(f"nav.lang a[href$='?lang={other.language}']")
     assert await page.inner_text("h1") == other("heading")
     await page.goto(live_server + "/ask")

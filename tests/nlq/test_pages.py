@@ -22,10 +22,8 @@ BY_PARTNER = "conversions by partner in the last 7 days"
 
 
 @pytest.fixture(autouse=True)
-def fresh_throttle(app: PostbackApp) -> None:
-    throttle = getattr(app.state, "ask_throttle", None)
-    if throttle is not None:
-        throttle.reset()
+async def fresh_throttle(app: PostbackApp) -> None:
+    await app.state.sign_in_throttle.reset()
 
 
 async def sign_in(client: httpx.AsyncClient, token: str) -> httpx.Response:

@@ -1,44 +1,18 @@
-"""Every label of the admin pages in English and Chinese, and which language a request gets.
-
-`?lang=zh|en` switches (kept in a cookie); otherwise the browser's Accept-Language decides:
-Chinese for any `zh*` it prefers over English, English for everything else.
-"""
+"""Every label of the admin pages in English and Chinese (the mechanism and the labels all
+areas share: postback/web/labels.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Literal, get_args
-
-from starlette.requests import Request
-
-Language = Literal["en", "zh"]
-LANGUAGES: tuple[Language, ...] = get_args(Language)
-DEFAULT: Language = "en"
-LANG_COOKIE = "postback_lang"
-LANG_PARAM = "lang"
+from postback.web.labels import COMMON
 
 # key: (English, Chinese)
-LABELS: dict[str, tuple[str, str]] = {
-    "admin": ("Admin", "管理后台"),
-    "dashboard": ("Dashboard", "数据看板"),
+LABELS: dict[str, tuple[str, str]] = COMMON | {
     "ask": ("Ask", "提问"),
-    "language": ("Language", "语言"),
-    "sign_in": ("Sign in", "登录"),
-    "sign_out": ("Sign out", "退出"),
     "sign_in_title": ("Sign in to the admin", "登录管理后台"),
     "admin_token": ("Admin token", "管理员令牌"),
     "admin_token_help": (
         "The POSTBACK_ADMIN_TOKEN, or the token in data/admin_token.",
         "即 POSTBACK_ADMIN_TOKEN，或 data/admin_token 文件中的令牌。",
-    ),
-    "wrong_token": ("This token is not valid.", "令牌无效。"),
-    "too_many_attempts": (
-        "Too many failed sign-ins from your address. Try again in {seconds} seconds.",
-        "登录失败次数过多，请在 {seconds} 秒后重试。",
-    ),
-    "csrf_failed": (
-        "This form has expired or did not come from this site. Open the page again and retry.",
-        "表单已过期或并非来自本站，请重新打开页面后重试。",
     ),
     "not_found": ("Not found.", "未找到。"),
     "back_to_partners": ("Back to partners", "返回合作伙伴列表"),
@@ -134,66 +108,4 @@ LABELS: dict[str, tuple[str, str]] = {
     "fix_errors": ("Please correct the following:", "请更正以下问题："),
     "times_in": ("Times in {zone}.", "时间按 {zone} 显示。"),
     "showing_latest": ("The latest {count}.", "最近 {count} 条。"),
-    "yes": ("yes", "是"),
-    "no": ("no", "否"),
 }
-
-
-def pick(request: Request) -> tuple[Language, bool]:
-    """The request's language, and whether it was chosen just now by ?lang= (to remember)."""
-    asked = request.query_params.get(LANG_PARAM)
-    if asked in LANGUAGES:
-        return asked, True
-    kept = request.cookies.get(LANG_COOKIE)
-    if kept in LANGUAGES:
-        return kept, False
-    return from_accept_language(request.headers.get("accept-language", "")), False
-
-
-def from_accept_language(header: str) -> Language:
-    """Chinese when the browser prefers some zh* to English (by q-value, then order)."""
-    best: tuple[float, int, Language] | None = None
-    for position, part in enumerate(header.split(",")):
-        tag, _, params = part.strip().partition(";")
-        tag = tag.strip().lower()
-        language: Language | None = (
-            "zh" if tag.startswith("zh") else "en" if tag.startswith("en") or tag == "*" else None
-        )
-        if language is None:
-            continue
-        quality = _quality(params)
-        if quality <= 0:
-            continue
-        candidate = (-quality, position, language)
-        if best is None or candidate < best:
-            best = candidate
-    return best[2] if best else DEFAULT
-
-
-def _quality(params: str) -> float:
-    for param in params.split(";"):
-        key, _, value = param.strip().partition("=")
-        if key.strip() == "q":
-            try:
-                return float(value)
-            except ValueError:
-                return 0.0
-    return 1.0
-
-
-class Translator:
-    """`t("partners")`, `t("times_in", zone="Asia/Jakarta")` in one language, from a table of
-    (English, Chinese) labels: the admin pages' by default, or another page's own."""
-
-    def __init__(self, language: Language, labels: dict[str, tuple[str, str]] = LABELS) -> None:
-        self.language = language
-        self._labels = labels
-        self._index = LANGUAGES.index(language)
-
-    def __call__(self, key: str, **values: object) -> str:
-        text = self._labels[key][self._index]
-        return text.format(**values) if values else text
-
-    def some(self, keys: Iterable[str]) -> dict[str, str]:
-        """These labels by key, for a page's script."""
-        return {key: self._labels[key][self._index] for key in keys}

@@ -1,17 +1,12 @@
-"""Every label of the dashboard in English and Chinese (the language is picked as in the
-admin pages: ?lang=, then the remembered choice, then the browser's Accept-Language)."""
+"""Every label of the dashboard in English and Chinese (the mechanism and the labels all
+areas share: postback/web/labels.py)."""
 
 from __future__ import annotations
 
-from postback.admin import i18n
-from postback.admin.i18n import Language
+from postback.web.labels import COMMON
 
 # key: (English, Chinese)
-LABELS: dict[str, tuple[str, str]] = {
-    "dashboard": ("Dashboard", "数据看板"),
-    "language": ("Language", "语言"),
-    "sign_in": ("Sign in", "登录"),
-    "sign_out": ("Sign out", "退出"),
+LABELS: dict[str, tuple[str, str]] = COMMON | {
     "sign_in_title": ("Sign in to the dashboard", "登录数据看板"),
     "api_key": ("Partner API key", "合作伙伴 API 密钥"),
     "api_key_help": (
@@ -24,16 +19,6 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "admin_sign_in": ("Admin sign-in", "管理后台登录"),
     "wrong_key": ("This API key is not valid.", "API 密钥无效。"),
-    "partner_disabled": ("This partner is disabled.", "该合作伙伴已停用。"),
-    "too_many_attempts": (
-        "Too many failed sign-ins from your address. Try again in {seconds} seconds.",
-        "登录失败次数过多，请在 {seconds} 秒后重试。",
-    ),
-    "csrf_failed": (
-        "This form has expired or did not come from this site. Open the page again and retry.",
-        "表单已过期或并非来自本站，请重新打开页面后重试。",
-    ),
-    "admin": ("Admin", "管理后台"),
     "range": ("Range", "时间范围"),
     "today": ("Today", "今天"),
     "yesterday": ("Yesterday", "昨天"),
@@ -81,8 +66,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "sale_usd": ("Sale (USD)", "销售额（美元）"),
     "payout_usd": ("Payout (USD)", "佣金（美元）"),
     "duplicate": ("Duplicate", "重复"),
-    "yes": ("yes", "是"),
-    "no": ("no", "否"),
     "metric": ("Metric", "指标"),
     "value": ("Value", "数值"),
     "previous": ("Previous period", "上一周期"),
@@ -104,13 +87,3 @@ LABELS: dict[str, tuple[str, str]] = {
     "other": ("other", "其他"),
     "unknown": ("unknown", "未知"),
 }
-
-
-class Translator(i18n.Translator):
-    """`t("conversions")` in one language."""
-
-    def __init__(self, language: Language) -> None:
-        super().__init__(language, LABELS)
-
-    def all(self) -> dict[str, str]:
-        return self.some(LABELS)
