@@ -17,24 +17,14 @@ class TenantInfo:
     slug: str
     name: str
     timezone: str | None
-    enabled: bool
-    api_key_hash: str | None
 
 
 async def tenant_by_id(
     session: AsyncSession | AsyncConnection, tenant_id: int
 ) -> TenantInfo | None:
-    query = select(
-        Tenant.id, Tenant.slug, Tenant.name, Tenant.timezone, Tenant.enabled, Tenant.api_key_hash
-    ).where(Tenant.id == tenant_id)
-    row = (await session.execute(query)).first()
-    return None if row is None else TenantInfo(*row)
-
-
-async def tenant_by_api_key_hash(session: AsyncSession, digest: str) -> TenantInfo | None:
-    query = select(
-        Tenant.id, Tenant.slug, Tenant.name, Tenant.timezone, Tenant.enabled, Tenant.api_key_hash
-    ).where(Tenant.api_key_hash == digest)
+    query = select(Tenant.id, Tenant.slug, Tenant.name, Tenant.timezone).where(
+        Tenant.id == tenant_id
+    )
     row = (await session.execute(query)).first()
     return None if row is None else TenantInfo(*row)
 
