@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from postback.nlq import semantic as sem
-from postback.nlq.parser import Plan
+from postback.nlq.plan import UNIT_LABELS, Metric, Plan, TimeRange
 from postback.nlq.schemas import Chart
-from postback.nlq.semantic import Metric
-from postback.nlq.timephrases import TimeRange
 
 
 def _when(period: TimeRange, zone: str, language: str) -> str:
@@ -33,7 +30,7 @@ def metric_label(metric: Metric, plan: Plan, language: str) -> str:
         unit_label = (
             str(currency[0].values[0])
             if unit == "local" and currency
-            else sem.UNIT_LABELS[unit]["zh" if language == "zh" else "en"]
+            else UNIT_LABELS[unit]["zh" if language == "zh" else "en"]
         )
         label += f"（{unit_label}）" if language == "zh" else f" ({unit_label})"
     return label

@@ -29,7 +29,7 @@ from postback.auth import Principal
 from postback.errors import error_body
 from postback.nlq import service
 from postback.nlq.labels import EXAMPLES, Translator
-from postback.nlq.parser import CannotAnswer
+from postback.nlq.plan import CannotAnswer
 from postback.nlq.routes import refusal_body
 from postback.nlq.schemas import NlqQuestion
 from postback.security import hash_secret, secrets_equal

@@ -14,10 +14,16 @@ from zoneinfo import ZoneInfo
 
 from sqlglot import exp
 
-from postback.nlq import semantic as sem
-from postback.nlq.parser import Filter, Plan
-from postback.nlq.semantic import Metric, Unit
-from postback.nlq.timephrases import TimeRange
+from postback.nlq.plan import (
+    CONVERSIONS_VIEW,
+    MONEY_COLUMNS,
+    REJECTIONS_VIEW,
+    Filter,
+    Metric,
+    Plan,
+    TimeRange,
+    Unit,
+)
 
 ROW_LIMIT = 1000
 _BUCKET_FORMATS = {
@@ -149,7 +155,7 @@ def metric_expression(
         )
         return _round(share)
     assert metric.money is not None
-    column = _col(sem.MONEY_COLUMNS[(metric.money, unit)])
+    column = _col(MONEY_COLUMNS[(metric.money, unit)])
     if metric.key in ("aov", "avg_payout"):
         return _round(exp.Avg(this=_case_value(rows, column)))
     total = exp.Sum(this=_case_value(rows, column))
@@ -199,7 +205,7 @@ def _conversions(plan: Plan, zone: str) -> exp.Select:
             (m.column_name(plan.unit), metric_expression(m, plan.unit, None, first_rows))
             for m in plan.metrics
         ]
-        return _grouped(sem.CONVERSIONS_VIEW, dims, metrics, where, plan)
+        return _grouped(CONVERSIONS_VIEW, dims, metrics, where, plan)
 
     assert plan.period is not None
     where.append(_both_periods("occurred_at", plan))
@@ -209,7 +215,7 @@ def _conversions(plan: Plan, zone: str) -> exp.Select:
         for suffix, period in (("previous", plan.previous), ("current", plan.period)):
             expression = metric_expression(m, plan.unit, _within("occurred_at", period), first_rows)
             columns.append((f"{name}_{suffix}", expression))
-    inner = _grouped(sem.CONVERSIONS_VIEW, dims, columns, where, plan, ordered=False)
+    inner = _grouped(CONVERSIONS_VIEW, dims, columns, where, plan, ordered=False)
     return _compared(inner, dims, plan)
 
 
@@ -285,7 +291,7 @@ def _rejections(plan: Plan, zone: str) -> exp.Select:
             ("rejections_previous", _case_count(_within("received_at", plan.previous))),
             ("rejections_current", _case_count(_within("received_at", plan.period))),
         ]
-        inner = _grouped(sem.REJECTIONS_VIEW, dims, counts, where, plan, ordered=False)
+        inner = _grouped(REJECTIONS_VIEW, dims, counts, where, plan, ordered=False)
         previous, current = _col("rejections_previous"), _col("rejections_current")
         change = exp.Sub(this=current.copy(), expression=previous.copy())
         growth = _round(
@@ -302,7 +308,7 @@ def _rejections(plan: Plan, zone: str) -> exp.Select:
             exp.alias_(growth, "rejections_growth_pct"),
         ).from_(inner.subquery("periods"))
         return _ordered(select, [name for name, _ in dims], "rejections_current", plan)
-    return _grouped(sem.REJECTIONS_VIEW, dims, [("rejections", _case_count(None))], where, plan)
+    return _grouped(REJECTIONS_VIEW, dims, [("rejections", _case_count(None))], where, plan)
 
 
 # ---------------------------------------------------------------------------- day cells

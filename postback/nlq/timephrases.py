@@ -1,7 +1,7 @@
 """Time phrases in Chinese and English, resolved to half-open [start, end) ranges in the
 reporting timezone.
 
-The text given here is already normalised by the parser (lower case, half-width characters,
+The text given here is already normalised by the lexer (lower case, half-width characters,
 Chinese numerals written as digits: see `digits_for_numerals`). Calendar phrases cover whole
 periods ("this week" is Monday 00:00 to next Monday 00:00); "last N days" is the N calendar
 days ending today; "past N hours" is the N hours ending now.
@@ -16,6 +16,8 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import cn2an
+
+from postback.nlq.plan import TimeMatch, TimeRange
 
 # ---------------------------------------------------------------------------- numerals
 
@@ -65,22 +67,6 @@ def digits_for_numerals(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- ranges
-
-
-@dataclass(frozen=True, slots=True)
-class TimeRange:
-    """[start, end) in the reporting timezone; `kind` tells how to find the period before."""
-
-    start: datetime
-    end: datetime
-    kind: str  # day, week, month, year, rolling
-    phrase: str
-
-
-@dataclass(frozen=True, slots=True)
-class TimeMatch:
-    span: tuple[int, int]
-    range: TimeRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -493,12 +479,6 @@ def find_time_ranges(text: str, now: datetime, zone: ZoneInfo) -> list[TimeMatch
         if all(end <= c.span[0] or start >= c.span[1] for c in chosen):
             chosen.append(candidate)
     return sorted(chosen, key=lambda m: m.span[0])
-
-
-def resolve(text: str, now: datetime, zone: ZoneInfo) -> TimeRange | None:
-    """The single time phrase of `text` (normalised), or None."""
-    matches = find_time_ranges(text, now, zone)
-    return matches[0].range if len(matches) == 1 else None
 
 
 def previous_period(period: TimeRange) -> TimeRange:
