@@ -19,6 +19,8 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokenizer_core import Token, TokenType
 
+from postback.nlq.plan import SUB_COLUMNS
+
 REPORTING_SCHEMA = "reporting"
 MAX_SQL_CHARS = 20_000
 
@@ -45,15 +47,7 @@ CONVERSION_COLUMNS = frozenset(
         "received_at",
         "status_updated_at",
         "is_duplicate",
-        "aff_sub",
-        "aff_sub2",
-        "aff_sub3",
-        "aff_sub4",
-        "adv_sub",
-        "adv_sub2",
-        "adv_sub3",
-        "adv_sub4",
-        "adv_sub5",
+        *SUB_COLUMNS,
     }
 )
 REJECTION_COLUMNS = frozenset(
