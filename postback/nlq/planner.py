@@ -37,7 +37,8 @@ DEFAULT_TOP = 10
 # ("offer Shopee MY", "渠道 acme", "status approved"): the column each names.
 _FILTERED_BY = {"offer": "offer_name", "offer_id": "offer_id", "partner": "partner"}
 _LEADS_TO_BREAKDOWN = ("by", "top", "bottom", "which", "most")
-# The period "week over week", "环比" and the like compare when no period is named.
+# What "week over week", "月环比" and the like compare with the period before, when the
+# question names no period.
 _THIS_PERIOD = {
     "week": ("本周", "this week"),
     "month": ("本月", "this month"),
