@@ -34,7 +34,7 @@ from postback.nlq.plan import (
     currency_filter,
     refuse,
 )
-from postback.nlq.timephrases import digits_for_numerals, find_time_ranges
+from postback.nlq.timephrases import digits_for_numerals, find_time_ranges, longest_apart
 
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
@@ -100,12 +100,7 @@ class _Text:
 
 
 def _longest(candidates: Iterable[Token]) -> list[Token]:
-    """Where phrases overlap, the longest (then the first) wins; in question order."""
-    chosen: list[Token] = []
-    for token in sorted(candidates, key=lambda t: (-(t.end - t.start), t.start)):
-        if all(token.end <= c.start or token.start >= c.end for c in chosen):
-            chosen.append(token)
-    return sorted(chosen, key=lambda t: t.start)
+    return longest_apart(candidates, lambda t: (t.start, t.end))
 
 
 @cache

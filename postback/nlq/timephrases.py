@@ -10,14 +10,17 @@ days ending today; "past N hours" is the N hours ending now.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import cn2an
 
 from postback.nlq.plan import TimeMatch, TimeRange
+
+T = TypeVar("T")
 
 # ---------------------------------------------------------------------------- numerals
 
@@ -472,13 +475,17 @@ def find_time_ranges(text: str, now: datetime, zone: ZoneInfo) -> list[TimeMatch
             while end > start and text[end - 1].isspace():
                 end -= 1
             found.append(TimeMatch((start, end), replace(resolved, phrase=text[start:end])))
-    found.sort(key=lambda m: (-(m.span[1] - m.span[0]), m.span[0]))
-    chosen: list[TimeMatch] = []
-    for candidate in found:
-        (start, end) = candidate.span
-        if all(end <= c.span[0] or start >= c.span[1] for c in chosen):
-            chosen.append(candidate)
-    return sorted(chosen, key=lambda m: m.span[0])
+    return longest_apart(found, lambda m: m.span)
+
+
+def longest_apart(found: Iterable[T], span: Callable[[T], tuple[int, int]]) -> list[T]:
+    """Where phrases overlap, the longest (then the first) wins; in the order they appear."""
+    chosen: list[T] = []
+    for item in sorted(found, key=lambda i: (span(i)[0] - span(i)[1], span(i)[0])):
+        start, end = span(item)
+        if all(end <= span(c)[0] or start >= span(c)[1] for c in chosen):
+            chosen.append(item)
+    return sorted(chosen, key=lambda i: span(i)[0])
 
 
 def previous_period(period: TimeRange) -> TimeRange:
