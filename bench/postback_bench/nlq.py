@@ -372,7 +372,7 @@ def machine() -> dict[str, str]:
 
 async def measure(url: str, options: Options, say: Callable[[str], None]) -> BenchResult:
     from postback.nlq import service
-    from postback.nlq.parser import CannotAnswer
+    from postback.nlq.plan import CannotAnswer
 
     settings = Settings(DATABASE_URL=url, LOG_LEVEL="WARNING", NLQ_LLM_BASE_URL=None)
     zone = settings.zone

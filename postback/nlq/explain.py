@@ -5,11 +5,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from postback.nlq import semantic as sem
-from postback.nlq.parser import Plan
+from postback.nlq.plan import UNIT_LABELS, Metric, Plan, TimeRange
 from postback.nlq.schemas import Chart
-from postback.nlq.semantic import Metric
-from postback.nlq.timephrases import TimeRange
 
 
 def _when(period: TimeRange, zone: str, language: str) -> str:
@@ -33,13 +30,26 @@ def metric_label(metric: Metric, plan: Plan, language: str) -> str:
         unit_label = (
             str(currency[0].values[0])
             if unit == "local" and currency
-            else sem.UNIT_LABELS[unit]["zh" if language == "zh" else "en"]
+            else UNIT_LABELS[unit]["zh" if language == "zh" else "en"]
         )
         label += f"（{unit_label}）" if language == "zh" else f" ({unit_label})"
     return label
 
 
 def interpretation(plan: Plan, zone: str, *, partner_only: bool) -> str:
+    """What was computed, in the question's language: the measure, breakdown, filters,
+    periods resolved in `zone`, how rows were counted and the ranking."""
+    zh = plan.language == "zh"
+    parts = [
+        *_what(plan, partner_only=partner_only),
+        *_periods(plan, zone),
+        *_counting(plan),
+        *_ranking(plan),
+    ]
+    return ("；" if zh else "; ").join(parts) + ("。" if zh else ".")
+
+
+def _what(plan: Plan, *, partner_only: bool) -> list[str]:
     zh = plan.language == "zh"
     measures = ("、" if zh else ", ").join(
         metric_label(m, plan, plan.language) for m in plan.metrics
@@ -48,34 +58,29 @@ def interpretation(plan: Plan, zone: str, *, partner_only: bool) -> str:
     if plan.breakdown is not None:
         b = plan.breakdown
         if zh:
-            parts.append(
-                f"按{b.zh}拆分" + ("（本币金额不能跨币种相加）" if plan.currency_added else "")
-            )
+            added = "（本币金额不能跨币种相加）"
+            parts.append(f"按{b.zh}拆分" + (added if plan.currency_added else ""))
         else:
-            parts.append(
-                f"by {b.en}"
-                + (
-                    " (local amounts cannot be added across currencies)"
-                    if plan.currency_added
-                    else ""
-                )
-            )
+            added = " (local amounts cannot be added across currencies)"
+            parts.append(f"by {b.en}" + (added if plan.currency_added else ""))
     if plan.filters:
         listed = ("；" if zh else "; ").join(f.zh if zh else f.en for f in plan.filters)
         parts.append(f"筛选：{listed}" if zh else f"filters: {listed}")
     if partner_only:
         parts.append("仅限你自己的数据" if zh else "only your own data")
-    rejections = plan.metrics[0].source == "rejections"
-    time_of = (
-        ("接收时间" if zh else "reception time")
-        if rejections
-        else ("转化时间" if zh else "conversion time")
-    )
+    return parts
+
+
+def _periods(plan: Plan, zone: str) -> list[str]:
+    zh = plan.language == "zh"
+    if plan.metrics[0].source == "rejections":
+        time_of = "接收时间" if zh else "reception time"
+    else:
+        time_of = "转化时间" if zh else "conversion time"
+    parts = []
     if plan.previous is not None and plan.period is not None:
-        now_part, before = (
-            _when(plan.period, zone, plan.language),
-            _when(plan.previous, zone, plan.language),
-        )
+        now_part = _when(plan.period, zone, plan.language)
+        before = _when(plan.previous, zone, plan.language)
         if zh:
             parts.append(
                 f"对比（按{time_of}）：当前 {now_part}；之前 {before}；"
@@ -93,37 +98,46 @@ def interpretation(plan: Plan, zone: str, *, partner_only: bool) -> str:
         parts.append("时间：全部数据，不限时间" if zh else "period: all time")
     if plan.breakdown is not None and plan.breakdown.time_unit:
         parts.append(f"时间分桶按 {zone} 时区" if zh else f"time buckets in {zone}")
-    if rejections:
-        parts.append("数据：接收时被拒收的回传" if zh else "data: postbacks refused at reception")
+    return parts
+
+
+def _counting(plan: Plan) -> list[str]:
+    """Which rows were counted, and how a rate is computed."""
+    zh = plan.language == "zh"
+    if plan.metrics[0].source == "rejections":
+        parts = ["数据：接收时被拒收的回传" if zh else "data: postbacks refused at reception"]
     elif any(m.key == "duplicates" for m in plan.metrics):
-        parts.append(
+        parts = [
             "重复回传按每一条重复记录计数；转化数只计每笔转化的首条记录"
             if zh
             else "duplicates counted per duplicate postback; conversions count each "
             "conversion's first row only"
-        )
+        ]
     else:
-        parts.append(
+        parts = [
             "每笔转化只计一次（不含重复回传，用首条记录的当前状态）"
             if zh
             else "each conversion counted once (duplicate postbacks excluded, "
             "first row's current status)"
-        )
+        ]
     if any(m.key == "approval_rate_pct" for m in plan.metrics):
         parts.append(
             "通过率 = 审核通过的转化数 / 全部转化数 × 100%"
             if zh
             else "approval rate = approved conversions / all conversions × 100%"
         )
-    if plan.rank is not None:
-        key = metric_label(plan.metrics[0], plan, plan.language)
-        if zh:
-            order = "从高到低" if plan.rank == "top" else "从低到高"
-            parts.append(f"排序：按{key}{order}，取前 {plan.limit} 个")
-        else:
-            order = "highest first" if plan.rank == "top" else "lowest first"
-            parts.append(f"ranked by {key}, {order}, {plan.limit} shown")
-    return ("；" if zh else "; ").join(parts) + ("。" if zh else ".")
+    return parts
+
+
+def _ranking(plan: Plan) -> list[str]:
+    if plan.rank is None:
+        return []
+    key = metric_label(plan.metrics[0], plan, plan.language)
+    if plan.language == "zh":
+        order = "从高到低" if plan.rank == "top" else "从低到高"
+        return [f"排序：按{key}{order}，取前 {plan.limit} 个"]
+    order = "highest first" if plan.rank == "top" else "lowest first"
+    return [f"ranked by {key}, {order}, {plan.limit} shown"]
 
 
 def chart(plan: Plan, columns: list[str], period_label: str) -> Chart:

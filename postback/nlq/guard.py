@@ -1,12 +1,11 @@
-"""SQL safety for natural-language questions: what may run, and how it runs.
+"""SQL safety for natural-language questions: what may run.
 
 Every query, whether the offline engine built it or an LLM wrote it, goes through `guard()`
-and then `run()`. `guard()` parses the text with sqlglot and accepts exactly one read-only
-SELECT over the reporting views, built only from an allow-list of node types, functions and
-types; it restricts every view reference to the asking tenant, caps the LIMIT, and returns
-SQL *regenerated from the checked tree* (so what PostgreSQL runs is what was checked, never
-the text as given). `run()` executes it in a READ ONLY transaction with a statement timeout,
-as the `postback_reporting` role, which can read the reporting views and nothing else.
+before `repository.run()` executes it. `guard()` parses the text with sqlglot and accepts
+exactly one read-only SELECT over the reporting views, built only from an allow-list of node
+types, functions and types; it restricts every view reference to the asking tenant, caps the
+LIMIT, and returns SQL *regenerated from the checked tree* (so what PostgreSQL runs is what
+was checked, never the text as given). It only reads text: nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -15,14 +14,14 @@ import logging
 import unicodedata
 from typing import Any
 
-import asyncpg
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 from sqlglot.tokenizer_core import Token, TokenType
 
+from postback.nlq.plan import SUB_COLUMNS
+
 REPORTING_SCHEMA = "reporting"
-REPORTING_ROLE = "postback_reporting"
 MAX_SQL_CHARS = 20_000
 
 CONVERSION_COLUMNS = frozenset(
@@ -48,15 +47,7 @@ CONVERSION_COLUMNS = frozenset(
         "received_at",
         "status_updated_at",
         "is_duplicate",
-        "aff_sub",
-        "aff_sub2",
-        "aff_sub3",
-        "aff_sub4",
-        "adv_sub",
-        "adv_sub2",
-        "adv_sub3",
-        "adv_sub4",
-        "adv_sub5",
+        *SUB_COLUMNS,
     }
 )
 REJECTION_COLUMNS = frozenset(
@@ -397,31 +388,3 @@ class _quiet_sqlglot:
 
     def __exit__(self, *_: Any) -> None:
         self._logger.setLevel(self._level)
-
-
-async def run(
-    conn: asyncpg.Connection, sql: str, *, timeout_ms: int = 5000
-) -> tuple[list[str], list[tuple[object, ...]]]:
-    """Run guarded SQL in a READ ONLY transaction with a statement timeout, as the
-    reporting role: return the column names and the rows."""
-    timeout = max(1, int(timeout_ms))
-    transaction = conn.transaction(readonly=True)
-    await transaction.start()
-    try:
-        # Unqualified names find nothing of the application's schema; string literals mean
-        # what the guard's regenerated SQL says whatever the server's default; report
-        # queries group a few hundred thousand rows at most, in memory rather than on disk,
-        # and skip JIT compilation, which costs more than it saves on queries this short.
-        await conn.execute(
-            f"SET LOCAL statement_timeout = {timeout}; SET LOCAL ROLE {REPORTING_ROLE}; "
-            "SET LOCAL search_path = pg_catalog; SET LOCAL standard_conforming_strings = on; "
-            "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off"
-        )
-        # A prepared statement holds exactly one statement, whatever the text says.
-        statement = await conn.prepare(sql)
-        records = await statement.fetch()
-        columns = [attribute.name for attribute in statement.get_attributes()]
-    finally:
-        # Never committed: even a session-level SET that got this far is undone.
-        await transaction.rollback()
-    return columns, [tuple(record) for record in records]

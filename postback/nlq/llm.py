@@ -2,8 +2,8 @@
 
 Used only when `NLQ_LLM_BASE_URL` is set and the offline engine cannot parse a question.
 Whatever the model answers is only text: the caller passes it to `guard.guard()` (one SELECT
-over the reporting views, scoped to the asking partner) and `guard.run()` (read-only, as the
-reporting role), exactly like the engine's own SQL.
+over the reporting views, scoped to the asking partner) and `repository.run()` (read-only, as
+the reporting role), exactly like the engine's own SQL.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from postback.auth import Identity, Principal
 from postback.errors import error_body
 from postback.nlq import service
 from postback.nlq.labels import EXAMPLES, LABELS, SCRIPT_LABELS
-from postback.nlq.parser import CannotAnswer
+from postback.nlq.plan import CannotAnswer
 from postback.nlq.routes import refusal_body
 from postback.nlq.schemas import NlqQuestion
 from postback.web import render as web

@@ -9,7 +9,7 @@ from postback.auth import Auth
 from postback.deps import AppSettings
 from postback.errors import error_body
 from postback.nlq import service
-from postback.nlq.parser import CannotAnswer
+from postback.nlq.plan import CannotAnswer
 from postback.nlq.schemas import NlqAnswer, NlqQuestion, NlqRefusal
 
 router = APIRouter(prefix="/api", tags=["questions"])

@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from postback.nlq.parser import MAX_QUESTION_CHARS
+from postback.nlq.plan import MAX_QUESTION_CHARS
 from postback.tenants.schemas import NO_NUL
 
 QuestionText = Annotated[

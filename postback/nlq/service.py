@@ -1,5 +1,7 @@
-"""Answering a question: parse it (or, when the engine cannot and an LLM is configured, ask
-the LLM for SQL), check the SQL with the guard, run it read-only, and shape the answer."""
+"""Answering a question, stage by stage: lex it, plan it, turn the plan into SQL, check the
+SQL with the guard, run it read-only in the repository, and explain what was computed. When
+the engine does not understand the question and an LLM is configured, the LLM writes the SQL
+instead, and it passes the same guard and runs the same way."""
 
 from __future__ import annotations
 
@@ -17,17 +19,8 @@ import structlog
 
 from postback.auth import Principal
 from postback.errors import PostbackError
-from postback.nlq import explain, guard, llm, sqlgen
-from postback.nlq.parser import (
-    CannotAnswer,
-    Offer,
-    Partner,
-    Plan,
-    Vocabulary,
-    language_of,
-    parse,
-    refuse,
-)
+from postback.nlq import explain, guard, lexer, llm, planner, repository, sqlgen
+from postback.nlq.plan import CannotAnswer, Offer, Partner, Plan, Vocabulary, refuse
 from postback.nlq.schemas import Chart, NlqAnswer
 from postback.settings import Settings
 
@@ -37,9 +30,6 @@ log = structlog.get_logger(__name__)
 # conversions arrived since they were read.
 VOCABULARY_SECONDS = 300.0
 VOCABULARY_ROWS = 50_000
-QUERY_TIMEOUT_MS = 5000
-# Whether the compaction keeps day cells for a zone (the reporting timezone, normally).
-HAS_DAY_CELLS = "SELECT EXISTS (SELECT FROM public.conversion_daily_zone WHERE zone = $1)"
 
 
 class QueryTooSlow(PostbackError):
@@ -64,7 +54,7 @@ async def reporting_connection(app_state: Any) -> AsyncIterator[asyncpg.Connecti
 class _Cached:
     vocabulary: Vocabulary
     loaded: float
-    newest: tuple[object, ...] | None  # the newest row when the names were read
+    newest: repository.Newest | None  # the newest row when the names were read
 
 
 _vocabularies: dict[int | None, _Cached] = {}
@@ -75,27 +65,12 @@ def forget_vocabulary() -> None:
     _vocabularies.clear()
 
 
-async def _newest_row(conn: asyncpg.Connection, tenant_id: int | None) -> tuple[object, ...] | None:
-    """Id and reception time of the newest conversion (an index lookup): names can only
-    have changed if this has."""
-    sql = guard.guard(
-        "SELECT id, received_at FROM reporting.conversions ORDER BY id DESC LIMIT 1",
-        tenant_id=tenant_id,
-    )
-    _, rows = await guard.run(conn, sql, timeout_ms=QUERY_TIMEOUT_MS)
-    return rows[0] if rows else None
-
-
 async def _load_vocabulary(conn: asyncpg.Connection, tenant_id: int | None) -> Vocabulary:
-    # One pass over the view for both kinds of names.
-    sql = guard.guard(
-        "SELECT DISTINCT partner, partner_name, offer_id, offer_name FROM reporting.conversions",
-        tenant_id=tenant_id,
-        limit=VOCABULARY_ROWS,
-    )
-    _, rows = await guard.run(conn, sql, timeout_ms=QUERY_TIMEOUT_MS)
-    offers = {Offer(_text(r[2]), str(r[3])) for r in rows if r[3] is not None}
-    partners = {Partner(str(r[0]), _text(r[1])) for r in rows if r[0] is not None}
+    rows = await repository.names(conn, tenant_id, limit=VOCABULARY_ROWS)
+    offers = {Offer(_text(r.offer_id), str(r.offer_name)) for r in rows if r.offer_name is not None}
+    partners = {
+        Partner(str(r.partner), _text(r.partner_name)) for r in rows if r.partner is not None
+    }
     return Vocabulary(
         offers=tuple(sorted(offers, key=lambda o: (o.name, o.offer_id or ""))),
         partners=tuple(sorted(partners, key=lambda p: p.slug)),
@@ -115,9 +90,9 @@ async def vocabulary(
     if cached is not None:
         if not fresh and time.monotonic() - cached.loaded < VOCABULARY_SECONDS:
             return cached.vocabulary, False
-        if fresh and await _newest_row(conn, tenant_id) == cached.newest:
+        if fresh and await repository.newest_conversion(conn, tenant_id) == cached.newest:
             return cached.vocabulary, False
-    newest = await _newest_row(conn, tenant_id)
+    newest = await repository.newest_conversion(conn, tenant_id)
     loaded = await _load_vocabulary(conn, tenant_id)
     _vocabularies[tenant_id] = _Cached(loaded, time.monotonic(), newest)
     return loaded, True
@@ -130,7 +105,7 @@ async def _zone_name(conn: asyncpg.Connection, principal: Principal, settings: S
     """The reporting timezone: the partner's own when it has one, else POSTBACK_TIMEZONE."""
     if principal.tenant_id is None:
         return settings.timezone
-    own = await conn.fetchval("SELECT timezone FROM tenant WHERE id = $1", principal.tenant_id)
+    own = await repository.tenant_timezone(conn, principal.tenant_id)
     if own:
         try:
             ZoneInfo(own)
@@ -151,10 +126,23 @@ def _json(value: object) -> object:
 
 async def _run(conn: asyncpg.Connection, sql: str) -> tuple[list[str], list[list[object]]]:
     try:
-        columns, rows = await guard.run(conn, sql, timeout_ms=QUERY_TIMEOUT_MS)
+        columns, rows = await repository.run(conn, sql)
     except asyncpg.QueryCanceledError:
         raise QueryTooSlow() from None
     return columns, [[_json(v) for v in row] for row in rows]
+
+
+def understand(
+    question: str,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+    vocabulary: Vocabulary,
+    tenant_id: int | None = None,
+) -> Plan:
+    """The plan answering `question` (lexer → planner). Raises CannotAnswer."""
+    lexed = lexer.lex(question, now=now, zone=zone, vocabulary=vocabulary)
+    return planner.plan(lexed, tenant_id=tenant_id)
 
 
 async def answer(
@@ -169,21 +157,8 @@ async def answer(
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     zone_name = await _zone_name(conn, principal, settings)
-    zone = ZoneInfo(zone_name)
-    names, fresh = await vocabulary(conn, principal.tenant_id)
     try:
-        try:
-            plan = parse(
-                question, now=now, zone=zone, vocabulary=names, tenant_id=principal.tenant_id
-            )
-        except CannotAnswer as exc:
-            if not exc.unknown or fresh:
-                raise
-            # Perhaps a name that arrived since the names were read.
-            names, _ = await vocabulary(conn, principal.tenant_id, fresh=True)
-            plan = parse(
-                question, now=now, zone=zone, vocabulary=names, tenant_id=principal.tenant_id
-            )
+        plan = await _understood(conn, principal, question, now, ZoneInfo(zone_name))
     except CannotAnswer as exc:
         if llm.enabled(settings) and exc.unknown:
             return await _from_llm(
@@ -191,6 +166,22 @@ async def answer(
             )
         raise
     return await _from_plan(conn, principal, question, plan, zone_name, started)
+
+
+async def _understood(
+    conn: asyncpg.Connection, principal: Principal, question: str, now: datetime, zone: ZoneInfo
+) -> Plan:
+    """The plan of `question` with the names in the data; with fresher names when a word was
+    not understood and conversions arrived since the names were read (a new offer, say)."""
+    tenant_id = principal.tenant_id
+    names, fresh = await vocabulary(conn, tenant_id)
+    try:
+        return understand(question, now=now, zone=zone, vocabulary=names, tenant_id=tenant_id)
+    except CannotAnswer as exc:
+        if not exc.unknown or fresh:
+            raise
+    names, _ = await vocabulary(conn, tenant_id, fresh=True)
+    return understand(question, now=now, zone=zone, vocabulary=names, tenant_id=tenant_id)
 
 
 async def _from_plan(
@@ -201,8 +192,8 @@ async def _from_plan(
     zone_name: str,
     started: float,
 ) -> NlqAnswer:
-    day_cells = sqlgen.answerable_from_days(plan, zone_name) and bool(
-        await conn.fetchval(HAS_DAY_CELLS, zone_name)
+    day_cells = sqlgen.answerable_from_days(plan, zone_name) and (
+        await repository.has_day_cells(conn, zone_name)
     )
     try:
         sql = guard.guard(
@@ -246,7 +237,7 @@ async def _from_llm(
     zone_name: str,
     started: float,
 ) -> NlqAnswer:
-    language = language_of(question)
+    language = lexer.language_of(question)
     zh = language == "zh"
     try:
         text = await llm.generate_sql(

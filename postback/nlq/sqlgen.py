@@ -8,16 +8,23 @@ rows, with the same answer."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from sqlglot import exp
 
-from postback.nlq import semantic as sem
-from postback.nlq.parser import Filter, Plan
-from postback.nlq.semantic import Metric, Unit
-from postback.nlq.timephrases import TimeRange
+from postback.nlq.plan import (
+    CONVERSIONS_VIEW,
+    MONEY_COLUMNS,
+    REJECTIONS_VIEW,
+    Filter,
+    Metric,
+    Plan,
+    TimeRange,
+    Unit,
+)
 
 ROW_LIMIT = 1000
 _BUCKET_FORMATS = {
@@ -149,7 +156,7 @@ def metric_expression(
         )
         return _round(share)
     assert metric.money is not None
-    column = _col(sem.MONEY_COLUMNS[(metric.money, unit)])
+    column = _col(MONEY_COLUMNS[(metric.money, unit)])
     if metric.key in ("aov", "avg_payout"):
         return _round(exp.Avg(this=_case_value(rows, column)))
     total = exp.Sum(this=_case_value(rows, column))
@@ -199,18 +206,30 @@ def _conversions(plan: Plan, zone: str) -> exp.Select:
             (m.column_name(plan.unit), metric_expression(m, plan.unit, None, first_rows))
             for m in plan.metrics
         ]
-        return _grouped(sem.CONVERSIONS_VIEW, dims, metrics, where, plan)
+        return _grouped(CONVERSIONS_VIEW, dims, metrics, where, plan)
 
     assert plan.period is not None
     where.append(_both_periods("occurred_at", plan))
-    columns: list[tuple[str, exp.Expr]] = []
-    for m in plan.metrics:
-        name = m.column_name(plan.unit)
-        for suffix, period in (("previous", plan.previous), ("current", plan.period)):
-            expression = metric_expression(m, plan.unit, _within("occurred_at", period), first_rows)
-            columns.append((f"{name}_{suffix}", expression))
-    inner = _grouped(sem.CONVERSIONS_VIEW, dims, columns, where, plan, ordered=False)
+    columns = _in_both_periods(
+        plan, "occurred_at", lambda m, when: metric_expression(m, plan.unit, when, first_rows)
+    )
+    inner = _grouped(CONVERSIONS_VIEW, dims, columns, where, plan, ordered=False)
     return _compared(inner, dims, plan)
+
+
+def _in_both_periods(
+    plan: Plan, time_column: str, aggregate: Callable[[Metric, exp.Expr], exp.Expr]
+) -> list[tuple[str, exp.Expr]]:
+    """Each metric aggregated over the previous period and over the current one, as
+    `<metric>_previous` and `<metric>_current`."""
+    assert plan.previous is not None
+    assert plan.period is not None
+    periods = (("previous", plan.previous), ("current", plan.period))
+    return [
+        (f"{m.column_name(plan.unit)}_{suffix}", aggregate(m, _within(time_column, period)))
+        for m in plan.metrics
+        for suffix, period in periods
+    ]
 
 
 def _compared(inner: exp.Select, dims: list[tuple[str, exp.Expr]], plan: Plan) -> exp.Select:
@@ -281,28 +300,10 @@ def _rejections(plan: Plan, zone: str) -> exp.Select:
     if plan.previous is not None:
         assert plan.period is not None
         where.append(_both_periods("received_at", plan))
-        counts = [
-            ("rejections_previous", _case_count(_within("received_at", plan.previous))),
-            ("rejections_current", _case_count(_within("received_at", plan.period))),
-        ]
-        inner = _grouped(sem.REJECTIONS_VIEW, dims, counts, where, plan, ordered=False)
-        previous, current = _col("rejections_previous"), _col("rejections_current")
-        change = exp.Sub(this=current.copy(), expression=previous.copy())
-        growth = _round(
-            _div(
-                this=exp.Mul(this=exp.Literal.number("100.0"), expression=exp.paren(change)),
-                expression=exp.func("nullif", previous.copy(), exp.Literal.number(0)),
-            )
-        )
-        select = exp.select(
-            *(_col(name) for name, _ in dims),
-            previous,
-            current,
-            exp.alias_(change.copy(), "rejections_change"),
-            exp.alias_(growth, "rejections_growth_pct"),
-        ).from_(inner.subquery("periods"))
-        return _ordered(select, [name for name, _ in dims], "rejections_current", plan)
-    return _grouped(sem.REJECTIONS_VIEW, dims, [("rejections", _case_count(None))], where, plan)
+        counts = _in_both_periods(plan, "received_at", lambda _, when: _case_count(when))
+        inner = _grouped(REJECTIONS_VIEW, dims, counts, where, plan, ordered=False)
+        return _compared(inner, dims, plan)
+    return _grouped(REJECTIONS_VIEW, dims, [("rejections", _case_count(None))], where, plan)
 
 
 # ---------------------------------------------------------------------------- day cells
@@ -389,11 +390,7 @@ def _days(plan: Plan, zone: str) -> exp.Select:
     else:
         assert plan.period is not None
         where.append(_both_periods("day", plan))
-        columns = []
-        for m in plan.metrics:
-            for suffix, period in (("previous", plan.previous), ("current", plan.period)):
-                value = _day_metric(m, plan.unit, _within("day", period))
-                columns.append((f"{m.column_name(plan.unit)}_{suffix}", value))
+        columns = _in_both_periods(plan, "day", lambda m, when: _day_metric(m, plan.unit, when))
     select = _grouped(DAYS_VIEW, dims, columns, where, plan, ordered=False)
     if dims:
         # The groups the rows would form: those with a row the metrics count.

@@ -10,13 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-import asyncpg
-
 from postback import migrate
 from postback.auth import Principal
-from postback.db import asyncpg_url
-from postback.nlq import service
-from postback.nlq.parser import CannotAnswer
+from postback.nlq import repository, service
+from postback.nlq.plan import CannotAnswer
 from postback.settings import Settings
 
 # Exit codes: 0 answered, 1 something else went wrong, 2 the question cannot be answered.
@@ -41,12 +38,10 @@ async def ask(
 ) -> Printed:
     """Answer `question` as the admin, or as `partner` (a slug) when given."""
     await migrate.upgrade(url)
-    conn = await asyncpg.connect(asyncpg_url(url))
-    try:
-        await conn.execute("SET TIME ZONE 'UTC'")
+    async with repository.connect(url) as conn:
         tenant_id = None
         if partner is not None:
-            tenant_id = await conn.fetchval("SELECT id FROM tenant WHERE slug = $1", partner)
+            tenant_id = await repository.tenant_id(conn, partner)
             if tenant_id is None:
                 return Printed(
                     1, "", f"error: no partner {partner!r} (see postback tenants list)\n"
@@ -57,8 +52,6 @@ async def ask(
             )
         except CannotAnswer as exc:
             return _cannot_answer(exc, as_json)
-    finally:
-        await conn.close()
     data = answer.model_dump(mode="json")
     if as_json:
         return Printed(0, json.dumps(data, ensure_ascii=False, indent=2) + "\n")

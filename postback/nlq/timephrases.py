@@ -1,7 +1,7 @@
 """Time phrases in Chinese and English, resolved to half-open [start, end) ranges in the
 reporting timezone.
 
-The text given here is already normalised by the parser (lower case, half-width characters,
+The text given here is already normalised by the lexer (lower case, half-width characters,
 Chinese numerals written as digits: see `digits_for_numerals`). Calendar phrases cover whole
 periods ("this week" is Monday 00:00 to next Monday 00:00); "last N days" is the N calendar
 days ending today; "past N hours" is the N hours ending now.
@@ -10,12 +10,17 @@ days ending today; "past N hours" is the N hours ending now.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 import cn2an
+
+from postback.nlq.plan import TimeMatch, TimeRange
+
+T = TypeVar("T")
 
 # ---------------------------------------------------------------------------- numerals
 
@@ -65,22 +70,6 @@ def digits_for_numerals(text: str) -> str:
 
 
 # ---------------------------------------------------------------------------- ranges
-
-
-@dataclass(frozen=True, slots=True)
-class TimeRange:
-    """[start, end) in the reporting timezone; `kind` tells how to find the period before."""
-
-    start: datetime
-    end: datetime
-    kind: str  # day, week, month, year, rolling
-    phrase: str
-
-
-@dataclass(frozen=True, slots=True)
-class TimeMatch:
-    span: tuple[int, int]
-    range: TimeRange
 
 
 @dataclass(frozen=True, slots=True)
@@ -486,19 +475,17 @@ def find_time_ranges(text: str, now: datetime, zone: ZoneInfo) -> list[TimeMatch
             while end > start and text[end - 1].isspace():
                 end -= 1
             found.append(TimeMatch((start, end), replace(resolved, phrase=text[start:end])))
-    found.sort(key=lambda m: (-(m.span[1] - m.span[0]), m.span[0]))
-    chosen: list[TimeMatch] = []
-    for candidate in found:
-        (start, end) = candidate.span
-        if all(end <= c.span[0] or start >= c.span[1] for c in chosen):
-            chosen.append(candidate)
-    return sorted(chosen, key=lambda m: m.span[0])
+    return longest_apart(found, lambda m: m.span)
 
 
-def resolve(text: str, now: datetime, zone: ZoneInfo) -> TimeRange | None:
-    """The single time phrase of `text` (normalised), or None."""
-    matches = find_time_ranges(text, now, zone)
-    return matches[0].range if len(matches) == 1 else None
+def longest_apart(found: Iterable[T], span: Callable[[T], tuple[int, int]]) -> list[T]:
+    """Where phrases overlap, the longest (then the first) wins; in the order they appear."""
+    chosen: list[T] = []
+    for item in sorted(found, key=lambda i: (span(i)[0] - span(i)[1], span(i)[0])):
+        start, end = span(item)
+        if all(end <= span(c)[0] or start >= span(c)[1] for c in chosen):
+            chosen.append(item)
+    return sorted(chosen, key=lambda i: span(i)[0])
 
 
 def previous_period(period: TimeRange) -> TimeRange:

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlglot import exp
 
-from postback.nlq.guard import UnsafeQuery, guard, run
+from postback.nlq.guard import UnsafeQuery, guard
+from postback.nlq.repository import run
 from tests.nlq.safety import fingerprint, scoped_selects, seed_two_partners
 
 REFUSED = {

@@ -11,7 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from postback.nlq import llm
-from postback.nlq.guard import UnsafeQuery, guard, run
+from postback.nlq.guard import UnsafeQuery, guard
+from postback.nlq.repository import run
 from postback.settings import Settings
 from tests.nlq.fake_llm import FakeLlm, Reply, fake_llm, fake_llm_server, sql_block
 from tests.nlq.safety import fingerprint, seed_two_partners

@@ -13,7 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from postback.nlq import explain, guard, sqlgen
-from postback.nlq.parser import CannotAnswer, Offer, Partner, Plan, Vocabulary, parse
+from postback.nlq.plan import CannotAnswer, Offer, Partner, Plan, Vocabulary
+from postback.nlq.service import understand
 
 KL = ZoneInfo("Asia/Kuala_Lumpur")
 NOW = datetime(2026, 11, 25, 15, 30, tzinfo=KL)
@@ -29,7 +30,7 @@ NAMES = Vocabulary(
 
 
 def plan(question: str, tenant_id: int | None = None) -> Plan:
-    return parse(question, now=NOW, zone=KL, vocabulary=NAMES, tenant_id=tenant_id)
+    return understand(question, now=NOW, zone=KL, vocabulary=NAMES, tenant_id=tenant_id)
 
 
 WORDS = st.sampled_from(

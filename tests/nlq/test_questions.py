@@ -17,7 +17,7 @@ import pytest
 from postback.app import PostbackApp
 from postback.auth import Principal
 from postback.nlq import service
-from postback.nlq.parser import CannotAnswer
+from postback.nlq.plan import CannotAnswer
 from postback.rollups import service as compaction
 from tests.nlq.dataset import NOW, ZONE, Dataset, Row, generate, load
 

@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from postback.nlq.parser import normalise
+from postback.nlq.lexer import normalise
+from postback.nlq.plan import TimeRange
 from postback.nlq.timephrases import (
-    TimeRange,
     digits_for_numerals,
     find_time_ranges,
     previous_period,

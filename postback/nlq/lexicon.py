@@ -1,5 +1,8 @@
-"""The semantic layer: what can be asked about conversions, and the words (Chinese and
-English) that name each metric, breakdown, status, currency and unit.
+"""The lexicon: every word and phrase, Chinese and English, the engine gives a meaning to.
+
+Metrics, dimensions, breakdown adverbs, statuses, units, currencies, ranking and comparison
+words, amount thresholds, ids and sub-ids, brand aliases, and the filler words that carry no
+meaning. `lexer.py` finds these in a question; `timephrases.py` holds the time phrases.
 
 Synonym patterns are regular expressions over the normalised question (lower case,
 half-width, numerals as digits). English words are matched on word boundaries; Chinese
@@ -9,63 +12,10 @@ status "审核通过", and "成交额" is sales, not the conversion count "成�
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import re
+from collections.abc import Iterable
 
-Unit = Literal["myr", "usd", "local"]
-Language = Literal["zh", "en"]
-
-CONVERSIONS_VIEW = "reporting.conversions"
-REJECTIONS_VIEW = "reporting.rejections"
-DEFAULT_UNIT: Unit = "myr"
-
-
-@dataclass(frozen=True, slots=True)
-class Metric:
-    key: str
-    zh: str
-    en: str
-    # Which money column it aggregates ("sale" or "payout"), None for counts and rates.
-    money: Literal["sale", "payout"] | None = None
-    source: Literal["conversions", "rejections"] = "conversions"
-
-    def column_name(self, unit: Unit) -> str:
-        return f"{self.key}_{unit}" if self.money else self.key
-
-
-METRICS: dict[str, Metric] = {
-    m.key: m
-    for m in [
-        Metric("conversions", "转化数", "conversions"),
-        Metric("sales", "销售额", "sales", money="sale"),
-        Metric("payout", "佣金", "payout", money="payout"),
-        Metric("aov", "客单价（平均订单金额）", "average order value", money="sale"),
-        Metric("avg_payout", "平均佣金", "average payout", money="payout"),
-        Metric("approval_rate_pct", "审核通过率（%）", "approval rate (%)"),
-        Metric("duplicates", "重复回传数", "duplicate postbacks"),
-        Metric(
-            "rejections",
-            "被拒收的回传数",
-            "rejected postbacks (refused at reception)",
-            source="rejections",
-        ),
-    ]
-}
-
-MONEY_COLUMNS = {
-    ("sale", "myr"): "myr_sale_amount",
-    ("sale", "usd"): "usd_sale_amount",
-    ("sale", "local"): "sale_amount_local",
-    ("payout", "myr"): "myr_payout",
-    ("payout", "usd"): "usd_payout",
-    ("payout", "local"): "payout_local",
-}
-
-UNIT_LABELS: dict[Unit, dict[Language, str]] = {
-    "myr": {"zh": "MYR（令吉）", "en": "MYR"},
-    "usd": {"zh": "USD（美元）", "en": "USD"},
-    "local": {"zh": "交易本币", "en": "local currency"},
-}
+from postback.nlq.plan import SUB_COLUMNS, Unit
 
 _EN = r"(?<![a-z0-9_])(?:{})(?![a-z0-9_])"
 
@@ -259,47 +209,8 @@ METRIC_WORDS: list[tuple[str, str]] = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class Breakdown:
-    key: str
-    columns: tuple[str, ...]
-    zh: str
-    en: str
-    time_unit: str | None = None  # hour, day, week, month for time buckets
-    rejections: bool = False  # also available for rejections
-
-
-SUB_COLUMNS = [
-    "aff_sub",
-    "aff_sub2",
-    "aff_sub3",
-    "aff_sub4",
-    "adv_sub",
-    "adv_sub2",
-    "adv_sub3",
-    "adv_sub4",
-    "adv_sub5",
-]
-
-BREAKDOWNS: dict[str, Breakdown] = {
-    b.key: b
-    for b in [
-        Breakdown("partner", ("partner",), "合作伙伴", "partner", rejections=True),
-        Breakdown("offer", ("offer_id", "offer_name"), "offer", "offer"),
-        Breakdown("offer_id", ("offer_id",), "offer ID", "offer id"),
-        Breakdown("status", ("status",), "状态", "status"),
-        Breakdown("currency", ("currency",), "币种", "currency"),
-        Breakdown("reason", ("reason",), "拒收原因", "reason", rejections=True),
-        Breakdown("hour", ("hour",), "小时", "hour", time_unit="hour", rejections=True),
-        Breakdown("day", ("day",), "天", "day", time_unit="day", rejections=True),
-        Breakdown("week", ("week",), "周", "week", time_unit="week", rejections=True),
-        Breakdown("month", ("month",), "月", "month", time_unit="month", rejections=True),
-        *(Breakdown(c, (c,), c, c) for c in SUB_COLUMNS),
-    ]
-}
-
 # Words naming a dimension. Whether they mean "break down by" depends on the words around
-# them (by / per / each / top N … ; 按 / 每个 / 各 / 前N …), decided in the parser.
+# them (by / per / each / top N … ; 按 / 每个 / 各 / 前N …), decided by the planner.
 DIMENSION_WORDS: list[tuple[str, str]] = [
     *((c, en(c, c.replace("_", " "), c.replace("_", ""))) for c in reversed(SUB_COLUMNS)),
     ("offer_id", en("offer ids", "offer id", "offer_id")),
@@ -401,11 +312,6 @@ STATUS_WORDS: list[tuple[str, str]] = [
     ("rejected", en("rejected", "declined", "denied", "cancelled", "canceled", "invalid")),
     ("rejected", zh("已拒绝", "被拒绝", "拒绝", "驳回", "已驳回", "无效", "被拒", "拒")),
 ]
-STATUS_LABELS = {
-    "approved": {"zh": "审核通过", "en": "approved"},
-    "pending": {"zh": "待审核", "en": "pending"},
-    "rejected": {"zh": "已拒绝", "en": "rejected"},
-}
 
 UNIT_WORDS: list[tuple[Unit, str]] = [
     ("usd", en("usd", "us dollars", "us dollar", "dollars", "dollar", "us\\$") + "|\\$"),
@@ -448,18 +354,6 @@ CURRENCY_NAMES_ZH = {
     "港币": "hkd",
     "人民币": "cny",
 }
-
-# Ranking words.
-TOP_WORDS = (
-    en("top", "best", "highest", "most", "largest", "biggest", "leading", "max")
-    + "|"
-    + zh("排名前", "前", "最高", "最多", "最大", "最好", "排行前", "头部", "top")
-)
-BOTTOM_WORDS = (
-    en("bottom", "worst", "lowest", "least", "fewest", "smallest", "min")
-    + "|"
-    + zh("倒数", "后", "最低", "最少", "最小", "最差", "垫底")
-)
 WHICH_WORDS = en("which") + "|哪(?!些)一?(?:个|家|位)?|哪些"
 
 COMPARE_WORDS = (
@@ -772,19 +666,150 @@ STOPWORDS_ZH = [
     "；",
 ]
 
-EXAMPLES = {
-    "zh": [
-        "昨天每个offer的佣金是多少？",
-        "最近7天每天的转化数",
-        "本周和上周的销售额对比",
-        "上个月审核通过率最高的5个合作伙伴",
-        "今天Shopee MY的订单数",
-    ],
-    "en": [
-        "top 5 offers by sales last week",
-        "conversions by day in the last 30 days",
-        "approval rate by partner this month",
-        "payout in USD yesterday vs the day before",
-        "how many duplicate postbacks this week",
-    ],
+# Chinese names of the shops, written as their brand in the data.
+BRAND_ALIASES = {"虾皮": "shopee", "来赞达": "lazada", "抖音商城": "tiktok", "抖音": "tiktok"}
+
+
+def _lexicon() -> list[tuple[str, str, str]]:
+    """(kind, value, pattern) for every fixed word the engine knows."""
+    items: list[tuple[str, str, str]] = [
+        ("compare", "week", en("week over week", "wow") + "|周环比"),
+        ("compare", "month", en("month over month", "mom") + "|月环比"),
+        ("compare", "day", en("day over day", "dod") + "|日环比"),
+    ]
+    items += [("metric", key, p) for key, p in METRIC_WORDS]
+    items += [("dimension", key, p) for key, p in DIMENSION_WORDS]
+    items += [("self_breakdown", key, p) for key, p in SELF_BREAKDOWNS]
+    items += [("status", key, p) for key, p in STATUS_WORDS]
+    items += [("unit", key, p) for key, p in UNIT_WORDS]
+    items += [("currency", code, en(code)) for code in CURRENCY_CODES if code not in ("usd", "myr")]
+    items += [("currency", code, name) for name, code in CURRENCY_NAMES_ZH.items()]
+    items += [("by", "", BY_BEFORE), ("by", "", BY_BEFORE_ZH)]
+    items += [("compare", "", COMPARE_WORDS)]
+    items += [
+        ("top", "", r"(?<![a-z])top\s*(?P<n>\d{1,4})?"),
+        ("top", "", r"(?:排名|排行)?前\s*(?P<n>\d{1,4})\s*(?:名|个|位|家)?"),
+        ("bottom", "", r"(?<![a-z])bottom\s*(?P<n>\d{1,4})?"),
+        ("bottom", "", r"(?:倒数|后)\s*(?P<n>\d{1,4})\s*(?:名|个|位|家)?|倒数"),
+        (
+            "most",
+            "top",
+            en("best", "highest", "most", "largest", "biggest", "max", "maximum")
+            + "|"
+            + zh("最高", "最多", "最大", "最好", "最强"),
+        ),
+        (
+            "most",
+            "bottom",
+            en("worst", "lowest", "least", "fewest", "smallest", "min", "minimum")
+            + "|"
+            + zh("最低", "最少", "最小", "最差", "垫底"),
+        ),
+        ("which", "", WHICH_WORDS),
+        ("top", "", r"(?:最高|最多|最大|最好)的?\s*(?P<n>\d{1,4})\s*(?:名|个|位|家)?"),
+        ("bottom", "", r"(?:最低|最少|最小|最差)的?\s*(?P<n>\d{1,4})\s*(?:名|个|位|家)?"),
+        ("currency_word", "", "币种为|币种是|结算"),
+    ]
+    return items
+
+
+# Every fixed word, as (token kind, value, pattern), in the order the lexer tries them.
+LEXICON = _lexicon()
+
+# ---------------------------------------------------------------------------- thresholds
+
+# Amount thresholds: "orders over 100 MYR", "佣金大于5美元", "500令吉以上".
+USD_WORDS = frozenset({"$", "us$", "usd", "dollar", "dollars", "美元", "美金"})
+MYR_WORDS = frozenset({"myr", "rm", "ringgit", "令吉", "马币"})
+AMOUNT_CURRENCY = (
+    r"(?:\$|us\$|usd|myr|rm|dollars?|ringgit|美元|美金|令吉|马币|"
+    + "|".join(c for c in CURRENCY_CODES if c not in ("usd", "myr"))
+    + ")"
+)
+AMOUNT_MEASURE = (
+    r"(?P<measure>sales amount|sale amount|order value|order amount|sales|sale|gmv|amount|value"
+    r"|payouts?|commissions?|销售额|订单金额|成交额|销售金额|金额|佣金|收益)"
+)
+PAYOUT_MEASURE = re.compile(r"payout|commission|佣金|收益")
+OPERATORS_EN = {
+    "over": ">",
+    "above": ">",
+    "more than": ">",
+    "greater than": ">",
+    "exceeding": ">",
+    "larger than": ">",
+    "bigger than": ">",
+    "higher than": ">",
+    ">": ">",
+    "at least": ">=",
+    "no less than": ">=",
+    "not less than": ">=",
+    ">=": ">=",
+    "minimum": ">=",
+    "under": "<",
+    "below": "<",
+    "less than": "<",
+    "smaller than": "<",
+    "lower than": "<",
+    "<": "<",
+    "at most": "<=",
+    "no more than": "<=",
+    "not more than": "<=",
+    "<=": "<=",
+    "up to": "<=",
+    "maximum": "<=",
 }
+OPERATORS_ZH = {
+    "大于等于": ">=",
+    "不少于": ">=",
+    "至少": ">=",
+    "不低于": ">=",
+    "大于": ">",
+    "超过": ">",
+    "高于": ">",
+    "多于": ">",
+    "小于等于": "<=",
+    "不超过": "<=",
+    "不高于": "<=",
+    "小于": "<",
+    "低于": "<",
+    "少于": "<",
+}
+OPERATORS_AFTER_ZH = {"及以上": ">=", "以上": ">=", "及以下": "<=", "以下": "<="}
+
+
+def alternatives(words: Iterable[str]) -> str:
+    """A regex alternation of literal words, longest first."""
+    return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
+
+
+_NUMBER = r"(?P<num>\d{1,12}(?:\.\d{1,6})?)"
+THRESHOLDS = [
+    re.compile(
+        rf"(?:(?<![a-z]){AMOUNT_MEASURE}\s*(?:of|is|was|为|在)?\s*)?"
+        rf"(?P<op>{alternatives(OPERATORS_EN)}|{alternatives(OPERATORS_ZH)})"
+        rf"\s*(?P<cur1>{AMOUNT_CURRENCY})?\s*{_NUMBER}\s*(?P<cur2>{AMOUNT_CURRENCY}(?![a-z]))?"
+        rf"(?P<post>)"
+    ),
+    re.compile(
+        rf"(?:{AMOUNT_MEASURE}\s*(?:为|在)?\s*)?(?P<op>)(?P<cur1>{AMOUNT_CURRENCY})?\s*{_NUMBER}"
+        rf"\s*(?P<cur2>{AMOUNT_CURRENCY})?\s*(?P<post>{alternatives(OPERATORS_AFTER_ZH)})"
+    ),
+]
+
+# ---------------------------------------------------------------------------- ids
+
+OFFER_ID = re.compile(
+    r"(?<![a-z])(?:offer\s*(?:id|_id|编号|号)|offer|商家编号)\s*(?:[:#=]|is|为|是)?\s*"
+    r"(?P<id>[a-z0-9_\-]*\d[a-z0-9_\-]*)(?![a-z0-9])"
+)
+SUB_VALUE = re.compile(
+    r"(?<![a-z0-9])(?P<col>aff_?sub[2-4]?|adv_?sub[2-5]?)\s*(?:=|:|is|为|是|等于)\s*"
+    r"['\"“”]?(?P<value>[a-z0-9_\-.]{1,64})['\"“”]?"
+)
+
+# ---------------------------------------------------------------------------- measures
+
+# "orders" is a count of its own next to another measure only in a count form or joined to it.
+COUNT_FORM = re.compile(r"数|量|count|number|how many|多少单|几单|多少笔")
+CONNECTOR = re.compile(r"^(?:\s|and|&|,|和|与|及|以及|、|还有|加上|plus)*$")

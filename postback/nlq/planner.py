@@ -1,0 +1,534 @@
+"""A lexed question → a query plan, or CannotAnswer.
+
+The planner runs `STEPS` in order over a draft of the plan. A step either reads something
+from the question's words into the draft (a measure, the breakdown, filters, the periods,
+the ranking) or checks a rule and returns the refusal, in Chinese and English, of a
+question it cannot answer exactly ("one breakdown at a time", "a comparison needs
+periods", …). The first refusal stops the planner: a question is refused rather than
+answered as a different one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from postback.nlq import lexicon as words
+from postback.nlq.plan import (
+    BREAKDOWNS,
+    DEFAULT_UNIT,
+    METRICS,
+    STATUS_LABELS,
+    Breakdown,
+    Filter,
+    Lexed,
+    Plan,
+    TimeMatch,
+    Token,
+    Unit,
+    currency_filter,
+    refuse,
+)
+from postback.nlq.timephrases import find_time_ranges, previous_period
+
+DEFAULT_TOP = 10
+# Dimension words that are part of a filter when the question names one of that kind
+# ("offer Shopee MY", "渠道 acme", "status approved"): the column each names.
+_FILTERED_BY = {"offer": "offer_name", "offer_id": "offer_id", "partner": "partner"}
+_LEADS_TO_BREAKDOWN = ("by", "top", "bottom", "which", "most")
+# What "week over week", "月环比" and the like compare with the period before, when the
+# question names no period.
+_THIS_PERIOD = {
+    "week": ("本周", "this week"),
+    "month": ("本月", "this month"),
+    "day": ("今天", "today"),
+}
+
+
+class Refusal(NamedTuple):
+    zh: str
+    en: str
+
+
+@dataclass(slots=True)
+class _Draft:
+    """The plan being built, and what the question's words said on the way."""
+
+    plan: Plan
+    text: str
+    tokens: list[Token]
+    times: list[TimeMatch]
+    lexed: Lexed
+    named: set[str]  # columns the question filters by name (offer, offer id, partner)
+    breakdowns: list[Breakdown] = field(default_factory=list)
+    dangling: list[Token] = field(default_factory=list)  # dimensions that lead nowhere
+    ranking: tuple[str, int | None] | None = None
+    which: bool = False
+    explicit_unit: Unit | None = None
+
+    def values(self, kind: str) -> list[str]:
+        return [t.value for t in self.tokens if t.kind == kind]
+
+    def has(self, kind: str) -> bool:
+        return any(t.kind == kind for t in self.tokens)
+
+    @property
+    def money(self) -> bool:
+        return any(m.money for m in self.plan.metrics)
+
+    @property
+    def currency_word(self) -> bool:
+        """Whether the question speaks of the currency ("币种为", "结算", "currency")."""
+        return self.has("currency_word") or any(
+            t.kind == "dimension" and t.value == "currency" for t in self.dangling
+        )
+
+    @property
+    def rejections(self) -> bool:
+        return any(m.source == "rejections" for m in self.plan.metrics)
+
+
+Step = Callable[[_Draft], Refusal | None]
+
+
+def plan(lexed: Lexed, *, tenant_id: int | None = None) -> Plan:
+    """The plan answering `lexed` within `tenant_id`'s data. Raises CannotAnswer."""
+    draft = _Draft(
+        plan=Plan(lexed.language, [], filters=list(lexed.names), tenant_id=tenant_id),
+        text=lexed.text,
+        tokens=lexed.tokens,
+        times=lexed.times,
+        lexed=lexed,
+        named={f.column for f in lexed.names},
+    )
+    for step in STEPS:
+        refusal = step(draft)
+        if refusal is not None:
+            raise refuse(lexed.language, *refusal)
+    return draft.plan
+
+
+# ---------------------------------------------------------------------------- measures
+
+
+def _orders_beside_a_measure(draft: _Draft) -> None:
+    """ "orders" next to another measure usually names the rows ("payout of approved orders"),
+    not a count: it is a measure of its own only as a count word ("订单数", "number of
+    orders") or joined to the other measure ("orders and payout", "订单和佣金")."""
+    metrics = [t for t in draft.tokens if t.kind == "metric"]
+    if all(t.value == "conversions" for t in metrics):
+        return
+    text = draft.text
+
+    def joined(t: Token) -> bool:
+        i = metrics.index(t)
+        neighbours = metrics[max(i - 1, 0) : i] + metrics[i + 1 : i + 2]
+        return any(
+            n.value != "conversions"
+            and words.CONNECTOR.match(text[min(t.end, n.end) : max(t.start, n.start)])
+            for n in neighbours
+        )
+
+    draft.tokens = [
+        t
+        for t in draft.tokens
+        if not (
+            t.kind == "metric"
+            and t.value == "conversions"
+            and not words.COUNT_FORM.search(text[t.start : t.end])
+            and not joined(t)
+        )
+    ]
+
+
+def _read_metrics(draft: _Draft) -> None:
+    for key in draft.values("metric"):
+        if METRICS[key] not in draft.plan.metrics:
+            draft.plan.metrics.append(METRICS[key])
+
+
+def _a_measure_is_named(draft: _Draft) -> Refusal | None:
+    plan = draft.plan
+    if plan.metrics or plan.breakdown is not None or draft.ranking is not None or draft.which:
+        return None
+    return Refusal(
+        "没有看出要统计的指标（转化数、销售额、佣金、客单价、通过率……）。",
+        "No measure found (conversions, sales, payout, average order value, "
+        "approval rate, duplicates, rejections …).",
+    )
+
+
+def _count_by_default(draft: _Draft) -> None:
+    """ "top 5 offers", "which partner": conversions."""
+    if not draft.plan.metrics:
+        draft.plan.metrics = [METRICS["conversions"]]
+
+
+# ---------------------------------------------------------------------------- breakdown
+
+
+def _read_breakdown(draft: _Draft) -> None:
+    """A dimension after by/per/each/按/每个/top N/which, or an adverb like "daily"; and the
+    ranking words."""
+    tokens = draft.tokens
+    for i, t in enumerate(tokens):
+        if t.kind == "self_breakdown":
+            _add_breakdown(draft, BREAKDOWNS[t.value])
+        elif t.kind == "dimension":
+            lead = i > 0 and tokens[i - 1].kind in _LEADS_TO_BREAKDOWN
+            if lead or _before_a_measure(draft, i):
+                _add_breakdown(draft, BREAKDOWNS[t.value])
+            else:
+                draft.dangling.append(t)
+        if t.kind in ("top", "bottom"):
+            draft.ranking = (t.kind, t.number)
+        elif t.kind == "most" and draft.ranking is None:
+            draft.ranking = (t.value, None)
+        elif t.kind == "which":
+            draft.which = True
+    draft.plan.breakdown = draft.breakdowns[0] if draft.breakdowns else None
+
+
+def _add_breakdown(draft: _Draft, breakdown: Breakdown) -> None:
+    if breakdown not in draft.breakdowns:
+        draft.breakdowns.append(breakdown)
+
+
+def _before_a_measure(draft: _Draft, i: int) -> bool:
+    """Chinese "offer的佣金": a dimension right before a measure is what to break by."""
+    t = draft.tokens[i]
+    following = draft.tokens[i + 1] if i + 1 < len(draft.tokens) else None
+    return (
+        draft.plan.language == "zh"
+        and following is not None
+        and following.kind == "metric"
+        and _FILTERED_BY.get(t.value) not in draft.named
+    )
+
+
+def _one_breakdown(draft: _Draft) -> Refusal | None:
+    if len(draft.breakdowns) <= 1:
+        return None
+    return Refusal(
+        "一次只能按一个维度拆分（例如只按 offer 或只按天）。",
+        "Only one breakdown at a time (for example by offer, or by day).",
+    )
+
+
+def _breakdown_is_clear(draft: _Draft) -> Refusal | None:
+    """A dimension word is either a breakdown or part of a filter of its kind ("offer
+    Shopee MY", "渠道 acme", "status approved", "currency USD")."""
+    money_named = draft.has("unit") or draft.has("currency")
+    named = draft.named | ({"status"} if draft.has("status") else set())
+    filtered_by = {**_FILTERED_BY, "status": "status"}
+    unclear = [
+        t
+        for t in draft.dangling
+        if not (t.value == "currency" and money_named) and filtered_by.get(t.value) not in named
+    ]
+    if not unclear:
+        return None
+    return Refusal(
+        "不确定要按哪个维度统计：请写“按…”或“每个…”。",
+        "Unclear what to break down by: say “by …” or “per …”.",
+    )
+
+
+# ---------------------------------------------------------------------------- money
+
+
+def _read_unit(draft: _Draft) -> None:
+    """The money unit asked for; "USD"/"MYR" with a currency word, or with a count, is the
+    currency to filter on instead ("conversions in USD", "结算币种为美元")."""
+    units = draft.values("unit")
+    draft.explicit_unit = units[0] if units else None  # type: ignore[assignment]
+    for unit in units:
+        if unit in ("usd", "myr") and (draft.currency_word or not draft.money):
+            draft.plan.filters.append(currency_filter(unit))
+            draft.explicit_unit = None
+
+
+def _one_money_unit(draft: _Draft) -> Refusal | None:
+    if len(set(draft.values("unit"))) <= 1 or not draft.money or draft.currency_word:
+        return None
+    return Refusal(
+        "一次只能用一种金额单位（MYR、USD 或本币）。",
+        "One money unit at a time (MYR, USD or local currency).",
+    )
+
+
+def _read_currencies(draft: _Draft) -> None:
+    """Currencies named, and those the amount thresholds were written in; several become
+    one "currency is …" filter."""
+    filters = draft.plan.filters
+    for code in dict.fromkeys(draft.values("currency")):
+        filters.append(currency_filter(code))
+    filters += draft.lexed.implied
+    codes = {f.values[0] for f in filters if f.column == "currency"}
+    if len(codes) > 1:
+        listed = tuple(sorted(str(c) for c in codes))
+        filters[:] = [f for f in filters if f.column != "currency"]
+        shown = ", ".join(listed)
+        filters.append(Filter("currency", "in", listed, f"币种为 {shown}", f"currency is {shown}"))
+
+
+def _money_unit(draft: _Draft) -> None:
+    """The unit asked for, else MYR; a currency other than MYR/USD named with a money
+    measure means local amounts ("SGD sales": amounts in SGD)."""
+    codes = {v for f in draft.plan.filters if f.column == "currency" for v in f.values}
+    unit: Unit = draft.explicit_unit or DEFAULT_UNIT
+    if draft.explicit_unit is None and codes - {"USD", "MYR"} and draft.money:
+        unit = "local"
+    draft.plan.unit = unit
+
+
+def _local_is_for_money(draft: _Draft) -> Refusal | None:
+    if draft.explicit_unit != "local" or draft.money:
+        return None
+    return Refusal("“本币”只适用于金额类指标。", "“Local currency” applies to money measures only.")
+
+
+# ---------------------------------------------------------------------------- filters
+
+
+def _read_statuses(draft: _Draft) -> None:
+    for code in dict.fromkeys(draft.values("status")):
+        label = STATUS_LABELS[code]
+        draft.plan.filters.append(
+            Filter("status", "=", (code,), f"状态 = {label['zh']}", f"status = {label['en']}")
+        )
+
+
+def _one_status(draft: _Draft) -> Refusal | None:
+    if len(set(draft.values("status"))) <= 1:
+        return None
+    return Refusal(
+        "一次只能筛选一种状态；要看全部状态请用“按状态”。",
+        "One status at a time; ask “by status” to see them all.",
+    )
+
+
+def _read_thresholds(draft: _Draft) -> None:
+    draft.plan.filters += draft.lexed.thresholds
+
+
+# ---------------------------------------------------------------------------- periods
+
+
+def _period_of_a_compare_word(draft: _Draft) -> None:
+    """ "week over week" alone compares this week with the one before."""
+    if draft.times:
+        return
+    units = [t.value for t in draft.tokens if t.kind == "compare" and t.value]
+    if units:
+        zh, en = _THIS_PERIOD[units[0]]
+        phrase = zh if draft.plan.language == "zh" else en
+        draft.times = find_time_ranges(phrase, draft.lexed.now, draft.lexed.zone)
+
+
+def _at_most_two_periods(draft: _Draft) -> Refusal | None:
+    if len(draft.times) <= 2:
+        return None
+    return Refusal("时间段太多：最多比较两个时间段。", "Too many periods: compare at most two.")
+
+
+def _two_periods_are_compared(draft: _Draft) -> Refusal | None:
+    if len(draft.times) != 2 or draft.has("compare"):
+        return None
+    return Refusal(
+        "有两个时间段：要对比请写“对比”或“vs”。",
+        "Two periods found: say “vs” or “compared to” to compare them.",
+    )
+
+
+def _a_comparison_has_periods(draft: _Draft) -> Refusal | None:
+    if draft.times or not draft.has("compare"):
+        return None
+    return Refusal(
+        "对比需要时间段，例如“本周和上周对比”。",
+        "A comparison needs periods, e.g. “this week vs last week”.",
+    )
+
+
+def _read_periods(draft: _Draft) -> None:
+    """One period, or two compared (the earlier is the previous one); one period with a
+    compare word is compared with the period before it."""
+    plan = draft.plan
+    if len(draft.times) == 2:
+        first, second = sorted((m.range for m in draft.times), key=lambda r: r.start)
+        plan.period, plan.previous = second, first
+    elif len(draft.times) == 1:
+        plan.period = draft.times[0].range
+        if draft.has("compare"):
+            plan.previous = previous_period(plan.period)
+
+
+def _periods_apart(draft: _Draft) -> Refusal | None:
+    plan = draft.plan
+    if len(draft.times) != 2 or plan.previous is None or plan.period is None:
+        return None
+    if plan.previous.end <= plan.period.start:
+        return None
+    return Refusal("两个对比的时间段有重叠。", "The two periods overlap.")
+
+
+def _comparison_not_by_time(draft: _Draft) -> Refusal | None:
+    breakdown = draft.plan.breakdown
+    if draft.plan.previous is None or breakdown is None or not breakdown.time_unit:
+        return None
+    return Refusal(
+        "对比两个时间段时不能再按时间拆分。",
+        "A comparison of two periods cannot also be broken down by time.",
+    )
+
+
+# ---------------------------------------------------------------------------- ranking
+
+
+def _ranking_has_a_breakdown(draft: _Draft) -> Refusal | None:
+    if draft.ranking is None or draft.plan.breakdown is not None:
+        return None
+    return Refusal(
+        "排名需要一个维度，例如“销售额前5的offer”。",
+        "Ranking needs a breakdown, e.g. “top 5 offers by sales”.",
+    )
+
+
+def _read_ranking(draft: _Draft) -> None:
+    """Top/bottom N; "top offers" without N is ten; a superlative ("the offer with the
+    most conversions") is one."""
+    if draft.ranking is None:
+        return
+    direction, n = draft.ranking
+    plan = draft.plan
+    plan.rank = "bottom" if direction == "bottom" else "top"
+    if n is not None:
+        plan.limit = n
+    elif draft.has("top") or draft.has("bottom"):
+        plan.limit = DEFAULT_TOP
+    else:
+        plan.limit = 1
+
+
+def _ranking_in_range(draft: _Draft) -> Refusal | None:
+    limit = draft.plan.limit
+    if limit is None or 1 <= limit <= 1000:
+        return None
+    return Refusal("名次数量应在 1 到 1000 之间。", "Top/bottom N must be between 1 and 1000.")
+
+
+# ---------------------------------------------------------------------------- sources
+
+
+def _reason_is_for_rejections(draft: _Draft) -> Refusal | None:
+    breakdown = draft.plan.breakdown
+    if draft.rejections or breakdown is None or breakdown.key != "reason":
+        return None
+    return Refusal("“原因”只适用于被拒收的回传。", "“Reason” applies to rejected postbacks only.")
+
+
+def _duplicates_with_conversions_only(draft: _Draft) -> Refusal | None:
+    plan = draft.plan
+    if draft.rejections or not any(m.key == "duplicates" for m in plan.metrics):
+        return None
+    if not any(f.column == "status" for f in plan.filters) and all(
+        m.key in ("duplicates", "conversions") for m in plan.metrics
+    ):
+        return None
+    return Refusal(
+        "重复回传只能和转化数一起统计，且不能按状态筛选。",
+        "Duplicates can be counted with conversions only, without a status filter.",
+    )
+
+
+def _rejections_alone(draft: _Draft) -> Refusal | None:
+    if not draft.rejections or len(draft.plan.metrics) == 1:
+        return None
+    return Refusal("被拒收的回传要单独统计。", "Ask about rejected postbacks on their own.")
+
+
+def _rejections_breakdown(draft: _Draft) -> Refusal | None:
+    breakdown = draft.plan.breakdown
+    if not draft.rejections or breakdown is None or breakdown.rejections:
+        return None
+    return Refusal(
+        "被拒收的回传只能按合作伙伴、原因或时间统计。",
+        "Rejected postbacks can be broken down by partner, reason or time only.",
+    )
+
+
+def _rejections_filters(draft: _Draft) -> Refusal | None:
+    if not draft.rejections or all(f.column == "partner" for f in draft.plan.filters):
+        return None
+    return Refusal(
+        "被拒收的回传只能按时间和合作伙伴筛选。",
+        "Rejected postbacks can be filtered by time and partner only.",
+    )
+
+
+# ---------------------------------------------------------------------------- local amounts
+
+
+def _local_amounts_unmixed(draft: _Draft) -> bool:
+    """Whether local amounts are of one currency: not local, one currency filtered on, or
+    broken down by currency."""
+    plan = draft.plan
+    if plan.unit != "local" or not draft.money:
+        return True
+    if any(f.column == "currency" and f.op == "=" for f in plan.filters):
+        return True
+    return plan.breakdown is not None and plan.breakdown.key == "currency"
+
+
+def _local_amounts_of_one_currency(draft: _Draft) -> Refusal | None:
+    if _local_amounts_unmixed(draft) or draft.plan.breakdown is None:
+        return None
+    return Refusal(
+        "不同币种的本币金额不能相加：请指定币种，或按币种统计。",
+        "Local amounts in different currencies cannot be added: name a "
+        "currency, or ask by currency.",
+    )
+
+
+def _local_amounts_by_currency(draft: _Draft) -> None:
+    """Local amounts asked without a breakdown are given per currency."""
+    if not _local_amounts_unmixed(draft):
+        draft.plan.breakdown = BREAKDOWNS["currency"]
+        draft.plan.currency_added = True
+
+
+STEPS: tuple[Step, ...] = (
+    _orders_beside_a_measure,
+    _period_of_a_compare_word,
+    _read_metrics,
+    _read_breakdown,
+    _one_breakdown,
+    _breakdown_is_clear,
+    _a_measure_is_named,
+    _count_by_default,
+    _read_unit,
+    _one_money_unit,
+    _read_currencies,
+    _money_unit,
+    _local_is_for_money,
+    _read_statuses,
+    _one_status,
+    _read_thresholds,
+    _at_most_two_periods,
+    _two_periods_are_compared,
+    _a_comparison_has_periods,
+    _read_periods,
+    _periods_apart,
+    _ranking_has_a_breakdown,
+    _read_ranking,
+    _ranking_in_range,
+    _reason_is_for_rejections,
+    _duplicates_with_conversions_only,
+    _rejections_alone,
+    _rejections_breakdown,
+    _rejections_filters,
+    _local_amounts_of_one_currency,
+    _local_amounts_by_currency,
+    _comparison_not_by_time,
+)

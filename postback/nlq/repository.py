@@ -1,0 +1,120 @@
+"""All SQL of the question engine runs here.
+
+`run()` executes SQL the guard has checked: in a READ ONLY transaction that is always rolled
+back, with a statement timeout, as the `postback_reporting` role, which can read the
+reporting views and nothing else. The engine's own lookups (the names in the data, whether
+day cells exist, a partner's timezone) are here too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import NamedTuple
+
+import asyncpg
+
+from postback.db import asyncpg_url
+from postback.nlq import guard
+
+REPORTING_ROLE = "postback_reporting"
+QUERY_TIMEOUT_MS = 5000
+
+
+class Result(NamedTuple):
+    columns: list[str]
+    rows: list[tuple[object, ...]]
+
+
+async def run(conn: asyncpg.Connection, sql: str, *, timeout_ms: int = QUERY_TIMEOUT_MS) -> Result:
+    """Run guarded SQL in a READ ONLY transaction with a statement timeout, as the
+    reporting role: return the column names and the rows."""
+    timeout = max(1, int(timeout_ms))
+    transaction = conn.transaction(readonly=True)
+    await transaction.start()
+    try:
+        # Unqualified names find nothing of the application's schema; string literals mean
+        # what the guard's regenerated SQL says whatever the server's default; report
+        # queries group a few hundred thousand rows at most, in memory rather than on disk,
+        # and skip JIT compilation, which costs more than it saves on queries this short.
+        await conn.execute(
+            f"SET LOCAL statement_timeout = {timeout}; SET LOCAL ROLE {REPORTING_ROLE}; "
+            "SET LOCAL search_path = pg_catalog; SET LOCAL standard_conforming_strings = on; "
+            "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off"
+        )
+        # A prepared statement holds exactly one statement, whatever the text says.
+        statement = await conn.prepare(sql)
+        records = await statement.fetch()
+        columns = [attribute.name for attribute in statement.get_attributes()]
+    finally:
+        # Never committed: even a session-level SET that got this far is undone.
+        await transaction.rollback()
+    return Result(columns, [tuple(record) for record in records])
+
+
+# ---------------------------------------------------------------------------- names
+
+
+class Newest(NamedTuple):
+    """The newest conversion: names in the data can only have changed if this has."""
+
+    id: int
+    received_at: datetime
+
+
+class Names(NamedTuple):
+    partner: str | None
+    partner_name: str | None
+    offer_id: str | None
+    offer_name: str | None
+
+
+async def newest_conversion(conn: asyncpg.Connection, tenant_id: int | None) -> Newest | None:
+    """Id and reception time of the newest conversion `tenant_id` may see (an index lookup)."""
+    sql = guard.guard(
+        "SELECT id, received_at FROM reporting.conversions ORDER BY id DESC LIMIT 1",
+        tenant_id=tenant_id,
+    )
+    rows = (await run(conn, sql)).rows
+    return Newest._make(rows[0]) if rows else None
+
+
+async def names(conn: asyncpg.Connection, tenant_id: int | None, *, limit: int) -> list[Names]:
+    """Every partner and offer `tenant_id` may see, in one pass over the view."""
+    sql = guard.guard(
+        "SELECT DISTINCT partner, partner_name, offer_id, offer_name FROM reporting.conversions",
+        tenant_id=tenant_id,
+        limit=limit,
+    )
+    return [Names._make(row) for row in (await run(conn, sql)).rows]
+
+
+# ---------------------------------------------------------------------------- lookups
+
+
+async def has_day_cells(conn: asyncpg.Connection, zone: str) -> bool:
+    """Whether the compaction keeps day cells for `zone` (the reporting timezone, normally)."""
+    sql = "SELECT EXISTS (SELECT FROM public.conversion_daily_zone WHERE zone = $1)"
+    return bool(await conn.fetchval(sql, zone))
+
+
+async def tenant_timezone(conn: asyncpg.Connection, tenant_id: int) -> str | None:
+    """The partner's own reporting timezone, if it has one."""
+    zone = await conn.fetchval("SELECT timezone FROM tenant WHERE id = $1", tenant_id)
+    return None if zone is None else str(zone)
+
+
+async def tenant_id(conn: asyncpg.Connection, slug: str) -> int | None:
+    value = await conn.fetchval("SELECT id FROM tenant WHERE slug = $1", slug)
+    return None if value is None else int(value)
+
+
+@asynccontextmanager
+async def connect(url: str) -> AsyncIterator[asyncpg.Connection]:
+    """A connection of its own (for `postback ask`), its session in UTC as the app's are."""
+    conn = await asyncpg.connect(asyncpg_url(url), server_settings={"timezone": "UTC"})
+    try:
+        yield conn
+    finally:
+        await conn.close()
