@@ -28,6 +28,7 @@ from postback.ingest.batcher import Batcher
 from postback.ingest.openapi import add_postback_paths
 from postback.ingest.ratelimit import TenantRateLimiter
 from postback.ingest.routes import PATHS, PostbackEndpoint
+from postback.ingest.schemas import RowSink
 from postback.ingest.service import IngestService
 from postback.ingest.spool import Spool
 from postback.lifecycle.jobs import CleanupJob
@@ -87,8 +88,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.batcher = batcher
     app.state.admin_token = admin_token
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    # A storage given to create_app takes the batcher's place (the batcher still runs, idle).
+    storage: RowSink = app.state.storage or batcher
     app.state.ingest = IngestService(
-        directory, batcher, TenantRateLimiter(redis_url), strict_tokens=settings.strict_tokens
+        directory, storage, TenantRateLimiter(redis_url), strict_tokens=settings.strict_tokens
     )
     if settings.admin_token is None:
         log.warning(
@@ -124,7 +127,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_api(settings: Settings) -> FastAPI:
+def create_api(settings: Settings, storage: RowSink | None = None) -> FastAPI:
     api = FastAPI(
         title="Postback",
         version=__version__,
@@ -135,6 +138,7 @@ def create_api(settings: Settings) -> FastAPI:
         debug=settings.debug,
     )
     api.state.settings = settings
+    api.state.storage = storage
     api.state.ingest = None
     install_handlers(api)
     api.include_router(web_router)
@@ -163,9 +167,9 @@ def create_api(settings: Settings) -> FastAPI:
 class PostbackApp:
     """The ASGI app: postback reception goes straight to its endpoint, the rest to FastAPI."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, storage: RowSink | None = None) -> None:
         self.settings = settings
-        self.api = create_api(settings)
+        self.api = create_api(settings, storage)
         # The running ingest service, read per postback: straight from the state's dict
         # (`api.state.ingest`) rather than through State's attribute lookup.
         state = vars(self.api.state)["_state"]
@@ -186,7 +190,10 @@ class PostbackApp:
             await self.api(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> PostbackApp:
+def create_app(settings: Settings | None = None, *, storage: RowSink | None = None) -> PostbackApp:
+    """The app. `storage` (a `RowSink`) replaces the batcher as where the ingest service sends
+    conversion and rejection rows: for measuring the service without storing
+    (`postback bench --stages`); never for serving, since what it takes is not kept."""
     settings = settings or get_settings()
     configure_logging(settings)
-    return PostbackApp(settings)
+    return PostbackApp(settings, storage)

@@ -6,18 +6,23 @@ pass over the bytes: size limits, query/JSON/form parsing, then the ingest servi
 
 from __future__ import annotations
 
-import binascii
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import parse_qsl
 
 import orjson
 import structlog
 from starlette.types import Receive, Scope, Send
 
-from postback.ingest.batcher import Overloaded, StorageUnavailable, Unstorable
-from postback.ingest.service import IngestService, Received, Refused
+from postback.ingest.service import (
+    Accepted,
+    IngestService,
+    Outcome,
+    Received,
+    Refused,
+    Unavailable,
+)
 from postback.metrics import POSTBACKS
 
 log = structlog.get_logger(__name__)
@@ -55,43 +60,11 @@ def _decode(data: bytes, field: str) -> str:
         raise BadRequest(422, "bad_encoding", field, "is not valid UTF-8") from None
 
 
-def split_query(text: str) -> list[tuple[str, str]]:
-    """`parse_qsl(text, keep_blank_values=True, errors="strict")`, without its per-pair
-    overhead for the common case of values that need no decoding."""
-    pairs = []
-    for part in text.split("&"):
-        if part:
-            name, _, value = part.partition("=")
-            if "%" in part or "+" in part:
-                name, value = _unquote(name), _unquote(value)
-            pairs.append((name, value))
-    return pairs
-
-
-def _unquote(text: str) -> str:
-    if "+" in text:
-        text = text.replace("+", " ")
-    if "%" in text:
-        text = _percent_decoded(text)
-    return text
-
-
-def _percent_decoded(text: str) -> str:
-    """`unquote(text, errors="strict")`. The common case (ASCII, every `%` followed by two hex
-    digits) is decoded in C by the quoted-printable decoder with `%` standing in for `=`; the
-    length check proves every escape was decoded as one byte, else the general path runs."""
-    if text.isascii() and "=" not in text and "\n" not in text and "\r" not in text:
-        data = binascii.a2b_qp(text.replace("%", "="))
-        if len(data) == len(text) - 2 * text.count("%"):
-            return data.decode("utf-8")
-    return unquote(text, errors="strict")
-
-
 def _pairs(text: str, field: str) -> list[tuple[str, str]]:
     if text.count("&") >= MAX_FIELDS:
         raise BadRequest(422, "too_many_fields", field, f"has more than {MAX_FIELDS} parameters")
     try:
-        return split_query(text)
+        return parse_qsl(text, keep_blank_values=True, errors="strict")
     except UnicodeDecodeError:
         raise BadRequest(422, "bad_encoding", field, "is not valid UTF-8") from None
 
@@ -182,22 +155,34 @@ class PostbackEndpoint:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         method = scope["method"]
         if method not in ("GET", "POST"):
-            await _respond(
-                send,
-                405,
-                {"status": "error", "errors": [{"field": "method", "message": "use GET or POST"}]},
-                [(b"allow", b"GET, POST")],
-            )
+            errors = [{"field": "method", "message": "use GET or POST"}]
+            allow = [(b"allow", b"GET, POST")]
+            await _respond(send, 405, {"status": "error", "errors": errors}, allow)
             return
         service = self._service()
         if service is None:
             await _respond(send, 503, _error("service", "starting up, retry shortly"), _retry(1))
             return
+        try:
+            outcome = await self._receive(service, scope, receive, method)
+        except Exception:  # nothing a client sends may end as a 500
+            log.exception("postback_failed")
+            _COUNTED["failed"].inc()
+            await _respond(
+                send, 503, _error("service", "temporarily unable to store, retry"), _retry(5)
+            )
+            return
+        await _answer(send, outcome)
+
+    async def _receive(
+        self, service: IngestService, scope: Scope, receive: Receive, method: str
+    ) -> Outcome:
+        """Parse the request and hand it to the service; a request that cannot be parsed is
+        kept as a rejection with its raw text."""
         client = scope.get("client")
         source_ip = client[0] if client else None
         query = scope.get("query_string", b"")
         body = b""
-        received = None
         try:
             if len(query) > self._max_query:
                 raise BadRequest(
@@ -210,65 +195,11 @@ class PostbackEndpoint:
             if method == "POST":
                 body = await _read_body(scope, receive, self._max_body)
                 _parse_body(body, _header(scope, b"content-type") or b"", params, raw)
-            received = Received(params, raw, method, source_ip, datetime.now(UTC))
-            accepted = await service.receive(received)
         except BadRequest as exc:
-            await self._refuse_raw(service, send, exc, method, source_ip, query, body)
-            return
-        except Refused as exc:
-            _COUNTED["refused"].inc()
-            headers = _retry(exc.retry_after) if exc.retry_after is not None else None
-            await _respond(
-                send, exc.status_code, {"status": "error", "errors": exc.errors}, headers
-            )
-            return
-        except Overloaded:
-            _COUNTED["overloaded"].inc()
-            await _respond(send, 503, _error("service", "too busy, retry shortly"), _retry(1))
-            return
-        except StorageUnavailable:
-            _COUNTED["unavailable"].inc()
-            await _respond(send, 503, _error("database", "unavailable, retry shortly"), _retry(5))
-            return
-        except Unstorable as exc:
-            await self._unstorable(service, send, received, exc)
-            return
-        except Exception:
-            log.exception("postback_failed")
-            _COUNTED["failed"].inc()
-            await _respond(
-                send, 503, _error("service", "temporarily unable to store, retry"), _retry(5)
-            )
-            return
-        stored = accepted.stored
-        outcome = "spooled" if stored.spooled else "duplicate" if stored.duplicate else "accepted"
-        _COUNTED[outcome].inc()
-        answer = {
-            "status": "ok",
-            "id": stored.id,
-            "conversion_id": accepted.conversion_id,
-            "duplicate": stored.duplicate,
-            "tenant": accepted.tenant.slug,
-        }
-        if stored.spooled:
-            answer["spooled"] = True
-        await _respond(send, 200, answer)
-
-    async def _refuse_raw(
-        self,
-        service: IngestService,
-        send: Send,
-        exc: BadRequest,
-        method: str,
-        source_ip: str | None,
-        query: bytes,
-        body: bytes,
-    ) -> None:
-        raw_text = printable(query, self._max_query)
-        if body:
-            raw_text += "\n\n" + printable(body, self._max_body)
-        try:
-            await service.refuse(
+            raw_text = printable(query, self._max_query)
+            if body:
+                raw_text += "\n\n" + printable(body, self._max_body)
+            return await service.refuse(
                 None,
                 exc.status_code,
                 exc.reason,
@@ -277,28 +208,35 @@ class PostbackEndpoint:
                 source_ip=source_ip,
                 raw_text=raw_text,
             )
-        except Refused:
-            pass
-        except (Overloaded, StorageUnavailable):
-            await _respond(send, 503, _error("database", "unavailable, retry shortly"), _retry(5))
-            return
-        _COUNTED["refused"].inc()
-        await _respond(send, exc.status_code, {"status": "error", "errors": exc.errors})
+        return await service.receive(Received(params, raw, method, source_ip, datetime.now(UTC)))
 
-    async def _unstorable(
-        self, service: IngestService, send: Send, received: Received | None, exc: Unstorable
-    ) -> None:
-        errors = [{"field": "postback", "message": "could not be stored as a conversion"}]
-        log.error("postback_unstorable", error=str(exc))
-        try:
-            await service.refuse(received, 422, "unstorable", errors)
-        except Refused:
-            pass
-        except Exception:
+
+async def _answer(send: Send, outcome: Outcome) -> None:
+    """The one mapping from the service's outcome to the HTTP answer (and its counter)."""
+    match outcome:
+        case Accepted(stored=stored):
+            kind = "spooled" if stored.spooled else "duplicate" if stored.duplicate else "accepted"
+            _COUNTED[kind].inc()
+            answer = {
+                "status": "ok",
+                "id": stored.id,
+                "conversion_id": outcome.conversion_id,
+                "duplicate": stored.duplicate,
+                "tenant": outcome.tenant.slug,
+            }
+            if stored.spooled:
+                answer["spooled"] = True
+            await _respond(send, 200, answer)
+        case Refused(status_code=status, errors=errors, retry_after=retry_after):
+            _COUNTED["refused"].inc()
+            headers = _retry(retry_after) if retry_after is not None else None
+            await _respond(send, status, {"status": "error", "errors": errors}, headers)
+        case Unavailable(cause="overloaded"):
+            _COUNTED["overloaded"].inc()
+            await _respond(send, 503, _error("service", "too busy, retry shortly"), _retry(1))
+        case Unavailable(cause="database"):
+            _COUNTED["unavailable"].inc()
             await _respond(send, 503, _error("database", "unavailable, retry shortly"), _retry(5))
-            return
-        _COUNTED["refused"].inc()
-        await _respond(send, 422, {"status": "error", "errors": errors})
 
 
 def _error(field: str, message: str) -> dict[str, Any]:
