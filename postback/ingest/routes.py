@@ -6,10 +6,11 @@ pass over the bytes: size limits, query/JSON/form parsing, then the ingest servi
 
 from __future__ import annotations
 
+import binascii
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 import orjson
 import structlog
@@ -60,11 +61,40 @@ def _decode(data: bytes, field: str) -> str:
         raise BadRequest(422, "bad_encoding", field, "is not valid UTF-8") from None
 
 
+def split_query(text: str) -> list[tuple[str, str]]:
+    """`parse_qsl(text, keep_blank_values=True, errors="strict")`, pairs without `%` or `+`
+    taken as they are (17-parameter postback: 5.4 µs here, parse_qsl 18.2 µs, measured
+    2026-12-03, see docs/write-path.md)."""
+    pairs = []
+    for part in text.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            if "%" in part or "+" in part:
+                name, value = _unquote_plus(name), _unquote_plus(value)
+            pairs.append((name, value))
+    return pairs
+
+
+def _unquote_plus(text: str) -> str:
+    """`unquote_plus(text, errors="strict")`. The common case (ASCII, every `%` followed by
+    two hex digits) is decoded in C by the quoted-printable decoder with `%` standing in for
+    `=`: 5.4 against 12.6 µs per postback with `unquote_plus` (docs/write-path.md). The length
+    check proves every escape was decoded as one byte, else the standard library decodes."""
+    text = text.replace("+", " ")
+    if "%" not in text:
+        return text
+    if text.isascii() and "=" not in text and "\n" not in text and "\r" not in text:
+        data = binascii.a2b_qp(text.replace("%", "="))
+        if len(data) == len(text) - 2 * text.count("%"):
+            return data.decode("utf-8")
+    return unquote(text, errors="strict")
+
+
 def _pairs(text: str, field: str) -> list[tuple[str, str]]:
     if text.count("&") >= MAX_FIELDS:
         raise BadRequest(422, "too_many_fields", field, f"has more than {MAX_FIELDS} parameters")
     try:
-        return parse_qsl(text, keep_blank_values=True, errors="strict")
+        return split_query(text)
     except UnicodeDecodeError:
         raise BadRequest(422, "bad_encoding", field, "is not valid UTF-8") from None
 

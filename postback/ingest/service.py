@@ -16,7 +16,13 @@ import orjson
 from postback.ingest import fields
 from postback.ingest.batcher import Overloaded, StorageUnavailable, Unstorable
 from postback.ingest.ratelimit import TenantRateLimiter
-from postback.ingest.schemas import ConversionRow, RejectionRow, RowSink, StoredConversion
+from postback.ingest.schemas import (
+    ROW_COLUMNS,
+    ConversionRow,
+    RejectionRow,
+    RowSink,
+    StoredConversion,
+)
 from postback.security import fingerprint
 from postback.tenants.directory import TenantDirectory, TenantInfo, UnknownToken
 
@@ -109,40 +115,20 @@ def build_row(
     values, errors = fields.typed_values(received.params, zone, received.received_at)
     if errors:
         raise fields.FieldErrors(errors)
-    get = values.get
-    status_raw = get("status")
-    return ConversionRow(
+    status_raw = values.get("status")
+    values.update(
         receipt_id=receipt_id,
         tenant_id=tenant.id,
-        conversion_id=values["conversion_id"],
-        offer_id=get("offer_id"),
-        offer_name=get("offer_name"),
-        datetime_conversion=get("datetime_conversion"),
-        datetime_conversion_updated=get("datetime_conversion_updated"),
-        order_id=get("order_id"),
-        sale_amount_local=get("sale_amount_local"),
-        myr_sale_amount=get("myr_sale_amount"),
-        usd_sale_amount=get("usd_sale_amount"),
-        payout_local=get("payout_local"),
-        myr_payout=get("myr_payout"),
-        usd_payout=get("usd_payout"),
-        conversion_currency=get("conversion_currency"),
         status=fields.normalise_status(status_raw),
         status_raw=status_raw,
-        adv_sub=get("adv_sub"),
-        adv_sub2=get("adv_sub2"),
-        adv_sub3=get("adv_sub3"),
-        adv_sub4=get("adv_sub4"),
-        adv_sub5=get("adv_sub5"),
-        aff_sub=get("aff_sub"),
-        aff_sub2=get("aff_sub2"),
-        aff_sub3=get("aff_sub3"),
-        aff_sub4=get("aff_sub4"),
         raw=orjson.dumps(masked(received.raw)).decode(),
         received_at=received.received_at,
         source_ip=received.source_ip,
         deduplicated=tenant.dedup,
     )
+    # By name from one dict (a parameter not sent is None): NamedTuple's keyword constructor
+    # would cost about 5 µs more per postback for its 30 keywords.
+    return ConversionRow._make(map(values.get, ROW_COLUMNS))
 
 
 class IngestService:

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
+from urllib.parse import quote, quote_from_bytes, unquote_plus
 from zoneinfo import ZoneInfo
 
 import pytest
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from postback.ingest import fields
@@ -160,3 +161,45 @@ def test_an_escape_of_invalid_utf8_is_refused(query):
         _pairs(query, "query")
     assert refused.value.reason == "bad_encoding"
     assert refused.value.errors == [{"field": "query", "message": "is not valid UTF-8"}]
+
+
+query_text = st.text(alphabet=st.sampled_from(list("ab=&+%;é 0123456789ABCDEFxyz")), max_size=40)
+
+
+@given(query_text)
+def test_query_splitting_matches_the_standard_library(text):
+    from urllib.parse import parse_qsl
+
+    from postback.ingest.routes import split_query
+
+    try:
+        expected = parse_qsl(text, keep_blank_values=True, errors="strict")
+    except UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            split_query(text)
+        return
+    assert split_query(text) == expected
+
+
+percent_text = st.lists(
+    st.one_of(
+        st.sampled_from(list("%%0123456789abcdefABCDEFxz \t=_.é中\n\r+~")),
+        st.text(max_size=3).map(lambda t: quote(t, safe="")),  # real escapes, UTF-8 included
+        st.binary(max_size=2).map(lambda b: quote_from_bytes(b)),  # escapes of any bytes
+    ),
+    max_size=12,
+).map("".join)
+
+
+@given(percent_text)
+@settings(max_examples=2000)
+def test_percent_decoding_matches_the_standard_library(text):
+    from postback.ingest.routes import _unquote_plus
+
+    try:
+        expected = unquote_plus(text, errors="strict")
+    except UnicodeDecodeError:
+        with pytest.raises(UnicodeDecodeError):
+            _unquote_plus(text)
+        return
+    assert _unquote_plus(text) == expected
