@@ -108,11 +108,11 @@ def clean(value: Any) -> str | None:
     """Trim a raw value; empty strings and unfilled macros become None."""
     if value is None:
         return None
-    if type(value) is str:  # nearly every value: skip the slower checks below
+    if isinstance(value, str):
         text = value.strip()
     elif isinstance(value, bool):
         text = "true" if value else "false"
-    elif isinstance(value, (int, float, str)):
+    elif isinstance(value, int | float):
         text = str(value).strip()
     else:
         raise ValueError("must be a single value, not a list or an object")
@@ -140,6 +140,8 @@ def amount_text(text: str) -> str:
     # Nearly every amount is plain ASCII digits (with or without thousands separators) and at
     # most one point: checked with string methods alone, which is exact for that shape (at
     # most 12 integer digits keeps it below MAX_AMOUNT). Anything else takes the full path.
+    # (parse_amount 1.2 → 0.4 µs; as text, not Decimal: build_row 27.5 → 23.1 µs and the
+    # batch document 4.4 → 3.4 µs a row, docs/benchmarks.md.)
     integer, point, fraction = text.partition(".")
     digits = integer[1:] if integer[:1] in ("+", "-") else integer
     if "," in digits:  # thousands separators: 1,234,567 (groups of three after the first)
