@@ -202,7 +202,7 @@ class PostbackEndpoint:
                 send, 503, _error("service", "temporarily unable to store, retry"), _retry(5)
             )
             return
-        await _answer(send, outcome)
+        await _respond(send, *_answer(outcome))
 
     async def _receive(
         self, service: IngestService, scope: Scope, receive: Receive, method: str
@@ -241,8 +241,9 @@ class PostbackEndpoint:
         return await service.receive(Received(params, raw, method, source_ip, datetime.now(UTC)))
 
 
-async def _answer(send: Send, outcome: Outcome) -> None:
-    """The one mapping from the service's outcome to the HTTP answer (and its counter)."""
+def _answer(outcome: Outcome) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]] | None]:
+    """The one mapping from the service's outcome to the HTTP answer (status, body, headers);
+    it also counts the outcome."""
     match outcome:
         case Accepted(stored=stored):
             kind = "spooled" if stored.spooled else "duplicate" if stored.duplicate else "accepted"
@@ -256,17 +257,17 @@ async def _answer(send: Send, outcome: Outcome) -> None:
             }
             if stored.spooled:
                 answer["spooled"] = True
-            await _respond(send, 200, answer)
+            return 200, answer, None
         case Refused(status_code=status, errors=errors, retry_after=retry_after):
             _COUNTED["refused"].inc()
             headers = _retry(retry_after) if retry_after is not None else None
-            await _respond(send, status, {"status": "error", "errors": errors}, headers)
+            return status, {"status": "error", "errors": errors}, headers
         case Unavailable(cause="overloaded"):
             _COUNTED["overloaded"].inc()
-            await _respond(send, 503, _error("service", "too busy, retry shortly"), _retry(1))
-        case Unavailable(cause="database"):
+            return 503, _error("service", "too busy, retry shortly"), _retry(1)
+        case Unavailable():  # cause "database": neither the database nor the spool took it
             _COUNTED["unavailable"].inc()
-            await _respond(send, 503, _error("database", "unavailable, retry shortly"), _retry(5))
+            return 503, _error("database", "unavailable, retry shortly"), _retry(5)
 
 
 def _error(field: str, message: str) -> dict[str, Any]:

@@ -17,7 +17,6 @@ from postback.ingest import fields
 from postback.ingest.batcher import Overloaded, StorageUnavailable, Unstorable
 from postback.ingest.ratelimit import TenantRateLimiter
 from postback.ingest.schemas import (
-    ROW_COLUMNS,
     ConversionRow,
     RejectionRow,
     RowSink,
@@ -115,20 +114,44 @@ def build_row(
     values, errors = fields.typed_values(received.params, zone, received.received_at)
     if errors:
         raise fields.FieldErrors(errors)
-    status_raw = values.get("status")
-    values.update(
-        receipt_id=receipt_id,
-        tenant_id=tenant.id,
-        status=fields.normalise_status(status_raw),
-        status_raw=status_raw,
-        raw=orjson.dumps(masked(received.raw)).decode(),
-        received_at=received.received_at,
-        source_ip=received.source_ip,
-        deduplicated=tenant.dedup,
+    get = values.get
+    status_raw = get("status")
+    # In ConversionRow's field order (the names are its fields): `_make` of a tuple takes
+    # 0.9 µs, the keyword constructor 5.5 µs and a name-by-name lookup 1.7 µs (timeit, 2026-12-03).
+    return ConversionRow._make(
+        (
+            receipt_id,
+            tenant.id,
+            values["conversion_id"],
+            get("offer_id"),
+            get("offer_name"),
+            get("datetime_conversion"),
+            get("datetime_conversion_updated"),
+            get("order_id"),
+            get("sale_amount_local"),
+            get("myr_sale_amount"),
+            get("usd_sale_amount"),
+            get("payout_local"),
+            get("myr_payout"),
+            get("usd_payout"),
+            get("conversion_currency"),
+            fields.normalise_status(status_raw),  # status
+            status_raw,
+            get("adv_sub"),
+            get("adv_sub2"),
+            get("adv_sub3"),
+            get("adv_sub4"),
+            get("adv_sub5"),
+            get("aff_sub"),
+            get("aff_sub2"),
+            get("aff_sub3"),
+            get("aff_sub4"),
+            orjson.dumps(masked(received.raw)).decode(),  # raw
+            received.received_at,
+            received.source_ip,
+            tenant.dedup,  # deduplicated
+        )
     )
-    # By name from one dict (a parameter not sent is None): NamedTuple's keyword constructor
-    # would cost about 5 µs more per postback for its 30 keywords.
-    return ConversionRow._make(map(values.get, ROW_COLUMNS))
 
 
 class IngestService:
