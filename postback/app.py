@@ -89,7 +89,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.admin_token = admin_token
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
     # A storage given to create_app takes the batcher's place (the batcher still runs, idle).
-    storage: RowSink = app.state.storage or batcher
+    storage: RowSink = getattr(app.state, "storage", None) or batcher
     app.state.ingest = IngestService(
         directory, storage, TenantRateLimiter(redis_url), strict_tokens=settings.strict_tokens
     )
@@ -127,7 +127,7 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return app.openapi_schema
 
 
-def create_api(settings: Settings, storage: RowSink | None = None) -> FastAPI:
+def create_api(settings: Settings) -> FastAPI:
     api = FastAPI(
         title="Postback",
         version=__version__,
@@ -138,7 +138,6 @@ def create_api(settings: Settings, storage: RowSink | None = None) -> FastAPI:
         debug=settings.debug,
     )
     api.state.settings = settings
-    api.state.storage = storage
     api.state.ingest = None
     install_handlers(api)
     api.include_router(web_router)
@@ -167,9 +166,9 @@ def create_api(settings: Settings, storage: RowSink | None = None) -> FastAPI:
 class PostbackApp:
     """The ASGI app: postback reception goes straight to its endpoint, the rest to FastAPI."""
 
-    def __init__(self, settings: Settings, storage: RowSink | None = None) -> None:
+    def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.api = create_api(settings, storage)
+        self.api = create_api(settings)
         # The running ingest service, read per postback: straight from the state's dict
         # (`api.state.ingest`) rather than through State's attribute lookup.
         state = vars(self.api.state)["_state"]
@@ -196,4 +195,6 @@ def create_app(settings: Settings | None = None, *, storage: RowSink | None = No
     (`postback bench --stages`); never for serving, since what it takes is not kept."""
     settings = settings or get_settings()
     configure_logging(settings)
-    return PostbackApp(settings, storage)
+    app = PostbackApp(settings)
+    app.state.storage = storage
+    return app
