@@ -28,6 +28,7 @@ from postback.ingest.batcher import Batcher
 from postback.ingest.openapi import add_postback_paths
 from postback.ingest.ratelimit import TenantRateLimiter
 from postback.ingest.routes import PATHS, PostbackEndpoint
+from postback.ingest.schemas import RowSink
 from postback.ingest.service import IngestService
 from postback.ingest.spool import Spool
 from postback.lifecycle.jobs import CleanupJob
@@ -87,8 +88,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.batcher = batcher
     app.state.admin_token = admin_token
     redis_url = settings.redis_url.get_secret_value() if settings.redis_url else None
+    # A storage given to create_app takes the batcher's place (the batcher still runs, idle).
+    storage: RowSink = getattr(app.state, "storage", None) or batcher
     app.state.ingest = IngestService(
-        directory, batcher, TenantRateLimiter(redis_url), strict_tokens=settings.strict_tokens
+        directory, storage, TenantRateLimiter(redis_url), strict_tokens=settings.strict_tokens
     )
     if settings.admin_token is None:
         log.warning(
@@ -186,7 +189,12 @@ class PostbackApp:
             await self.api(scope, receive, send)
 
 
-def create_app(settings: Settings | None = None) -> PostbackApp:
+def create_app(settings: Settings | None = None, *, storage: RowSink | None = None) -> PostbackApp:
+    """The app. `storage` (a `RowSink`) replaces the batcher as where the ingest service sends
+    conversion and rejection rows: for measuring the service without storing
+    (`postback bench --stages`); never for serving, since what it takes is not kept."""
     settings = settings or get_settings()
     configure_logging(settings)
-    return PostbackApp(settings)
+    app = PostbackApp(settings)
+    app.state.storage = storage
+    return app

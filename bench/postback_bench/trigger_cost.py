@@ -24,6 +24,7 @@ import asyncpg
 from postback import migrate
 from postback.db import asyncpg_url
 from postback.ingest import repository
+from postback.ingest.schemas import ConversionRow
 from postback.ingest.service import new_receipt_id
 from postback_bench.database import create_database, drop_database
 
@@ -74,14 +75,14 @@ async def measure(url: str, sizes: list[int], rounds: int, batches: int) -> dict
                     for trigger in TRIGGERS:
                         await conn.execute(f"ALTER TABLE conversion {verb} TRIGGER {trigger}")
                     for _ in range(batches):
-                        rows = []
+                        rows: list[ConversionRow] = []
                         for _ in range(size):
                             if stored and rng.random() < 0.1:
-                                rows.append(_row(rng, rng.choice(stored), now))
+                                rows.append(ConversionRow._make(_row(rng, rng.choice(stored), now)))
                             else:
                                 conversion_id = uuid.uuid4().hex
                                 stored.append(conversion_id)
-                                rows.append(_row(rng, conversion_id, now))
+                                rows.append(ConversionRow._make(_row(rng, conversion_id, now)))
                         started = time.perf_counter()
                         await repository.write_conversions(conn, rows)
                         timings[enabled].append(time.perf_counter() - started)

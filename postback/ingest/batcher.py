@@ -1,9 +1,13 @@
-"""Group commit: concurrent postbacks share one transaction, each answered when it commits.
+"""Group commit: concurrent postbacks share one write, each answered when it is committed.
 
 Requests append to a queue and wait on a future. A few writer tasks each take everything
-queued (up to a batch size), write it in one transaction and resolve the futures. No timer
-is involved: while one batch commits the next one gathers, so batches grow with the load
-and a lone postback is written at once.
+queued (up to a batch size), store it on one connection and resolve the futures. There is no
+surrounding transaction: the batch of conversions is one statement, atomic and committed on
+its own (`repository.write_conversions`; rare repeats and replays take one or two more), and
+the rejections are another. A crash between two statements leaves only rows whose senders
+were not answered yet and will retry (docs/write-path.md). No timer is involved: while one
+batch commits the next one gathers, so batches grow with the load and a lone postback is
+written at once.
 """
 
 from __future__ import annotations
@@ -12,34 +16,17 @@ import asyncio
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 import structlog
 
 from postback.ingest import repository
-from postback.ingest.schemas import ConversionRow, StoredConversion
-
-if TYPE_CHECKING:
-    from postback.ingest.spool import Spool
+from postback.ingest.repository import UNAVAILABLE
+from postback.ingest.schemas import ConversionRow, RejectionRow, StoredConversion
+from postback.ingest.spool import Spool
 
 log = structlog.get_logger(__name__)
-
-# Errors that mean the database cannot be reached or the connection broke: the whole batch
-# is retryable elsewhere (the sender retries, or a spool keeps it).
-UNAVAILABLE = (
-    OSError,
-    asyncio.TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    asyncpg.CrashShutdownError,
-    # A connection the server closed mid-operation (a fast shutdown) can be left in a protocol
-    # state asyncpg refuses to use: "cannot switch to state 12; another operation (2) is in
-    # progress". Retrying the batch elsewhere is safe: rows are stored by receipt id, once.
-    asyncpg.InternalClientError,
-)
 
 
 class Overloaded(Exception):
@@ -114,7 +101,7 @@ class Batcher:
         result: StoredConversion = await self._enqueue(self._conversions, row)
         return result
 
-    async def submit_rejection(self, row: tuple[Any, ...]) -> None:
+    async def submit_rejection(self, row: RejectionRow) -> None:
         await self._enqueue(self._rejections, row)
 
     def _take(self, queue: deque[_Item]) -> list[_Item]:
@@ -144,7 +131,7 @@ class Batcher:
             if not rejections:
                 return
         try:
-            stored = await self._transaction(
+            stored, kept = await self._store(
                 [i.row for i in conversions], [i.row for i in rejections]
             )
         except UNAVAILABLE as exc:
@@ -156,28 +143,12 @@ class Batcher:
                 return
             _fail(conversions + rejections, unavailable)
             return
-        except asyncpg.PostgresError as exc:
-            if len(conversions) + len(rejections) == 1:
-                log.error("row_unstorable", error=str(exc))
-                _fail(conversions + rejections, Unstorable(str(exc)))
-                return
-            # One bad row must not sink its neighbours: write them one by one.
-            log.warning("batch_split", error=str(exc), size=len(conversions))
-            for item in conversions:
-                await self._write([item], [])
-            for item in rejections:
-                await self._write([], [item])
-            return
         except Exception as exc:  # never leave a sender waiting on a future
             log.exception("batch_failed")
             _fail(conversions + rejections, StorageUnavailable(repr(exc)))
             return
-        for item, outcome in zip(conversions, stored, strict=True):
-            if not item.future.done():
-                item.future.set_result(outcome)
-        for item in rejections:
-            if not item.future.done():
-                item.future.set_result(None)
+        _resolve(conversions, stored)
+        _resolve(rejections, kept)
         if self._on_batch is not None:
             self._on_batch(len(conversions), asyncio.get_running_loop().time() - started)
 
@@ -195,16 +166,26 @@ class Batcher:
             if not item.future.done():
                 item.future.set_result(spooled)
 
-    async def _transaction(
-        self, conversions: Sequence[ConversionRow], rejections: Sequence[tuple[Any, ...]]
-    ) -> list[StoredConversion]:
-        # No BEGIN/COMMIT round trips: every statement commits on its own, and one statement
-        # carries the whole batch (see repository.write_conversions).
+    async def _store(
+        self, conversions: Sequence[ConversionRow], rejections: Sequence[RejectionRow]
+    ) -> tuple[list[Any], list[Any]]:
+        """Both queues' rows on one connection, each row's outcome or database error."""
         async with self._pool.acquire(timeout=10) as conn:
-            stored = await repository.write_conversions(conn, conversions) if conversions else []
-            if rejections:
-                await repository.write_rejections(conn, rejections)
-        return stored
+            stored = await repository.store_rows(conn, conversions) if conversions else []
+            kept = await repository.store_rejections(conn, rejections) if rejections else []
+        return stored, kept
+
+
+def _resolve(items: list[_Item], outcomes: list[Any]) -> None:
+    """Answer each sender: its outcome, or Unstorable when the database refused its row."""
+    for item, outcome in zip(items, outcomes, strict=True):
+        if item.future.done():
+            continue
+        if isinstance(outcome, asyncpg.PostgresError):
+            log.error("row_unstorable", error=str(outcome))
+            item.future.set_exception(Unstorable(str(outcome)))
+        else:
+            item.future.set_result(outcome)
 
 
 def _fail(items: list[_Item], exc: Exception) -> None:

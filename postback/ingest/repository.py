@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import orjson
 
-from postback.ingest.schemas import ROW_COLUMNS, ConversionRow, StoredConversion
+from postback.ingest.schemas import ROW_COLUMNS, ConversionRow, RejectionRow, StoredConversion
+
+# Errors that mean the database cannot be reached or the connection broke: the whole batch
+# is retryable elsewhere (the sender retries, or the spool keeps it).
+UNAVAILABLE = (
+    OSError,
+    asyncio.TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+    asyncpg.CrashShutdownError,
+    # A connection the server closed mid-operation (a fast shutdown) can be left in a protocol
+    # state asyncpg refuses to use: "cannot switch to state 12; another operation (2) is in
+    # progress". Retrying the batch elsewhere is safe: rows are stored by receipt id, once.
+    asyncpg.InternalClientError,
+)
 
 _TYPES = {
     "receipt_id": "uuid",
@@ -35,7 +52,6 @@ _INPUT = f"""input AS MATERIALIZED (
     SELECT * FROM ROWS FROM (json_to_recordset($1::json) AS ({_DEFINITION}))
     WITH ORDINALITY AS t({_COLUMNS}, ord)
 )"""
-_RAW = ROW_COLUMNS.index("raw")
 
 # The statement nearly every batch needs, and the only one when no row repeats a conversion of
 # the same batch: each row is stored as a first row, or, when a first row for its conversion_id
@@ -94,7 +110,6 @@ INSERT INTO rejection (received_at, tenant_id, reason, errors, conversion_id, me
 VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::inet, $8::jsonb, $9)
 """
 
-RECEIPT = ROW_COLUMNS.index("receipt_id")
 _MAX_ROUNDS = 3
 
 
@@ -108,8 +123,8 @@ def batch_document(rows: Sequence[ConversionRow]) -> str:
     """The rows as the JSON the write statement reads; `raw` (already JSON) goes in as is."""
     objects = []
     for row in rows:
-        item = dict(zip(ROW_COLUMNS, row, strict=True))
-        item["raw"] = orjson.Fragment(row[_RAW])
+        item = row._asdict()
+        item["raw"] = orjson.Fragment(row.raw)
         objects.append(item)
     return orjson.dumps(objects, default=_json_default).decode()
 
@@ -128,28 +143,73 @@ async def write_conversions(
     for _ in range(_MAX_ROUNDS):
         for record in await conn.fetch(WRITE, batch_document(pending)):
             stored[record["receipt_id"]] = StoredConversion(record["id"], record["duplicate"])
-        pending = [r for r in pending if r[RECEIPT] not in stored]
+        pending = [r for r in pending if r.receipt_id not in stored]
         if not pending:
             break
         # Repeats of a conversion first stored in this very batch: their first row is
         # committed now, so the same statement links them.
         for record in await conn.fetch(WRITE, batch_document(pending)):
             stored[record["receipt_id"]] = StoredConversion(record["id"], record["duplicate"])
-        pending = [r for r in pending if r[RECEIPT] not in stored]
+        pending = [r for r in pending if r.receipt_id not in stored]
         if not pending:
             break
         # What is left was stored before: a replay of the same receipt.
-        receipts = [r[RECEIPT] for r in pending]
+        receipts = [r.receipt_id for r in pending]
         for record in await conn.fetch(FIND_RECEIPTS, receipts):
             stored[record["receipt_id"]] = StoredConversion(record["id"], record["is_duplicate"])
-        pending = [r for r in pending if r[RECEIPT] not in stored]
+        pending = [r for r in pending if r.receipt_id not in stored]
         if not pending:
             break
-    missing = [r[RECEIPT] for r in rows if r[RECEIPT] not in stored]
+    missing = [r.receipt_id for r in rows if r.receipt_id not in stored]
     if missing:
         raise RuntimeError(f"could not store {len(missing)} conversions after retries")
-    return [stored[r[RECEIPT]] for r in rows]
+    return [stored[r.receipt_id] for r in rows]
 
 
-async def write_rejections(conn: asyncpg.Connection, rows: Sequence[tuple[Any, ...]]) -> None:
+async def write_rejections(conn: asyncpg.Connection, rows: Sequence[RejectionRow]) -> None:
     await conn.executemany(INSERT_REJECTIONS, rows)
+
+
+_Row = TypeVar("_Row")
+_Result = TypeVar("_Result")
+
+
+async def _row_by_row(
+    write: Callable[[asyncpg.Connection, Sequence[_Row]], Awaitable[list[_Result]]],
+    conn: asyncpg.Connection,
+    rows: Sequence[_Row],
+) -> list[_Result | asyncpg.PostgresError]:
+    """`write(conn, rows)`; when the database refuses the batch for a data reason, the rows
+    one by one, so one bad row cannot sink its neighbours: each refused row's place holds the
+    database's error. Connection errors (UNAVAILABLE) are raised: the batch is retryable."""
+    try:
+        return list(await write(conn, rows))
+    except UNAVAILABLE:
+        raise
+    except asyncpg.PostgresError as exc:
+        if len(rows) == 1:
+            return [exc]
+    results: list[_Result | asyncpg.PostgresError] = []
+    for row in rows:
+        results += await _row_by_row(write, conn, [row])
+    return results
+
+
+async def store_rows(
+    conn: asyncpg.Connection, rows: Sequence[ConversionRow]
+) -> list[StoredConversion | asyncpg.PostgresError]:
+    """Store conversion rows (`write_conversions`), row by row if the batch is refused: the
+    outcome of each row in order, or the database's error for a row it refuses."""
+    return await _row_by_row(write_conversions, conn, rows)
+
+
+async def _write_rejections(conn: asyncpg.Connection, rows: Sequence[RejectionRow]) -> list[None]:
+    await write_rejections(conn, rows)
+    return [None] * len(rows)
+
+
+async def store_rejections(
+    conn: asyncpg.Connection, rows: Sequence[RejectionRow]
+) -> list[asyncpg.PostgresError | None]:
+    """Store rejection rows, row by row if the batch is refused (as `store_rows`)."""
+    return await _row_by_row(_write_rejections, conn, rows)

@@ -7,7 +7,7 @@ one write() and fsync'd before its senders are answered. A crash mid-write leave
 record, which the reader detects by its length or checksum and ignores: its senders were never
 answered.
 
-A replay task sends sealed segments, oldest first, through `repository.write_conversions`
+A replay task sends sealed segments, oldest first, through `repository.store_rows`
 (idempotent by receipt id) and deletes a segment only after the database confirmed all of it,
 so replaying a segment twice after a crash stores nothing twice.
 
@@ -37,8 +37,8 @@ import orjson
 import structlog
 
 from postback.ingest import repository
-from postback.ingest.batcher import UNAVAILABLE
-from postback.ingest.schemas import ROW_COLUMNS, ConversionRow, RejectionRow
+from postback.ingest.repository import UNAVAILABLE
+from postback.ingest.schemas import ConversionRow, RejectionRow
 from postback.metrics import REPLAYED, SPOOLED
 
 log = structlog.get_logger(__name__)
@@ -47,10 +47,6 @@ MAGIC = b"PBS1"
 HEADER = struct.Struct(">4sII")  # magic, payload length, CRC-32 of the payload
 MAX_PAYLOAD = 256 * 1024 * 1024
 SUFFIX = ".seg"
-_RAW = ROW_COLUMNS.index("raw")
-_RECEIVED_AT = ROW_COLUMNS.index("received_at")
-_CONVERSION_ID = ROW_COLUMNS.index("conversion_id")
-_SOURCE_IP = ROW_COLUMNS.index("source_ip")
 
 
 class SpoolError(OSError):
@@ -85,6 +81,10 @@ def _decode_value(value: Any) -> Any:
     return value
 
 
+# A row is kept as a JSON array of its values in ConversionRow's field order (version 1 of the
+# format); these two functions are the only place that order meets the disk.
+
+
 def encode_record(rows: Sequence[ConversionRow]) -> bytes:
     """One framed record holding `rows`, losslessly."""
     payload = orjson.dumps({"v": 1, "rows": [[_encode_value(v) for v in row] for row in rows]})
@@ -93,7 +93,7 @@ def encode_record(rows: Sequence[ConversionRow]) -> bytes:
 
 def decode_payload(payload: bytes) -> list[ConversionRow]:
     document = orjson.loads(payload)
-    return [tuple(_decode_value(v) for v in row) for row in document["rows"]]
+    return [ConversionRow._make(_decode_value(v) for v in row) for row in document["rows"]]
 
 
 def read_records(data: bytes) -> Iterator[bytes]:
@@ -353,29 +353,25 @@ def _count(path: Path) -> int:
 
 async def store(conn: asyncpg.Connection, rows: Sequence[ConversionRow]) -> None:
     """Write spooled rows; one the database refuses is kept as a rejection, never dropped."""
-    try:
-        await repository.write_conversions(conn, rows)
-        return
-    except UNAVAILABLE:
-        raise
-    except asyncpg.PostgresError:
-        if len(rows) == 1:
-            await _keep_unstorable(conn, rows[0])
-            return
-    for row in rows:
-        await store(conn, [row])
+    outcomes = await repository.store_rows(conn, rows)
+    refused = [
+        _unstorable(row, outcome)
+        for row, outcome in zip(rows, outcomes, strict=True)
+        if isinstance(outcome, asyncpg.PostgresError)
+    ]
+    if refused:
+        # Their senders were answered 200 already; the rejection keeps what was sent. A replay
+        # after a crash may keep one twice (rejections have no unique key), which loses nothing.
+        await repository.write_rejections(conn, refused)
 
 
-async def _keep_unstorable(conn: asyncpg.Connection, row: ConversionRow) -> None:
-    # Its sender was answered 200 already; the rejection keeps what was sent. A replay after a
-    # crash may keep it twice (rejections have no unique key), which loses nothing.
-    log.error("spooled_row_unstorable", conversion_id=row[_CONVERSION_ID])
-    rejection = RejectionRow(
-        received_at=row[_RECEIVED_AT],
-        reason="unstorable",
-        errors=[{"field": "postback", "message": "could not be stored after a spool replay"}],
-        conversion_id=row[_CONVERSION_ID],
-        source_ip=row[_SOURCE_IP],
-        payload=orjson.loads(row[_RAW]) if row[_RAW] else None,
+def _unstorable(row: ConversionRow, error: asyncpg.PostgresError) -> RejectionRow:
+    log.error("spooled_row_unstorable", conversion_id=row.conversion_id, error=str(error))
+    return RejectionRow.of(
+        row.received_at,
+        "unstorable",
+        [{"field": "postback", "message": "could not be stored after a spool replay"}],
+        conversion_id=row.conversion_id,
+        source_ip=row.source_ip,
+        payload=orjson.loads(row.raw) if row.raw else None,
     )
-    await repository.write_rejections(conn, [rejection.as_tuple()])

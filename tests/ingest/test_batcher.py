@@ -106,7 +106,7 @@ async def test_endpoint_answers_503_when_the_database_is_gone(client, db, monkey
     async def unavailable(_row):
         raise StorageUnavailable("connection refused")
 
-    monkeypatch.setattr(service.batcher, "submit", unavailable)
+    monkeypatch.setattr(service.storage, "submit", unavailable)
     response = await client.get("/postback/", params={"conversion_id": "DOWN-1"})
     assert response.status_code == 503
     assert response.headers["retry-after"]

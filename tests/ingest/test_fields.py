@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 from decimal import Decimal
-from urllib.parse import quote, quote_from_bytes, unquote
+from urllib.parse import quote, quote_from_bytes, unquote_plus
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -135,6 +135,34 @@ def test_status_synonyms_ignore_case(word, case):
     assert fields.normalise_status(case(word)) == fields.STATUS_SYNONYMS[word]
 
 
+@pytest.mark.parametrize(
+    ("query", "pairs"),
+    [
+        ("a=1&b=2", [("a", "1"), ("b", "2")]),
+        ("a=1+2&b%20c=x%2By", [("a", "1 2"), ("b c", "x+y")]),  # `+` is a space, %2B a plus
+        ("name=Shopee%20MY&n=%E8%B4%A7", [("name", "Shopee MY"), ("n", "货")]),
+        ("a=%zz&b=%4&c=100%", [("a", "%zz"), ("b", "%4"), ("c", "100%")]),  # kept as sent
+        ("a=&b&=c&&", [("a", ""), ("b", ""), ("", "c")]),  # blank values kept
+        ("a=1;b=2&a=3", [("a", "1;b=2"), ("a", "3")]),  # only `&` separates
+        ("a=x=y", [("a", "x=y")]),
+    ],
+)
+def test_query_pairs_are_decoded_as_the_standard_library_does(query, pairs):
+    from postback.ingest.routes import _pairs
+
+    assert _pairs(query, "query") == pairs
+
+
+@pytest.mark.parametrize("query", ["a=%FF", "a=%C3", "%FF=1"])
+def test_an_escape_of_invalid_utf8_is_refused(query):
+    from postback.ingest.routes import BadRequest, _pairs
+
+    with pytest.raises(BadRequest) as refused:
+        _pairs(query, "query")
+    assert refused.value.reason == "bad_encoding"
+    assert refused.value.errors == [{"field": "query", "message": "is not valid UTF-8"}]
+
+
 query_text = st.text(alphabet=st.sampled_from(list("ab=&+%;é 0123456789ABCDEFxyz")), max_size=40)
 
 
@@ -166,12 +194,12 @@ percent_text = st.lists(
 @given(percent_text)
 @settings(max_examples=2000)
 def test_percent_decoding_matches_the_standard_library(text):
-    from postback.ingest.routes import _percent_decoded
+    from postback.ingest.routes import _unquote_plus
 
     try:
-        expected = unquote(text, errors="strict")
+        expected = unquote_plus(text, errors="strict")
     except UnicodeDecodeError:
         with pytest.raises(UnicodeDecodeError):
-            _percent_decoded(text)
+            _unquote_plus(text)
         return
-    assert _percent_decoded(text) == expected
+    assert _unquote_plus(text) == expected

@@ -8,11 +8,12 @@ from datetime import UTC, datetime
 import asyncpg
 
 from postback.ingest import repository
+from postback.ingest.schemas import ConversionRow
 from postback.ingest.service import new_receipt_id
 
 
 def row(conversion_id: str, status: str | None = "pending", tenant_id: int = 1, receipt=None):
-    return (
+    return ConversionRow(
         receipt or new_receipt_id(),
         tenant_id,
         conversion_id,

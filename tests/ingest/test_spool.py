@@ -13,17 +13,30 @@ import asyncpg
 import pytest
 
 from postback.ingest.batcher import Batcher, StorageUnavailable
+from postback.ingest.schemas import ConversionRow
 from postback.ingest.spool import Spool, decode_payload, encode_record, read_records, read_segment
 from tests.ingest.test_repository import row
 
+# One record as the spool's first version wrote it (rows as positional JSON arrays).
+RECORD_V1 = (
+    b"PBS1\x00\x00\x01b'0\x9c\xf0"
+    b'{"v":1,"rows":[[{"u":"0190a0b0-c0d0-7000-8000-000000000001"},1,"OLD-1","1001",'
+    b'"Shopee MY",{"t":"2026-11-24T10:15:00+08:00"},null,null,{"d":"1234.500000"},"12.5",'
+    b'null,null,null,{"d":"-0.000001"},"MYR","pending","Pending",null,null,null,null,null,'
+    b'null,null,null,null,"{\\"conversion_id\\": \\"OLD-1\\"}",'
+    b'{"t":"2026-11-24T02:16:00+00:00"},"198.51.100.7",true]]}'
+)
 
-def amounts_row(conversion_id: str) -> tuple[object, ...]:
-    values = list(row(conversion_id))
-    values[5] = datetime(2026, 11, 24, 10, 15, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
-    values[8] = Decimal("1234.500000")
-    values[13] = Decimal("-0.000001")
-    values[26] = '{"conversion_id": "' + conversion_id + '", "note": "货到付款"}'
-    return tuple(values)
+
+def amounts_row(conversion_id: str) -> ConversionRow:
+    return row(conversion_id)._replace(
+        datetime_conversion=datetime(
+            2026, 11, 24, 10, 15, 0, 123456, tzinfo=timezone(timedelta(hours=8))
+        ),
+        sale_amount_local=Decimal("1234.500000"),
+        usd_payout=Decimal("-0.000001"),
+        raw='{"conversion_id": "' + conversion_id + '", "note": "货到付款"}',
+    )
 
 
 async def wait_until(condition, seconds: float = 20) -> None:
@@ -68,15 +81,34 @@ class TestRecordFormat:
         (payload,) = read_records(encode_record(rows))
         back = decode_payload(payload)
         assert back == rows
-        assert str(back[0][8]) == "1234.500000"  # Decimals as written, never through float
-        assert isinstance(back[0][0], uuid.UUID)
-        assert back[0][5].utcoffset() == timedelta(hours=8)
+        assert str(back[0].sale_amount_local) == "1234.500000"  # as written, never a float
+        assert isinstance(back[0].receipt_id, uuid.UUID)
+        assert back[0].datetime_conversion.utcoffset() == timedelta(hours=8)
+
+    def test_a_record_written_by_the_first_version_still_reads(self):
+        """Version 1 of the format: each row a JSON array in ConversionRow's field order."""
+        (payload,) = read_records(RECORD_V1)
+        (back,) = decode_payload(payload)
+        assert back.receipt_id == uuid.UUID("0190a0b0-c0d0-7000-8000-000000000001")
+        assert (back.tenant_id, back.conversion_id, back.offer_name) == (1, "OLD-1", "Shopee MY")
+        assert back.datetime_conversion == datetime(2026, 11, 24, 2, 15, tzinfo=UTC)
+        assert (back.sale_amount_local, back.myr_sale_amount) == (Decimal("1234.5"), "12.5")
+        assert back.usd_payout == Decimal("-0.000001")
+        assert (back.conversion_currency, back.status, back.status_raw) == (
+            "MYR",
+            "pending",
+            "Pending",
+        )
+        assert back.raw == '{"conversion_id": "OLD-1"}'
+        assert back.received_at == datetime(2026, 11, 24, 2, 16, tzinfo=UTC)
+        assert (back.source_ip, back.deduplicated) == ("198.51.100.7", True)
+        assert encode_record([back]) == RECORD_V1
 
     def test_a_torn_last_record_is_ignored(self):
         first, second = encode_record([row("T-1")]), encode_record([row("T-2")])
         for torn in (second[:5], second[:-1], second[:-3] + b"xyz"):
             payloads = list(read_records(first + torn))
-            assert [decode_payload(p)[0][2] for p in payloads] == ["T-1"]
+            assert [decode_payload(p)[0].conversion_id for p in payloads] == ["T-1"]
 
     def test_an_empty_segment_has_no_records(self):
         assert list(read_records(b"")) == []

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postback.ingest import repository as ingest
+from postback.ingest.schemas import ConversionRow
 from postback.ingest.service import new_receipt_id
 from postback.lifecycle.jobs import run_cleanup
 from postback.rollups import repository as rollups
@@ -125,7 +126,7 @@ class Mix:
             else received - timedelta(minutes=rng.randrange(0, 3 * 24 * 60))
         )
         status = rng.choice(STATUSES)
-        row = (
+        row = ConversionRow(
             new_receipt_id(),
             tenant_id,
             conversion_id,
