@@ -13,40 +13,22 @@ It is a measuring instrument, never a way to run the service: nothing it answers
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from typing import Any
-
-from fastapi import FastAPI
-
 from postback.app import PostbackApp, create_app
-from postback.ingest.schemas import ConversionRow, StoredConversion
+from postback.ingest.schemas import ConversionRow, RejectionRow, StoredConversion
 from postback.settings import Settings
 
 _ACKNOWLEDGED = StoredConversion(0, duplicate=False)
 
 
 class Acknowledger:
-    """Takes the batcher's place: every row is answered as stored, and none is."""
+    """The app's storage (a RowSink): every row is answered as stored, and none is."""
 
     async def submit(self, row: ConversionRow) -> StoredConversion:
         return _ACKNOWLEDGED
 
-    async def submit_rejection(self, row: tuple[Any, ...]) -> None:
+    async def submit_rejection(self, row: RejectionRow) -> None:
         return None
 
 
 def without_storage(settings: Settings | None = None) -> PostbackApp:
-    # To be replaced by the app's storage seam, `create_app(settings, storage=Acknowledger())`,
-    # once postback/app.py has it; until then the lifespan is wrapped to swap the batcher.
-    app = create_app(settings)
-    started = app.api.router.lifespan_context
-
-    @asynccontextmanager
-    async def lifespan(api: FastAPI) -> AsyncIterator[None]:
-        async with started(api):  # the real start-up: database, partners, batcher, jobs
-            api.state.ingest.batcher = Acknowledger()
-            yield
-
-    app.api.router.lifespan_context = lifespan
-    return app
+    return create_app(settings, storage=Acknowledger())

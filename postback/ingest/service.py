@@ -168,16 +168,6 @@ class IngestService:
         self.limiter = limiter
         self.strict_tokens = strict_tokens
 
-    @property
-    def batcher(self) -> RowSink:
-        """The old name of `storage`, kept while postback/bench/stages.py still swaps it in
-        (it moves to `create_app(storage=…)`); remove with that switch."""
-        return self.storage
-
-    @batcher.setter
-    def batcher(self, storage: RowSink) -> None:
-        self.storage = storage
-
     async def receive(self, received: Received) -> Outcome:
         """Store one postback, or keep it as a rejection and say why it was refused."""
         tokens = extract_tokens(received.params)
