@@ -1,4 +1,5 @@
-"""The package's import graph has no cycles: not between modules, not between domains.
+"""The package's import graph: no module imports itself through others, and no module imports
+one of a higher layer.
 
 Imports made only for type checking count too: a cycle there still means two modules that
 cannot be read (or moved) one without the other.
@@ -7,7 +8,6 @@ cannot be read (or moved) one without the other.
 from __future__ import annotations
 
 import graphlib
-from collections import defaultdict
 
 import grimp
 import pytest
@@ -28,9 +28,28 @@ def _cycle(edges: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-def _domain(module: str) -> str:
-    """`postback.ingest.spool` → `postback.ingest`; a top-level module is its own domain."""
-    return ".".join(module.split(".")[:2])
+# The layers of a domain, by file name (docs/architecture.md): a module imports only modules of
+# its own layer or below, in any domain, so data flows down and no repository reaches a route.
+LAYERS = {
+    "models": 0,
+    "schemas": 0,
+    "plan": 0,
+    "fields": 0,
+    "labels": 0,
+    "lexicon": 0,
+    "repository": 1,
+    "directory": 1,
+    "service": 2,
+    "routes": 3,
+    "pages": 3,
+    "cli": 3,
+    "jobs": 3,
+}
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    return LAYERS.get(parts[2]) if len(parts) == 3 else None
 
 
 def test_no_module_imports_itself_through_others(graph: grimp.ImportGraph) -> None:
@@ -38,16 +57,24 @@ def test_no_module_imports_itself_through_others(graph: grimp.ImportGraph) -> No
     assert _cycle(edges) is None
 
 
-def test_no_two_domains_import_each_other(graph: grimp.ImportGraph) -> None:
-    edges: dict[str, set[str]] = defaultdict(set)
-    for module in graph.modules:
-        for imported in graph.find_modules_directly_imported_by(module):
-            # The package's __init__ holds only the version: every module may read it.
-            if imported != PACKAGE and _domain(imported) != _domain(module):
-                edges[_domain(module)].add(_domain(imported))
-    assert _cycle(edges) is None
+def test_no_module_imports_a_higher_layer(graph: grimp.ImportGraph) -> None:
+    upward = [
+        f"{module} -> {imported}"
+        for module in graph.modules
+        for imported in graph.find_modules_directly_imported_by(module)
+        if (low := _layer(module)) is not None
+        and (high := _layer(imported)) is not None
+        and high > low
+    ]
+    assert upward == []
 
 
 def test_the_checks_see_a_cycle_when_there_is_one() -> None:
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}}) is not None
     assert _cycle({"a": {"b"}, "b": {"c"}, "c": set()}) is None
+
+
+def test_layers_are_read_from_file_names() -> None:
+    assert _layer("postback.ingest.repository") == 1
+    assert _layer("postback.ingest.routes") == 3
+    assert _layer("postback.app") is None
