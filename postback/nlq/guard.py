@@ -240,6 +240,17 @@ def _check_nodes(tree: exp.Expression) -> None:
             raise UnsafeQuery(f"literal {node.name!r} is not allowed")
         if kind is exp.With and node.args.get("recursive"):
             raise UnsafeQuery("WITH RECURSIVE is not allowed")
+        if isinstance(node, exp.SetOperation) and not _joins_queries(node):
+            raise UnsafeQuery(f"{node.key.upper()} must join whole SELECTs")
+
+
+_QUERIES = (exp.Select, exp.SetOperation, exp.Subquery)
+
+
+def _joins_queries(node: exp.SetOperation) -> bool:
+    """Whether both sides of UNION/INTERSECT/EXCEPT are queries, not, say, `count(* UNION
+    SELECT 1)`, which the parser reads as a union of `*` and a SELECT."""
+    return isinstance(node.this, _QUERIES) and isinstance(node.expression, _QUERIES)
 
 
 def _refusal(node: exp.Expr) -> str:

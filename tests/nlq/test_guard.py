@@ -559,3 +559,24 @@ async def test_model_style_sql_is_accepted_and_runs(db: asyncpg.Connection, sql:
     scoped_selects(guarded, partners.mine)
     columns, _ = await run(db, guarded)
     assert columns
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT round(100.0 * count(* UNION SELECT 1) FILTER (WHERE status = 'approved')"
+        " / nullif(count(*), 0), 2) AS rate FROM reporting.conversions",
+        "SELECT round(100.0 * count(*) FILTER (WHERE status = 'approved')"
+        " / nullif(count(*), 0 UNION SELECT 1), 2) AS rate FROM reporting.conversions",
+    ],
+)
+def test_a_union_inside_an_expression_is_refused(sql: str) -> None:
+    with pytest.raises(UnsafeQuery, match="UNION must join whole SELECTs"):
+        guard(sql, tenant_id=5)
+
+
+def test_a_union_of_selects_is_still_accepted() -> None:
+    one = "SELECT offer_id FROM reporting.conversions"
+    sql = f"{one} UNION {one}"
+    tree = sqlglot.parse_one(guard(sql, tenant_id=5), read="postgres")
+    assert isinstance(tree, exp.Union)
