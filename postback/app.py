@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -169,11 +168,9 @@ class PostbackApp:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.api = create_api(settings)
-        # The running ingest service, read per postback: straight from the state's dict
-        # (`api.state.ingest`) rather than through State's attribute lookup.
-        state = vars(self.api.state)["_state"]
+        state = self.api.state
         self.postback = PostbackEndpoint(
-            functools.partial(state.get, "ingest"),
+            lambda: state.ingest,  # the running service; None while starting or stopping
             max_body_bytes=settings.max_body_bytes,
             max_query_bytes=settings.max_query_bytes,
         )
