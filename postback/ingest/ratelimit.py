@@ -7,41 +7,21 @@ import time
 
 import structlog
 from limits import RateLimitItemPerMinute
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
-from redis.asyncio import ConnectionPool
 
+from postback.counters import counter_store
 from postback.tenants.directory import TenantInfo
 
 log = structlog.get_logger(__name__)
-
-
-# Redis answers in well under a millisecond; when it does not, fail fast and let postbacks in.
-REDIS_TIMEOUT_SECONDS = 0.5
 
 
 class TenantRateLimiter:
     """Counts each partner's postbacks in a sliding one-minute window."""
 
     def __init__(self, redis_url: str | None) -> None:
-        self.shared = bool(redis_url)
-        self._pool: ConnectionPool | None = None
-        self._storage: Storage
-        if redis_url:
-            self._pool = ConnectionPool.from_url(
-                redis_url,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            )
-            self._storage = RedisStorage(
-                "async+" + redis_url.removeprefix("async+"),
-                implementation="redispy",
-                key_prefix="postback",
-                connection_pool=self._pool,  # type: ignore[arg-type]
-            )
-        else:
-            self._storage = MemoryStorage()
-        self._limiter = SlidingWindowCounterRateLimiter(self._storage)
+        self._counters = counter_store(redis_url, key_prefix="postback")
+        self.shared = self._counters.shared
+        self._limiter = SlidingWindowCounterRateLimiter(self._counters.storage)
         self._items: dict[int, RateLimitItemPerMinute] = {}
 
     def _item(self, per_minute: int) -> RateLimitItemPerMinute:
@@ -67,8 +47,7 @@ class TenantRateLimiter:
         return max(1, math.ceil(stats.reset_time - time.time()))
 
     async def reset(self) -> None:
-        await self._storage.reset()
+        await self._counters.storage.reset()
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
+        await self._counters.close()

@@ -19,17 +19,16 @@ from typing import Annotated, Any
 import structlog
 from fastapi import Depends, FastAPI, Request
 from limits import RateLimitItemPerSecond
-from limits.aio.storage import MemoryStorage, RedisStorage, Storage
 from limits.aio.strategies import MovingWindowRateLimiter
-from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
+
+from postback.counters import counter_store
 
 log = structlog.get_logger(__name__)
 
 MAX_FAILURES = 5
 WINDOW_SECONDS = 300
 KEY_PREFIX = "postback-sign-in"
-REDIS_TIMEOUT_SECONDS = 0.5
 
 
 class SignInThrottle:
@@ -43,24 +42,9 @@ class SignInThrottle:
         window_seconds: int = WINDOW_SECONDS,
         key_prefix: str = KEY_PREFIX,
     ) -> None:
-        self.shared = bool(redis_url)
-        self._pool: ConnectionPool | None = None
-        self._storage: Storage
-        if redis_url:
-            self._pool = ConnectionPool.from_url(
-                redis_url,
-                socket_timeout=REDIS_TIMEOUT_SECONDS,
-                socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            )
-            self._storage = RedisStorage(
-                "async+" + redis_url.removeprefix("async+"),
-                implementation="redispy",
-                key_prefix=key_prefix,
-                connection_pool=self._pool,  # type: ignore[arg-type]
-            )
-        else:
-            self._storage = MemoryStorage()
-        self._limiter = MovingWindowRateLimiter(self._storage)
+        self._counters = counter_store(redis_url, key_prefix=key_prefix)
+        self.shared = self._counters.shared
+        self._limiter = MovingWindowRateLimiter(self._counters.storage)
         self._item = RateLimitItemPerSecond(max_failures, window_seconds)
 
     async def retry_after(self, address: str) -> int:
@@ -88,11 +72,10 @@ class SignInThrottle:
 
     async def reset(self) -> None:
         """Forget every address's failures (this throttle's keys only)."""
-        await self._storage.reset()
+        await self._counters.storage.reset()
 
     async def close(self) -> None:
-        if self._pool is not None:
-            await self._pool.aclose()
+        await self._counters.close()
 
 
 def client_address(request: Request) -> str:
