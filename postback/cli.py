@@ -38,7 +38,7 @@ def serve(
         port=port or settings.port,
         workers=workers,
         loop="uvloop",
-        http="httptools",
+        http="postback.web.protocol:JoinedWritesProtocol",
         access_log=False,
         proxy_headers=True,
         log_level=settings.log_level.lower(),

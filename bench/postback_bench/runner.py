@@ -40,7 +40,7 @@ UVICORN_FLAGS = (
     "--loop",
     "uvloop",
     "--http",
-    "httptools",
+    "postback.web.protocol:JoinedWritesProtocol",
     "--no-access-log",
 )
 

@@ -1,6 +1,4 @@
-"""The server's HTTP protocol, uvicorn's stock httptools protocol (`postback serve` runs with
-`http="httptools"`): pipelined requests, closing connections, malformed requests, streamed
-bodies, each driven byte by byte through the protocol object."""
+"""The server's HTTP protocol: uvicorn's httptools protocol with a response's writes joined."""
 
 from __future__ import annotations
 
@@ -9,8 +7,9 @@ from typing import Any
 
 import pytest
 import uvicorn
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 from uvicorn.server import ServerState
+
+from postback.web.protocol import JOIN_LIMIT, JoinedWritesProtocol
 
 BODY = b'{"status":"ok"}'
 
@@ -56,9 +55,9 @@ class RecordingTransport(asyncio.Transport):
         return 0
 
 
-async def _connection(app: Any = fixed_answer) -> tuple[HttpToolsProtocol, RecordingTransport]:
-    config = uvicorn.Config(app, http="httptools", lifespan="off")
-    protocol = HttpToolsProtocol(
+async def _connection(app: Any = fixed_answer) -> tuple[JoinedWritesProtocol, RecordingTransport]:
+    config = uvicorn.Config(app, http=JoinedWritesProtocol, lifespan="off")
+    protocol = JoinedWritesProtocol(
         config, ServerState(), app_state={}, _loop=asyncio.get_running_loop()
     )
     transport = RecordingTransport()
@@ -78,11 +77,12 @@ async def _settle() -> None:
         b"POST /postback/ HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\n\r\na=1&b=2",
     ],
 )
-async def test_a_request_gets_its_whole_answer(request_bytes):
+async def test_an_answer_is_one_write(request_bytes):
     protocol, transport = await _connection()
     protocol.data_received(request_bytes)
     await _settle()
-    head, _, body = b"".join(transport.writes).partition(b"\r\n\r\n")
+    assert len(transport.writes) == 1
+    head, _, body = transport.writes[0].partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 200 OK\r\n")
     assert body == BODY
     assert not transport.closed
@@ -114,7 +114,7 @@ async def test_a_malformed_request_is_answered_400_and_closed():
     assert b"".join(transport.writes).startswith(b"HTTP/1.1 400 ")
 
 
-CHUNK = b"x" * (16 * 1024)
+CHUNK = b"x" * (JOIN_LIMIT // 4)
 
 
 async def streamed(scope: Any, receive: Any, send: Any) -> None:
@@ -130,7 +130,7 @@ async def test_a_streamed_body_leaves_in_bounded_pieces():
     protocol.data_received(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     await _settle()
     assert len(transport.writes) >= 4
-    assert max(map(len, transport.writes)) < 2 * len(CHUNK)
+    assert max(map(len, transport.writes)) < 2 * JOIN_LIMIT
     _, _, chunked = b"".join(transport.writes).partition(b"\r\n\r\n")
     assert chunked.count(CHUNK) == 16
     assert chunked.endswith(b"0\r\n\r\n")
