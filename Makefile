@@ -50,13 +50,13 @@ screenshots: $(STAMP) system-deps
 	POSTBACK_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -k browser
 
 check: $(STAMP)
-	$(BIN)/ruff format --check postback tests bench main.py
-	$(BIN)/ruff check postback tests bench main.py
+	$(BIN)/ruff format --check postback tests bench main.py conftest.py
+	$(BIN)/ruff check postback tests bench main.py conftest.py
 	$(BIN)/mypy
 
 format: $(STAMP)
-	$(BIN)/ruff format postback tests bench main.py
-	$(BIN)/ruff check --fix postback tests bench main.py
+	$(BIN)/ruff format postback tests bench main.py conftest.py
+	$(BIN)/ruff check --fix postback tests bench main.py conftest.py
 
 # The load generator is wrk (a C program, from the system's packages); the figures go to
 # docs/benchmarks.md. BENCH_ARGS adds options, e.g. BENCH_ARGS="--workers 2" or

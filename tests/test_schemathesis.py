@@ -2,7 +2,7 @@
 that fits the schema and data that does not, sent with the admin token over real HTTP. Nothing
 may answer with a server error.
 
-The app runs in the test's event loop (tests/conftest.py `live_server`); schemathesis and
+The app runs in the test's event loop (tests/fixtures.py `live_server`); schemathesis and
 hypothesis are synchronous, so they run in a thread while the loop serves them."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
 from postback.app import create_api
-from tests.conftest import ADMIN_TOKEN, make_settings
+from tests.fixtures import ADMIN_TOKEN, make_settings
 
 # The schema as the app builds it, read without starting the app, to name one test per
 # operation; the test checks that the running app serves the same one.

@@ -23,8 +23,8 @@ from postback.app import PostbackApp, create_app
 from postback.ingest.routes import PATHS
 from postback.security import hash_secret
 from tests.admin.conftest import csrf_in, sign_in
-from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.factories import create_tenant, postback
+from tests.fixtures import ADMIN_TOKEN, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 

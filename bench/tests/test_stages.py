@@ -14,7 +14,7 @@ from postback_bench.monitor import CpuShare
 from postback_bench.runner import BenchOptions, BenchResult, Phase
 from postback_bench.stages import without_storage
 from postback_bench.traffic import LoadResult
-from tests.conftest import make_settings
+from tests.fixtures import make_settings
 
 
 async def test_without_storage_answers_every_postback_and_keeps_none(

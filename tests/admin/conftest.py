@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from postback.app import PostbackApp
-from tests.conftest import ADMIN_TOKEN
+from tests.fixtures import ADMIN_TOKEN
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 

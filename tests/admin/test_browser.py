@@ -13,8 +13,8 @@ import pytest
 
 from postback.admin.labels import LABELS
 from postback.web.labels import Translator
-from tests.conftest import ADMIN_TOKEN
 from tests.factories import fill_macros
+from tests.fixtures import ADMIN_TOKEN
 from tests.web.test_browser import foreign
 
 LOCALES = {"en": "en-US", "zh": "zh-CN"}

@@ -18,8 +18,8 @@ from postback.web import labels as i18n
 from postback.web import session
 from postback.web.throttle import MAX_FAILURES, SignInThrottle
 from tests.admin.conftest import csrf_in, csrf_of, sign_in
-from tests.conftest import ADMIN_TOKEN
 from tests.factories import create_tenant, fill_macros, postback
+from tests.fixtures import ADMIN_TOKEN
 
 SECURITY_HEADERS = {
     "x-frame-options": "DENY",

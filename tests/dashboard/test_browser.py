@@ -16,8 +16,8 @@ import pytest
 
 from postback.dashboard.labels import LABELS
 from postback.web.labels import Translator
-from tests.conftest import ADMIN_TOKEN
 from tests.factories import create_tenant, postback
+from tests.fixtures import ADMIN_TOKEN
 from tests.web.test_browser import foreign
 
 LOCALES = {"en": "en-US", "zh": "zh-CN"}

@@ -7,7 +7,7 @@ import signal
 
 import httpx
 
-from tests.conftest import ADMIN_TOKEN
+from tests.fixtures import ADMIN_TOKEN
 from tests.ingest.processes import Service
 
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.conftest import ADMIN_TOKEN, _free_port
+from tests.fixtures import ADMIN_TOKEN, _free_port
 
 
 async def wait_until(condition: Callable[[], object], seconds: float = 30) -> None:

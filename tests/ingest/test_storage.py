@@ -8,7 +8,7 @@ from asgi_lifespan import LifespanManager
 
 from postback.app import create_app
 from postback.ingest.schemas import ConversionRow, RejectionRow, StoredConversion
-from tests.conftest import make_settings
+from tests.fixtures import make_settings
 
 
 class Recorder:

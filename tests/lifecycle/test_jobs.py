@@ -11,7 +11,7 @@ from asgi_lifespan import LifespanManager
 
 from postback.app import create_app
 from postback.lifecycle.jobs import CleanupJob
-from tests.conftest import make_settings
+from tests.fixtures import make_settings
 from tests.lifecycle.rows import NOW, add_conversion, conversion_ids, default_tenant_id
 
 DAY = timedelta(days=1)

@@ -17,7 +17,7 @@ from postback.nlq.labels import EXAMPLES, LABELS
 from postback.security import hash_secret
 from postback.web.labels import Translator
 from postback_bench.nlq import load
-from tests.conftest import ADMIN_TOKEN
+from tests.fixtures import ADMIN_TOKEN
 from tests.web.test_browser import foreign
 
 LOCALES = {"en": "en-US", "zh": "zh-CN"}

@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 
 from postback.nlq.terminal import table, width
-from tests.conftest import ADMIN_TOKEN
+from tests.fixtures import ADMIN_TOKEN
 from tests.nlq.safety import seed_two_partners
 
 BY_PARTNER = "conversions by partner in the last 7 days"

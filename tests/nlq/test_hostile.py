@@ -15,7 +15,7 @@ import pytest
 
 from postback.app import PostbackApp
 from postback.security import hash_secret
-from tests.conftest import ADMIN_TOKEN
+from tests.fixtures import ADMIN_TOKEN
 from tests.nlq.fake_llm import FakeLlm, Reply, fake_llm, fake_llm_server, sql_block
 from tests.nlq.safety import Partners, fingerprint, scoped_selects, seed_two_partners
 from tests.nlq.test_guard import REFUSED, SCOPING

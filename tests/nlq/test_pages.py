@@ -12,7 +12,7 @@ import pytest
 from postback.app import PostbackApp
 from postback.security import hash_secret
 from tests.admin.conftest import sign_in as admin_sign_in
-from tests.conftest import ADMIN_TOKEN
+from tests.fixtures import ADMIN_TOKEN
 from tests.nlq.safety import seed_two_partners
 
 CSRF_INPUT = re.compile(r'name="csrf_token" value="([^"]+)"')

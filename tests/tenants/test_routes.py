@@ -22,8 +22,8 @@ from fastapi.routing import iter_route_contexts
 
 from postback.app import PostbackApp, create_app
 from postback.ingest.fields import KNOWN_FIELDS, TOKEN_FIELDS
-from tests.conftest import ADMIN_TOKEN, make_settings
 from tests.factories import postback
+from tests.fixtures import ADMIN_TOKEN, make_settings
 
 MACROS = sorted(KNOWN_FIELDS - set(TOKEN_FIELDS))
 

@@ -11,8 +11,8 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.conftest import ADMIN_TOKEN
 from tests.factories import create_tenant, postback
+from tests.fixtures import ADMIN_TOKEN
 
 EXTERNAL_URL = re.compile(r"https?://[^\s\"'<>]+", re.IGNORECASE)
 
