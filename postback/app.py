@@ -23,6 +23,10 @@ from postback.dashboard.routes import router as dashboard_router
 from postback.db import Database
 from postback.embedded import EmbeddedPostgres
 from postback.errors import install_handlers
+from postback.forwarding.jobs import DeliveryWorker
+from postback.forwarding.routes import policy_of
+from postback.forwarding.routes import router as forwarding_router
+from postback.forwarding.sender import Sender
 from postback.ingest.batcher import Batcher
 from postback.ingest.openapi import add_postback_paths
 from postback.ingest.ratelimit import TenantRateLimiter
@@ -66,15 +70,31 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await spool.open()
     spool.start()  # replays what a previous run left behind
     app.state.spool = spool
+    sender = Sender(timeout=settings.forward_timeout, allow_private=settings.forward_allow_private)
+    app.state.sender = sender
+    deliveries = DeliveryWorker(
+        db.engine,
+        sender,
+        policy_of(settings),
+        concurrency=settings.forward_concurrency,
+        poll_interval=settings.forward_poll_interval,
+    )
+    app.state.deliveries = deliveries
+
+    def on_batch(size: int, seconds: float) -> None:
+        observe_batch(size, seconds)
+        deliveries.wake()  # the batch may have queued deliveries
+
     batcher = Batcher(
         db.write_pool,
         max_size=settings.batch_max_size,
         queue_limit=settings.batch_queue_limit,
         writers=settings.write_pool_size,
-        on_batch=observe_batch,
+        on_batch=on_batch,
         spool=spool,
     )
     batcher.start()
+    deliveries.start()
     cleanup = CleanupJob(db.engine, settings.cleanup_interval)
     cleanup.start()
     app.state.cleanup = cleanup
@@ -107,6 +127,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await cleanup.stop()
         await compaction.stop()
+        await deliveries.stop()
+        await sender.close()
         ingest, app.state.ingest = app.state.ingest, None
         await batcher.stop()
         await spool.stop()
@@ -143,6 +165,7 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(system_router)
     api.include_router(conversions_router)
     api.include_router(tenants_router)
+    api.include_router(forwarding_router)
     api.include_router(admin_router)
     api.include_router(nlq_pages_router)
     api.include_router(nlq_router)

@@ -25,3 +25,26 @@ REPLAYED = Counter("postback_replayed_total", "Spooled postbacks stored in the d
 def observe_batch(size: int, seconds: float) -> None:
     BATCH_SIZE.observe(size)
     BATCH_SECONDS.observe(seconds)
+
+
+DELIVERY_ATTEMPTS = Counter(
+    "postback_delivery_attempts_total",
+    "Outgoing postback attempts, by what became of the delivery",
+    ["outcome"],
+)
+DELIVERY_SECONDS = Histogram(
+    "postback_delivery_attempt_seconds",
+    "Time of one outgoing postback attempt, answer or not",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+DELIVERIES = Gauge(
+    "postback_deliveries",
+    "Deliveries waiting (pending; due: pending and due now) or given up (dead)",
+    ["state"],
+)
+
+
+def observe_attempt(delivered: bool, retrying: bool, seconds: float) -> None:
+    outcome = "delivered" if delivered else "retry" if retrying else "dead"
+    DELIVERY_ATTEMPTS.labels(outcome).inc()
+    DELIVERY_SECONDS.observe(seconds)

@@ -58,6 +58,35 @@ class Settings(BaseSettings):
     nlq_llm_timeout: float = Field(default=20.0, gt=0, le=300, alias="NLQ_LLM_TIMEOUT")
     # Rollups: how often pending deltas are folded (readers are exact either way).
     compaction_interval: float = Field(default=5.0, ge=0, alias="POSTBACK_COMPACTION_INTERVAL")
+    # Forwarding to partners: retries after the first attempt (seconds, comma-separated; the
+    # first attempt is at once), each attempt's time limit, and whether targets on this
+    # network (loopback, private, link-local) are allowed (on-prem installs, tests).
+    forward_retry_seconds: str = Field(
+        default="10,60,600,3600,21600,86400", alias="POSTBACK_FORWARD_RETRY_SECONDS"
+    )
+    forward_timeout: float = Field(default=10.0, gt=0, le=120, alias="POSTBACK_FORWARD_TIMEOUT")
+    forward_allow_private: bool = Field(default=False, alias="POSTBACK_FORWARD_ALLOW_PRIVATE")
+    # Attempts this instance sends at once; 0: this instance sends none (others do).
+    forward_concurrency: int = Field(default=16, ge=0, le=512, alias="POSTBACK_FORWARD_CONCURRENCY")
+    forward_poll_interval: float = Field(
+        default=1.0, gt=0, le=60, alias="POSTBACK_FORWARD_POLL_INTERVAL"
+    )
+    # A forward is flagged as failing once this many of its deliveries in a row died.
+    forward_flag_after: int = Field(default=3, ge=1, alias="POSTBACK_FORWARD_FLAG_AFTER")
+
+    @field_validator("forward_retry_seconds")
+    @classmethod
+    def _retry_schedule(cls, value: str) -> str:
+        try:
+            delays = [float(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            delays = [-1.0]
+        if any(d < 0 or d != d or d == float("inf") for d in delays):
+            raise ValueError(
+                f"POSTBACK_FORWARD_RETRY_SECONDS: {value!r} is not a comma-separated list of "
+                "seconds such as 10,60,600 (empty: no retries)"
+            )
+        return ",".join(format(d, "g") for d in delays)
 
     @field_validator("timezone")
     @classmethod
@@ -120,6 +149,10 @@ class Settings(BaseSettings):
         return (self.spool_dir or self.home_dir / "spool").expanduser().resolve()
 
     @property
+    def forward_retry_delays(self) -> tuple[float, ...]:
+        return tuple(float(d) for d in self.forward_retry_seconds.split(",") if d)
+
+    @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
@@ -141,6 +174,12 @@ class Settings(BaseSettings):
             "cleanup_interval": self.cleanup_interval,
             "rate_limits": "redis" if self.redis_url else "in-process",
             "cors_origins": self.cors_origin_list,
+            "forwarding": {
+                "retry_seconds": self.forward_retry_delays,
+                "timeout": self.forward_timeout,
+                "allow_private": self.forward_allow_private,
+                "concurrency": self.forward_concurrency,
+            },
             "nlq_llm": {"model": self.nlq_llm_model} if self.nlq_llm_base_url else None,
         }
 

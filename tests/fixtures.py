@@ -69,6 +69,11 @@ def make_settings(database_url: str, home: Path, **overrides: object) -> Setting
         "POSTBACK_TENANT_CACHE_SECONDS": 0,
         # Tests decide when the retention cleanup runs (tests/lifecycle).
         "POSTBACK_CLEANUP_INTERVAL": 0,
+        # Forwarding tests send to receivers on loopback, on a short retry schedule.
+        "POSTBACK_FORWARD_ALLOW_PRIVATE": True,
+        "POSTBACK_FORWARD_RETRY_SECONDS": "0.2,0.4",
+        "POSTBACK_FORWARD_TIMEOUT": 2,
+        "POSTBACK_FORWARD_POLL_INTERVAL": 0.1,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

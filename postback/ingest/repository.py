@@ -56,7 +56,10 @@ _INPUT = f"""input AS MATERIALIZED (
 # The statement nearly every batch needs, and the only one when no row repeats a conversion of
 # the same batch: each row is stored as a first row, or, when a first row for its conversion_id
 # was already committed (a deduplicating tenant), as a duplicate linked to it, and then the first
-# row takes the newest status sent (the history stays in the duplicates). Rows whose receipt is
+# row takes the newest status sent (the history stays in the duplicates). In the same statement
+# each new first row (`created`) and each first row whose status moved (`status_changed`) gets
+# one delivery per matching forward of its partner, so no conversion is ever stored without
+# its outgoing postbacks (postback/forwarding). Rows whose receipt is
 # already stored (a replay) are skipped by ON CONFLICT and come back as not returned.
 # `duplicate` reads `fresh` in full first, so a row `fresh` stored is never also a duplicate.
 # Rows go in by (tenant, conversion id), then arrival: every writer takes the unique keys of a
@@ -69,7 +72,7 @@ WITH {_INPUT}, fresh AS (
     SELECT {_SELECTED} FROM input t
     ORDER BY t.tenant_id, t.conversion_id, t.ord
     ON CONFLICT DO NOTHING
-    RETURNING id, receipt_id
+    RETURNING id, receipt_id, tenant_id, status, offer_id
 ), duplicate AS (
     INSERT INTO conversion ({_COLUMNS}, is_duplicate, first_id)
     SELECT {_SELECTED}, true, f.id FROM input t
@@ -94,6 +97,21 @@ WITH {_INPUT}, fresh AS (
     FROM newest n
     WHERE f.id = n.first_id AND f.id = ANY (ARRAY(SELECT first_id FROM newest))
         AND (f.status, f.status_raw) IS DISTINCT FROM (n.status, n.status_raw)
+    RETURNING f.id, f.tenant_id, f.status, f.offer_id
+), event AS (
+    SELECT id, tenant_id, status, offer_id, 'created' AS name FROM fresh
+    UNION ALL
+    SELECT id, tenant_id, status, offer_id, 'status_changed' FROM moved
+), queued AS (
+    -- One delivery per matching forward: stored with the conversion or not at all.
+    INSERT INTO delivery (forward_id, tenant_id, conversion_row_id, event, status)
+    SELECT w.id, e.tenant_id, e.id, e.name, e.status
+    FROM event e
+    JOIN forward w ON w.tenant_id = e.tenant_id AND w.enabled AND e.name = ANY (w.events)
+        AND (w.statuses IS NULL OR e.status = ANY (w.statuses))
+        AND (w.offers IS NULL OR e.offer_id = ANY (w.offers))
+    ORDER BY w.id, e.id
+    ON CONFLICT DO NOTHING
 )
 SELECT id, receipt_id, false AS duplicate FROM fresh
 UNION ALL

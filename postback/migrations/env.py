@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from postback.conversions import models as _conversion_models  # noqa: F401
 from postback.db import sqlalchemy_url
+from postback.forwarding import models as _forwarding_models  # noqa: F401
 from postback.models import Base
 from postback.tenants import models as _tenant_models  # noqa: F401
 

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from postback.metrics import QUEUE_DEPTH, SPOOL_DEPTH
+from postback.metrics import DELIVERIES, QUEUE_DEPTH, SPOOL_DEPTH
 from postback.system import service
 
 router = APIRouter(tags=["system"])
@@ -29,8 +29,20 @@ async def health(request: Request) -> JSONResponse:
         "spool": "ok" if spool.writable else "unwritable",
         "spool_depth": spool.depth,
         "write_queue_depth": state.batcher.depth,
+        "deliveries": await _deliveries(request) if ok else None,
     }
     return JSONResponse(body, status_code=200 if accepting else 503)
+
+
+async def _deliveries(request: Request) -> dict[str, int] | None:
+    """Outgoing postbacks waiting and given up, also set as the `postback_deliveries` gauge."""
+    try:
+        counts = await service.delivery_counts(request.app.state.db.engine)
+    except Exception:
+        return None
+    for state, count in counts.items():
+        DELIVERIES.labels(state).set(count)
+    return counts
 
 
 @router.get("/info")
@@ -54,4 +66,5 @@ async def info(request: Request) -> dict[str, Any]:
 async def metrics(request: Request) -> Response:
     QUEUE_DEPTH.set(request.app.state.batcher.depth)
     SPOOL_DEPTH.set(request.app.state.spool.depth)
+    await _deliveries(request)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -6,8 +6,10 @@ import time
 from typing import Any
 
 import asyncpg
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from postback import __version__
+from postback.forwarding import repository as forwarding
 from postback.metrics import DATABASE_UP
 from postback.system import repository
 
@@ -45,3 +47,8 @@ def uptime_seconds() -> float:
 
 def version() -> str:
     return __version__
+
+
+async def delivery_counts(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        return await forwarding.queue_counts(conn)

@@ -1,0 +1,162 @@
+"""One attempt of an outgoing postback: checked target, bounded time, bounded answer.
+
+The host is resolved and checked (targets.py) before each request, and the request goes to
+the address that was checked, with the host name kept for the Host header and TLS (SNI and
+certificate checks): a DNS answer that changes between check and connect cannot redirect it.
+Redirects are followed only to targets that pass the same check, at most MAX_REDIRECTS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from urllib.parse import urljoin
+
+import httpx
+from standardwebhooks.webhooks import Webhook
+
+from postback import __version__
+from postback.forwarding import targets
+from postback.forwarding.macros import masked
+
+MAX_REDIRECTS = 3
+EXCERPT_BYTES = 512
+DELIVERY_HEADER = "X-Postback-Delivery-Id"
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A filled request: the URL with its macros, the method, and the JSON body of a POST."""
+
+    url: str
+    method: str
+    delivery_id: str
+    body: bytes | None = None
+    signing_secret: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptResult:
+    url: str  # as shown and kept: secrets masked
+    started_at: datetime
+    latency_ms: float
+    status_code: int | None = None
+    error: str | None = None
+    excerpt: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status_code is not None and 200 <= self.status_code < 300
+
+
+@dataclass(slots=True)
+class _Hop:
+    url: str
+    method: str
+    body: bytes | None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def signature_headers(outgoing: Outgoing, now: datetime) -> dict[str, str]:
+    """Standard Webhooks headers: the id, the time, and HMAC-SHA256 over id.time.body."""
+    if outgoing.signing_secret is None or outgoing.body is None:
+        return {}
+    signature = Webhook(outgoing.signing_secret).sign(
+        outgoing.delivery_id, now, outgoing.body.decode()
+    )
+    return {
+        "webhook-id": outgoing.delivery_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
+
+
+class Sender:
+    """Sends attempts through one pooled HTTP client; `close()` when done."""
+
+    def __init__(self, *, timeout: float, allow_private: bool) -> None:
+        self.timeout = timeout
+        self.allow_private = allow_private
+        self._client = httpx.AsyncClient(
+            timeout=timeout,
+            follow_redirects=False,
+            trust_env=False,
+            headers={"User-Agent": f"Postback/{__version__}"},
+        )
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+    async def send(self, outgoing: Outgoing) -> AttemptResult:
+        started_at = datetime.now(UTC)
+        started = time.perf_counter()
+        status: int | None = None
+        excerpt: str | None = None
+        error: str | None = None
+        try:
+            async with asyncio.timeout(self.timeout):
+                status, excerpt, error = await self._follow(outgoing, started_at)
+        except TimeoutError:
+            error = f"no answer within {self.timeout:g} s"
+        except targets.TargetRefused as exc:
+            error = f"refused: {exc}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        latency = (time.perf_counter() - started) * 1000
+        return AttemptResult(masked(outgoing.url), started_at, latency, status, error, excerpt)
+
+    async def _follow(
+        self, outgoing: Outgoing, now: datetime
+    ) -> tuple[int, str | None, str | None]:
+        headers = {DELIVERY_HEADER: outgoing.delivery_id, **signature_headers(outgoing, now)}
+        if outgoing.body is not None:
+            headers["Content-Type"] = "application/json"
+        hop = _Hop(outgoing.url, outgoing.method, outgoing.body, headers)
+        for _ in range(MAX_REDIRECTS + 1):
+            status, excerpt, location = await self._request(hop)
+            if location is None:
+                return status, excerpt, None
+            if status == 303 or (status in (301, 302) and hop.method == "POST"):
+                hop = _Hop(urljoin(hop.url, location), "GET", None, dict(headers))
+                hop.headers.pop("Content-Type", None)
+            else:
+                hop = _Hop(urljoin(hop.url, location), hop.method, hop.body, headers)
+        return status, excerpt, f"more than {MAX_REDIRECTS} redirects"
+
+    async def _request(self, hop: _Hop) -> tuple[int, str | None, str | None]:
+        """The status, the first bytes of the answer, and where a redirect points."""
+        target = await targets.check(hop.url, allow_private=self.allow_private)
+        url = httpx.URL(hop.url)
+        headers = dict(hop.headers)
+        extensions: dict[str, str] = {}
+        if target.address is not None:
+            headers["Host"] = url.netloc.decode("ascii")
+            if url.scheme == "https":
+                extensions["sni_hostname"] = target.host
+            url = url.copy_with(host=target.address)
+        request = self._client.build_request(
+            hop.method, url, content=hop.body, headers=headers, extensions=extensions
+        )
+        response = await self._client.send(request, stream=True)
+        try:
+            excerpt = await _first_bytes(response)
+        finally:
+            await response.aclose()
+        location = response.headers.get("location")
+        if response.is_redirect and location:
+            return response.status_code, excerpt, location
+        return response.status_code, excerpt, None
+
+
+async def _first_bytes(response: httpx.Response) -> str | None:
+    """At most EXCERPT_BYTES of the answer, as text; the rest is never read."""
+    taken = bytearray()
+    async for chunk in response.aiter_bytes():
+        taken += chunk
+        if len(taken) >= EXCERPT_BYTES:
+            break
+    if not taken:
+        return None
+    return bytes(taken[:EXCERPT_BYTES]).decode("utf-8", "replace")
