@@ -31,6 +31,8 @@ class Partner:
     tenant_id: int
     headers: dict[str, str]
     conversion_pks: list[int]
+    forward_ids: tuple[int, ...] = ()
+    delivery_ids: tuple[int, ...] = ()
 
 
 # Routes anyone may read without a token: called with A's key too, and checked for B's values.
@@ -66,6 +68,15 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
     "/api/tenants": lambda b: [{}],
     "/api/tenants/{tenant_id}": lambda b: [{}],
     "/api/tenants/{tenant_id}/postback-url": lambda b: [{}],
+    "/api/tenants/{tenant_id}/forwards": lambda b: [{}],
+    "/api/tenants/{tenant_id}/forwards/{forward_id}": lambda b: [{}],
+    "/api/tenants/{tenant_id}/deliveries": lambda b: [
+        {},
+        {"attempts": "true"},
+        {"conversion_id": "BRAVO-CONV-1"},
+        {"state": "dead"},
+    ],
+    "/api/tenants/{tenant_id}/deliveries/{delivery_id}": lambda b: [{}],
     # Admin pages need the admin's session cookie: a partner's key only gets the sign-in page.
     "/admin": lambda b: [{}],
     "/admin/partners/new": lambda b: [{}],
@@ -90,6 +101,8 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
 PATH_VALUES: dict[str, Callable[[Partner], list[int | str]]] = {
     "conversion_pk": lambda b: list(b.conversion_pks),
     "tenant_id": lambda b: [b.tenant_id],
+    "forward_id": lambda b: list(b.forward_ids) or [1],
+    "delivery_id": lambda b: list(b.delivery_ids) or [1],
     "slug": lambda b: [b.slug],
     "table": lambda b: ["kpis", "series", "status", "currencies", "offers", "partners"],
     "fmt": lambda b: ["csv"],
@@ -106,6 +119,7 @@ BRAVO_ROW_VALUES = (
     "Bravo Secret Offer",
     "BRAVO-ORDER",
     "bravo-campaign",
+    "bravo-tracker.example",  # B's forward
     "424242.42",
     "131313.13",
     "555555.55",  # B's sales, summed
@@ -256,9 +270,31 @@ async def partners(app, db: asyncpg.Connection, client) -> tuple[Partner, Partne
     def bearer(key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
 
+    # B's forward (paused, so nothing is sent) and a dead delivery of B's first conversion.
+    forward_id = await db.fetchval(
+        "INSERT INTO forward (tenant_id, url, events, enabled)"
+        " VALUES ($1, 'https://bravo-tracker.example/pb?c={conversion_id}', '{created}', false)"
+        " RETURNING id",
+        bravo.tenant.id,
+    )
+    delivery_id = await db.fetchval(
+        "INSERT INTO delivery (forward_id, tenant_id, conversion_row_id, event, status, state,"
+        " last_error) VALUES ($1, $2, $3, 'created', 'approved', 'dead', 'bravo-tracker.example')"
+        " RETURNING id",
+        forward_id,
+        bravo.tenant.id,
+        bravo_pks[0],
+    )
     return (
         Partner("alpha", alpha.tenant.id, bearer(alpha.secrets["api_key"]), alpha_pks),
-        Partner("bravo", bravo.tenant.id, bearer(bravo.secrets["api_key"]), bravo_pks),
+        Partner(
+            "bravo",
+            bravo.tenant.id,
+            bearer(bravo.secrets["api_key"]),
+            bravo_pks,
+            (forward_id,),
+            (delivery_id,),
+        ),
     )
 
 
@@ -342,6 +378,7 @@ class TestPartnerASeesNothingOfB:
         with_b = await walk(app, client, alpha.headers, bravo)
         await db.execute("DELETE FROM conversion WHERE tenant_id = $1", bravo.tenant_id)
         await db.execute("DELETE FROM rejection WHERE tenant_id = $1", bravo.tenant_id)
+        await db.execute("DELETE FROM forward WHERE tenant_id = $1", bravo.tenant_id)
         without_b = await walk(app, client, alpha.headers, bravo)
 
         assert set(with_b) == set(without_b)

@@ -42,6 +42,8 @@ class Target:
 
     tenant_id: int
     conversion_pk: int
+    forward_id: int
+    delivery_id: int
 
 
 @dataclass(frozen=True)
@@ -93,6 +95,22 @@ ROUTES: dict[tuple[str, str], Call] = {
         Access.ADMIN, lambda _: {"json": {"kind": "tlm_token"}}
     ),
     ("GET", "/api/tenants/{tenant_id}/postback-url"): Call(Access.ADMIN),
+    # Forwarding: the partner reads its own forwards and delivery log; the admin changes them.
+    ("GET", "/api/tenants/{tenant_id}/forwards"): Call(Access.READER),
+    ("POST", "/api/tenants/{tenant_id}/forwards"): Call(
+        Access.ADMIN, lambda _: {"json": {"url": "http://127.0.0.1:9/new", "enabled": False}}, 201
+    ),
+    ("GET", "/api/tenants/{tenant_id}/forwards/{forward_id}"): Call(Access.READER),
+    ("PATCH", "/api/tenants/{tenant_id}/forwards/{forward_id}"): Call(
+        Access.ADMIN, lambda _: {"json": {"offers": ["1001"]}}
+    ),
+    ("DELETE", "/api/tenants/{tenant_id}/forwards/{forward_id}"): Call(Access.ADMIN, status=204),
+    ("POST", "/api/tenants/{tenant_id}/forwards/{forward_id}/rotate-secret"): Call(Access.ADMIN),
+    ("POST", "/api/tenants/{tenant_id}/forwards/{forward_id}/resend"): Call(Access.ADMIN),
+    ("POST", "/api/tenants/{tenant_id}/forwards/{forward_id}/test"): Call(Access.ADMIN),
+    ("GET", "/api/tenants/{tenant_id}/deliveries"): Call(Access.READER),
+    ("GET", "/api/tenants/{tenant_id}/deliveries/{delivery_id}"): Call(Access.READER),
+    ("POST", "/api/tenants/{tenant_id}/deliveries/{delivery_id}/resend"): Call(Access.ADMIN),
     ("GET", "/admin"): Call(Access.ADMIN_PAGE),
     ("GET", "/admin/partners/new"): Call(Access.ADMIN_PAGE),
     ("POST", "/admin/partners/new"): Call(Access.ADMIN_PAGE, partner_form("form-new"), 201),
@@ -156,7 +174,12 @@ def classification_problems(app: PostbackApp) -> list[str]:
 
 
 def url_of(path: str, call: Call, target: Target) -> str:
-    return (call.url or path).format(tenant_id=target.tenant_id, conversion_pk=target.conversion_pk)
+    return (call.url or path).format(
+        tenant_id=target.tenant_id,
+        conversion_pk=target.conversion_pk,
+        forward_id=target.forward_id,
+        delivery_id=target.delivery_id,
+    )
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -196,7 +219,22 @@ async def world(app: PostbackApp, client: httpx.AsyncClient) -> World:
     created = await create_tenant(app, "acme", ts_token="tok-acme")
     sent = await client.get("/postback/", params=postback("SEC-0", ts_token="tok-acme"))
     assert sent.status_code == 200, sent.text
-    target = Target(tenant_id=created.tenant.id, conversion_pk=sent.json()["id"])
+    tenant_id, conversion_pk = created.tenant.id, sent.json()["id"]
+    # A paused POST forward (so nothing is sent), and one dead delivery of it to re-send.
+    async with app.state.db.write_pool.acquire() as conn:
+        forward_id = await conn.fetchval(
+            "INSERT INTO forward (tenant_id, url, method, events, enabled)"
+            " VALUES ($1, 'http://127.0.0.1:9/x', 'POST', '{created}', false) RETURNING id",
+            tenant_id,
+        )
+        delivery_id = await conn.fetchval(
+            "INSERT INTO delivery (forward_id, tenant_id, conversion_row_id, event, status, state)"
+            " VALUES ($1, $2, $3, 'created', 'pending', 'dead') RETURNING id",
+            forward_id,
+            tenant_id,
+            conversion_pk,
+        )
+    target = Target(tenant_id, conversion_pk, forward_id, delivery_id)
     return World(app, target, created.secrets["api_key"])
 
 
