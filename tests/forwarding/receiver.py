@@ -29,6 +29,7 @@ class Plan:
     statuses: list[int] = field(default_factory=list)
     delay: float = 0.0
     body: bytes = b"ok"
+    location: str | None = None  # sent with 3xx answers
 
 
 class Receiver:
@@ -62,6 +63,8 @@ class Receiver:
                 if plan.delay:
                     time.sleep(plan.delay)
                 self.send_response(status)
+                if plan.location and 300 <= status < 400:
+                    self.send_header("Location", plan.location)
                 self.send_header("Content-Length", str(len(plan.body)))
                 self.end_headers()
                 self.wfile.write(plan.body)
