@@ -57,6 +57,7 @@ class DeliveryWorker:
         self._slots = asyncio.Semaphore(concurrency)
         self._sending: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
+        self.attempted = 0  # attempts this instance made since it started
 
     @property
     def running(self) -> bool:
@@ -120,6 +121,7 @@ class DeliveryWorker:
                 await asyncio.sleep(rest)
 
     async def _deliver(self, claimed: Claimed) -> None:
+        self.attempted += 1
         if claimed.conversion is None:
             result = AttemptResult(
                 masked(claimed.url),
