@@ -67,7 +67,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq wrk; } \
 		|| { echo "install wrk (apt-get install wrk, brew install wrk)"; exit 1; }
-	$(BIN)/postback-bench run --profile --stages $(BENCH_ARGS)
+	$(BIN)/postback-bench run --profile --stages --forwarding 2 $(BENCH_ARGS)
 	$(BIN)/postback-bench dashboard $(BENCH_DASHBOARD_ARGS)
 	$(BIN)/postback-bench nlq $(BENCH_NLQ_ARGS)
 

@@ -73,7 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sender = Sender(timeout=settings.forward_timeout, allow_private=settings.forward_allow_private)
     app.state.sender = sender
     deliveries = DeliveryWorker(
-        db.engine,
+        db.job_pool,
         sender,
         policy_of(settings),
         concurrency=settings.forward_concurrency,

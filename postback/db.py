@@ -44,11 +44,14 @@ async def _keep_session(conn: asyncpg.Connection) -> None:
 
 @dataclass
 class Database:
-    """The two ways the app talks to PostgreSQL, opened and closed together."""
+    """The ways the app talks to PostgreSQL, opened and closed together."""
 
     url: str
     engine: AsyncEngine
     write_pool: asyncpg.Pool
+    # Background work that runs all the time (the delivery worker): its own two connections,
+    # so it never waits for, or holds up, the write path's or the requests'.
+    job_pool: asyncpg.Pool
 
     @classmethod
     async def connect(cls, url: str, *, write_pool_size: int, read_pool_size: int) -> Database:
@@ -66,9 +69,13 @@ class Database:
             server_settings=WRITE_SESSION,
             reset=_keep_session,
         )
-        return cls(url=url, engine=engine, write_pool=write_pool)
+        job_pool = await asyncpg.create_pool(
+            asyncpg_url(url), min_size=0, max_size=2, server_settings={"timezone": "UTC"}
+        )
+        return cls(url=url, engine=engine, write_pool=write_pool, job_pool=job_pool)
 
     async def close(self) -> None:
+        await self.job_pool.close()
         await self.write_pool.close()
         await self.engine.dispose()
 

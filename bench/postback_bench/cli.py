@@ -49,6 +49,14 @@ def run(
     stages: Annotated[
         bool, typer.Option(help="Also run the service with storage taken out, to split its cost")
     ] = False,
+    forwarding: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            max=5,
+            help="Pairs of service runs without and with one forward per partner (0: none)",
+        ),
+    ] = 0,
 ) -> None:
     """Measure postbacks/s, latency and memory against a bare ASGI ceiling."""
     from postback_bench import report
@@ -68,6 +76,7 @@ def run(
         profile=profile,
         keep=keep,
         stages=stages,
+        forwarding_pairs=forwarding,
     )
     try:
         result = run_bench(options, say=typer.echo)

@@ -246,6 +246,8 @@ def command_line(result: BenchResult) -> str:
         parts.append("--profile")
     if o.stages:
         parts.append("--stages")
+    if o.forwarding_pairs:
+        parts.append(f"--forwarding {o.forwarding_pairs}")
     if o.database_url:
         parts.append("--database-url postgresql://…")
     return " ".join(parts)
@@ -269,10 +271,47 @@ def console(result: BenchResult) -> str:
     if result.without_storage is not None:
         lines += ["", "stages (server CPU per answer):"]
         lines += [f"  {a:64} {b:>9} {c:>6}  {d}" for a, b, c, d in stages_table(result)]
+    if result.forwarding:
+        lines += ["", "forwarding (one forward per partner) vs none, alternated:"]
+        lines += [f"  {' | '.join(row)}" for row in forwarding_table(result)]
     if result.profile is not None:
         lines += ["", "profile, own time by component:"]
         lines += [f"  {share:6.1%}  {name}" for name, share in _components(result.profile)[:10]]
     return "\n".join(lines)
+
+
+def forwarding_table(result: BenchResult) -> list[tuple[str, ...]]:
+    """Per pair: answered 200/s and p99 without and with forwards, their ratio, and what
+    became of the deliveries; then the mean ratio."""
+    rows: list[tuple[str, ...]] = [
+        (
+            "pair",
+            "off: 200/s",
+            "on: 200/s",
+            "on / off",
+            "p99 off / on",
+            "deliveries",
+            "sent during load",
+            "drained",
+        )
+    ]
+    for n, pair in enumerate(result.forwarding, 1):
+        backlog = pair.backlog
+        rows.append(
+            (
+                str(n),
+                _rate(pair.off.load.ok_per_second),
+                _rate(pair.on.load.ok_per_second),
+                f"{pair.ratio:.1%}",
+                f"{_ms(pair.off.load.percentile_ms(99))} / {_ms(pair.on.load.percentile_ms(99))}",
+                f"{backlog.queued:,}" + (f" ({backlog.dead:,} dead)" if backlog.dead else ""),
+                f"{backlog.sent_during_load:,}",
+                f"{backlog.drain_seconds:.1f} s",
+            )
+        )
+    mean = sum(p.ratio for p in result.forwarding) / len(result.forwarding)
+    rows.append(("mean", "", "", f"{mean:.1%}", "", "", "", ""))
+    return rows
 
 
 def stages_table(result: BenchResult) -> list[tuple[str, str, str, str]]:
@@ -359,7 +398,7 @@ def markdown(result: BenchResult) -> str:
         f"## Latest run: {started}",
         "",
         f"Command: `{command_line(result)}` (`make bench` runs "
-        "`postback-bench run --profile --stages`, with the defaults shown here; "
+        "`postback-bench run --profile --stages --forwarding 2`, with the defaults shown here; "
         "`make bench BENCH_ARGS=…` adds options)",
         "",
         "| machine | |",
@@ -395,6 +434,22 @@ def markdown(result: BenchResult) -> str:
             "| stage | answered 200 per second | of the ceiling | server CPU per answer |",
             "|---|---:|---:|---|",
             *[f"| {a} | {b} | {c} | {d} |" for a, b, c, d in stages_table(result)],
+            "",
+        ]
+    if result.forwarding:
+        header, *rows = forwarding_table(result)
+        lines += [
+            "### Forwarding on vs off",
+            "",
+            "The service under the same load without forwards, then with one forward per "
+            "partner to a receiver on this machine (every stored conversion queues a delivery in "
+            "the write statement, and the instance's worker sends it during the load), in "
+            "alternated pairs. Deliveries counts warm-up and measured load; *drained* is the time "
+            "after the load until none was pending.",
+            "",
+            "| " + " | ".join(header) + " |",
+            "|" + "---|" * len(header),
+            *["| " + " | ".join(row) + " |" for row in rows],
             "",
         ]
     if result.profile is not None:

@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -32,6 +32,7 @@ from postback_bench.database import (
     remove_partners,
     server_facts,
 )
+from postback_bench.forwarding import Backlog, Receiver, set_forwards, wait_for_backlog
 from postback_bench.profile import Profile, finish_recording, start_recording
 from postback_bench.server import HOST, Server, free_port
 from postback_bench.traffic import Load, LoadResult, run_load, wrk_path, wrk_version
@@ -58,6 +59,8 @@ class BenchOptions:
     profile: bool = False
     keep: bool = False
     stages: bool = False
+    # Receiving with one forward per partner vs none, alternated in this many pairs.
+    forwarding_pairs: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,19 @@ class Phase:
     batches: Batches | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ForwardingPair:
+    """The service under the same load without forwards, then with one per partner."""
+
+    off: Phase
+    on: Phase
+    backlog: Backlog
+
+    @property
+    def ratio(self) -> float:
+        return self.on.load.ok_per_second / max(self.off.load.ok_per_second, 1e-9)
+
+
 @dataclass(slots=True)
 class BenchResult:
     options: BenchOptions
@@ -109,6 +125,7 @@ class BenchResult:
     # With --stages: the same app and load with storage taken out (bench/postback_bench/stages.py).
     without_storage: Phase | None = None
     cores: int = 1  # logical cores of the machine the run shared
+    forwarding: list[ForwardingPair] = field(default_factory=list)
 
     @property
     def ratio(self) -> float:
@@ -311,6 +328,72 @@ def _without_storage(
         return _measure(server, None, _load(options, port, tokens, run_id + "s"), work)
 
 
+def _forwarding_phase(
+    options: BenchOptions,
+    url: str,
+    tokens: list[str],
+    ids: list[int],
+    run_id: str,
+    work: Path,
+    pg_pid: int | None,
+    receiver: str | None,
+) -> tuple[Phase, LoadResult, Backlog | None]:
+    """One service phase with forwards to `receiver` (None: no forwards): the measured load,
+    everything sent (for the database check), and with forwards what became of them."""
+    asyncio.run(set_forwards(url, ids, receiver))
+    port = free_port()
+    argv = [
+        sys.executable, "-m", "postback", "serve",
+        "--host", HOST, "--port", str(port), "--workers", str(options.workers),
+    ]  # fmt: skip
+    env = {**_service_env(url, work, secrets.token_urlsafe(32))}
+    env["POSTBACK_FORWARD_ALLOW_PRIVATE"] = "true"  # the receiver is on this machine
+    everything = LoadResult()
+    log = work / f"service-{run_id}.log"
+    with Server(argv, env, f"http://{HOST}:{port}/health", log) as server:
+        if options.warmup > 0:
+            warm = _load(options, port, tokens, run_id + "w", duration=options.warmup)
+            everything.add(run_load(warm, work))
+        phase = _measure(server, pg_pid, _load(options, port, tokens, run_id + "m"), work)
+        everything.add(phase.load)
+        backlog = wait_for_backlog(url, ids) if receiver is not None else None
+    return phase, everything, backlog
+
+
+def _forwarding(
+    options: BenchOptions,
+    url: str,
+    tokens: list[str],
+    ids: list[int],
+    run_id: str,
+    work: Path,
+    pg_pid: int | None,
+    everything: LoadResult,
+    say: Callable[[str], None],
+) -> list[ForwardingPair]:
+    pairs = []
+    with Receiver(work) as receiver:
+        for n in range(options.forwarding_pairs):
+            phases: list[Phase] = []
+            backlog: Backlog | None = None
+            for target in (None, receiver.base):
+                state = "on" if target else "off"
+                say(
+                    f"forwarding {state} (pair {n + 1}/{options.forwarding_pairs}), "
+                    f"{options.duration:g} s…"
+                )
+                phase, sent, found = _forwarding_phase(
+                    options, url, tokens, ids, f"{run_id}f{n}{state}", work, pg_pid, target
+                )
+                everything.add(sent)
+                phases.append(phase)
+                backlog = found or backlog
+            assert backlog is not None
+            pairs.append(ForwardingPair(phases[0], phases[1], backlog))
+    asyncio.run(set_forwards(url, ids, None))
+    return pairs
+
+
 def start_embedded(work: Path) -> tuple[EmbeddedPostgres, str]:
     """An embedded PostgreSQL under `work/pg`, started, and its URL."""
     # The embedded server's library writes to its runtime folder at interpreter exit, after
@@ -354,6 +437,11 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
         if options.stages:
             say(f"the service without storage (answers, stores nothing), {options.duration:g} s…")
             without_storage = _without_storage(options, url, tokens, run_id, work)
+        forwarding = []
+        if options.forwarding_pairs:
+            forwarding = _forwarding(
+                options, url, tokens, ids, run_id, work, pg_pid, service.everything, say
+            )
         say(f"ceiling again, {options.duration:g} s…")
         ceilings.append(_ceiling(options, tokens, run_id + "b", work))
         # Counted once the service has stopped: every answer was given before this point.
@@ -374,6 +462,7 @@ def run_bench(options: BenchOptions, say: Callable[[str], None] = print) -> Benc
             ceiling_rates=tuple(phase.load.ok_per_second for phase in ceilings),
             without_storage=without_storage,
             cores=os.cpu_count() or 1,
+            forwarding=forwarding,
         )
     finally:
         if embedded is not None:

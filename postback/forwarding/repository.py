@@ -15,6 +15,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
+import orjson
 from sqlalchemy import Select, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -29,73 +31,74 @@ CONVERSION_COLUMNS = (
     " datetime_conversion_updated, received_at, conversion_currency"
 )
 
-CLAIM = text(
-    f"""
+_CONVERSION = [c.strip() for c in CONVERSION_COLUMNS.split(",")]
+
+CLAIM = f"""
 WITH due AS (
     SELECT d.id FROM delivery d
     JOIN forward w ON w.id = d.forward_id AND w.enabled
     WHERE d.state = 'pending' AND d.next_attempt_at <= now()
     ORDER BY d.next_attempt_at
-    LIMIT :limit
+    LIMIT $1
     FOR UPDATE OF d SKIP LOCKED
 ), claimed AS (
     UPDATE delivery d
-    SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => :lease)
+    SET attempts = d.attempts + 1, next_attempt_at = now() + make_interval(secs => $2)
     FROM due WHERE d.id = due.id
     RETURNING d.id, d.forward_id, d.conversion_row_id, d.event, d.status, d.attempts,
         d.retry_base
 )
 SELECT c.id AS delivery_id, c.event, c.status AS event_status, c.attempts, c.retry_base,
     w.url, w.method, w.payout_percent, w.signing_secret, t.slug AS tenant, t.timezone,
-    v.id IS NOT NULL AS found, {", ".join("v." + c.strip() for c in CONVERSION_COLUMNS.split(","))}
+    v.id IS NOT NULL AS found, {", ".join("v." + c for c in _CONVERSION)}
 FROM claimed c
 JOIN forward w ON w.id = c.forward_id
 JOIN tenant t ON t.id = w.tenant_id
 LEFT JOIN conversion v ON v.id = c.conversion_row_id
 ORDER BY c.id
 """
-)
 
-_ATTEMPT = """
-INSERT INTO delivery_attempt (delivery_id, number, url, started_at, latency_ms, status_code,
-                              error, response_excerpt)
-VALUES (:id, :attempt, :url, :started_at, :latency_ms, :status_code, :error, :excerpt)
+# The results of many attempts in one statement ($1: a JSON array). Each attempt is kept; a
+# delivery changes only while it still holds the attempt this worker claimed (its lease did
+# not run out and another instance did not take it meanwhile). A forward's run of dead
+# deliveries grows with each one that dies and ends with any that is delivered.
+RECORD = """
+WITH result AS MATERIALIZED (
+    SELECT * FROM json_to_recordset($1::json) AS (
+        id int8, attempt int4, url text, started_at timestamptz, latency_ms float8,
+        status_code int4, error text, excerpt text, outcome text, delay float8)
+), attempt AS (
+    INSERT INTO delivery_attempt (delivery_id, number, url, started_at, latency_ms, status_code,
+                                  error, response_excerpt)
+    SELECT id, attempt, url, started_at, latency_ms, status_code, error, excerpt FROM result
+), changed AS (
+    UPDATE delivery d SET
+        state = CASE r.outcome WHEN 'retry' THEN 'pending' ELSE r.outcome END,
+        delivered_at = CASE WHEN r.outcome = 'delivered' THEN now() END,
+        next_attempt_at = CASE WHEN r.outcome = 'retry'
+            THEN now() + make_interval(secs => r.delay) ELSE d.next_attempt_at END,
+        last_status_code = r.status_code,
+        last_error = r.error
+    FROM result r
+    WHERE d.id = r.id AND d.attempts = r.attempt AND d.state = 'pending'
+    RETURNING d.forward_id, r.outcome
+), runs AS (
+    SELECT forward_id, count(*) FILTER (WHERE outcome = 'delivered') AS delivered,
+        count(*) FILTER (WHERE outcome = 'dead') AS dead
+    FROM changed GROUP BY forward_id
+)
+UPDATE forward w
+SET dead_in_a_row = CASE WHEN r.delivered > 0 THEN 0 ELSE w.dead_in_a_row + r.dead END
+FROM runs r
+WHERE w.id = r.forward_id AND (r.dead > 0 OR (r.delivered > 0 AND w.dead_in_a_row <> 0))
 """
 
-DELIVERED = text(
-    f"""
-WITH attempt AS ({_ATTEMPT}), done AS (
-    UPDATE delivery SET state = 'delivered', delivered_at = now(),
-        last_status_code = :status_code, last_error = NULL
-    WHERE id = :id AND attempts = :attempt AND state = 'pending'
-    RETURNING forward_id
-), reset AS (
-    UPDATE forward SET dead_in_a_row = 0
-    WHERE id IN (SELECT forward_id FROM done) AND dead_in_a_row <> 0
-)
-SELECT count(*) FROM done
+# Deliveries claimed but never attempted (the instance stopped first): due again at once.
+RELEASE = """
+UPDATE delivery d SET attempts = d.attempts - 1, next_attempt_at = now()
+FROM unnest($1::int8[], $2::int4[]) AS r(id, attempt)
+WHERE d.id = r.id AND d.attempts = r.attempt AND d.state = 'pending'
 """
-)
-
-RETRY = text(
-    f"""
-WITH attempt AS ({_ATTEMPT})
-UPDATE delivery SET next_attempt_at = now() + make_interval(secs => :delay),
-    last_status_code = :status_code, last_error = :error
-WHERE id = :id AND attempts = :attempt AND state = 'pending'
-"""
-)
-
-DEAD = text(
-    f"""
-WITH attempt AS ({_ATTEMPT}), done AS (
-    UPDATE delivery SET state = 'dead', last_status_code = :status_code, last_error = :error
-    WHERE id = :id AND attempts = :attempt AND state = 'pending'
-    RETURNING forward_id
-)
-UPDATE forward SET dead_in_a_row = dead_in_a_row + 1 WHERE id IN (SELECT forward_id FROM done)
-"""
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,9 +119,24 @@ class Claimed:
     conversion: dict[str, Any] | None  # None when retention removed the row
 
 
-async def claim(conn: AsyncConnection, *, limit: int, lease: float) -> list[Claimed]:
-    rows = (await conn.execute(CLAIM, {"limit": limit, "lease": lease})).mappings().all()
-    columns = [c.strip() for c in CONVERSION_COLUMNS.split(",")]
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What one attempt did: the attempt, and `delay` before the next (None: no next)."""
+
+    claimed: Claimed
+    result: AttemptResult
+    delay: float | None
+
+    @property
+    def name(self) -> str:
+        if self.result.ok:
+            return "delivered"
+        return "dead" if self.delay is None else "retry"
+
+
+async def claim(conn: asyncpg.Connection, *, limit: int, lease: float) -> list[Claimed]:
+    """Up to `limit` due deliveries of enabled forwards, leased for `lease` seconds."""
+    rows = await conn.fetch(CLAIM, limit, lease)
     return [
         Claimed(
             delivery_id=r["delivery_id"],
@@ -132,36 +150,42 @@ async def claim(conn: AsyncConnection, *, limit: int, lease: float) -> list[Clai
             signing_secret=r["signing_secret"],
             tenant=r["tenant"],
             timezone=r["timezone"],
-            conversion={c: r[c] for c in columns} if r["found"] else None,
+            conversion={c: r[c] for c in _CONVERSION} if r["found"] else None,
         )
         for r in rows
     ]
 
 
-def _attempt_values(delivery_id: int, attempt: int, result: AttemptResult) -> dict[str, Any]:
-    return {
-        "id": delivery_id,
-        "attempt": attempt,
-        "url": result.url,
-        "started_at": result.started_at,
-        "latency_ms": result.latency_ms,
-        "status_code": result.status_code,
-        "error": result.error,
-        "excerpt": result.excerpt,
-    }
+def _document(outcomes: Sequence[Outcome]) -> str:
+    return orjson.dumps(
+        [
+            {
+                "id": o.claimed.delivery_id,
+                "attempt": o.claimed.attempt,
+                "url": o.result.url,
+                "started_at": o.result.started_at.isoformat(),
+                "latency_ms": o.result.latency_ms,
+                "status_code": o.result.status_code,
+                "error": o.result.error,
+                "excerpt": o.result.excerpt,
+                "outcome": o.name,
+                "delay": o.delay,
+            }
+            for o in outcomes
+        ]
+    ).decode()
 
 
-async def record(
-    conn: AsyncConnection, claimed: Claimed, result: AttemptResult, delay: float | None
-) -> None:
-    """Keep the attempt; the delivery is delivered, due again after `delay`, or dead (None)."""
-    values = _attempt_values(claimed.delivery_id, claimed.attempt, result)
-    if result.ok:
-        await conn.execute(DELIVERED, values)
-    elif delay is not None:
-        await conn.execute(RETRY, {**values, "delay": delay})
-    else:
-        await conn.execute(DEAD, values)
+async def record(conn: asyncpg.Connection, outcomes: Sequence[Outcome]) -> None:
+    """Keep the attempts; each delivery delivered, due again after its delay, or dead."""
+    if outcomes:
+        await conn.execute(RECORD, _document(outcomes))
+
+
+async def release(conn: asyncpg.Connection, claimed: Sequence[Claimed]) -> None:
+    """Give back deliveries claimed and not attempted."""
+    if claimed:
+        await conn.execute(RELEASE, [c.delivery_id for c in claimed], [c.attempt for c in claimed])
 
 
 async def queue_counts(conn: AsyncConnection) -> dict[str, int]:

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from urllib.parse import urljoin
 
-import httpx
+import aiohttp
 from standardwebhooks.webhooks import Webhook
+from yarl import URL
 
 from postback import __version__
 from postback.forwarding import targets
@@ -74,20 +75,32 @@ def signature_headers(outgoing: Outgoing, now: datetime) -> dict[str, str]:
 
 
 class Sender:
-    """Sends attempts through one pooled HTTP client; `close()` when done."""
+    """Sends attempts through one pooled HTTP client; `close()` when done.
+
+    aiohttp rather than httpx: at 16 requests in flight to a receiver on the same machine,
+    httpx (0.28, httpcore 1.0) spent 3,549 µs of CPU per request and aiohttp 311 µs, measured
+    back to back; the worker shares its process with the receiving path."""
 
     def __init__(self, *, timeout: float, allow_private: bool) -> None:
         self.timeout = timeout
         self.allow_private = allow_private
-        self._client = httpx.AsyncClient(
-            timeout=timeout,
-            follow_redirects=False,
-            trust_env=False,
-            headers={"User-Agent": f"Postback/{__version__}"},
-        )
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout),
+                headers={"User-Agent": f"Postback/{__version__}"},
+                connector=aiohttp.TCPConnector(limit=0, ttl_dns_cache=10),
+                trust_env=False,
+                auto_decompress=True,
+            )
+        return self._session
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def send(self, outgoing: Outgoing) -> AttemptResult:
         started_at = datetime.now(UTC)
@@ -102,7 +115,7 @@ class Sender:
             error = f"no answer within {self.timeout:g} s"
         except targets.TargetRefused as exc:
             error = f"refused: {exc}"
-        except httpx.HTTPError as exc:
+        except (aiohttp.ClientError, ValueError) as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         latency = (time.perf_counter() - started) * 1000
         return AttemptResult(masked(outgoing.url), started_at, latency, status, error, excerpt)
@@ -128,35 +141,25 @@ class Sender:
     async def _request(self, hop: _Hop) -> tuple[int, str | None, str | None]:
         """The status, the first bytes of the answer, and where a redirect points."""
         target = await targets.check(hop.url, allow_private=self.allow_private)
-        url = httpx.URL(hop.url)
+        url = URL(hop.url, encoded=True)
         headers = dict(hop.headers)
-        extensions: dict[str, str] = {}
+        server_hostname: str | None = None
         if target.address is not None:
-            headers["Host"] = url.netloc.decode("ascii")
+            headers["Host"] = url.raw_authority.rpartition("@")[2]
             if url.scheme == "https":
-                extensions["sni_hostname"] = target.host
-            url = url.copy_with(host=target.address)
-        request = self._client.build_request(
-            hop.method, url, content=hop.body, headers=headers, extensions=extensions
-        )
-        response = await self._client.send(request, stream=True)
-        try:
-            excerpt = await _first_bytes(response)
-        finally:
-            await response.aclose()
-        location = response.headers.get("location")
-        if response.is_redirect and location:
-            return response.status_code, excerpt, location
-        return response.status_code, excerpt, None
-
-
-async def _first_bytes(response: httpx.Response) -> str | None:
-    """At most EXCERPT_BYTES of the answer, as text; the rest is never read."""
-    taken = bytearray()
-    async for chunk in response.aiter_bytes():
-        taken += chunk
-        if len(taken) >= EXCERPT_BYTES:
-            break
-    if not taken:
-        return None
-    return bytes(taken[:EXCERPT_BYTES]).decode("utf-8", "replace")
+                server_hostname = target.host
+            url = url.with_host(target.address)
+        async with self._client().request(
+            hop.method,
+            url,
+            data=hop.body,
+            headers=headers,
+            allow_redirects=False,
+            server_hostname=server_hostname,
+        ) as response:
+            taken = await response.content.read(EXCERPT_BYTES)
+            excerpt = taken.decode("utf-8", "replace") if taken else None
+            location = response.headers.get("Location")
+            if 300 <= response.status < 400 and location:
+                return response.status, excerpt, location
+            return response.status, excerpt, None
