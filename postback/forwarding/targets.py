@@ -11,6 +11,7 @@ the address that was checked (see sender.py), so a second lookup cannot swap it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -55,6 +56,8 @@ def split_url(url: str) -> tuple[str, int]:
 
 
 async def resolve(host: str, port: int) -> list[Address]:
+    with contextlib.suppress(ValueError):
+        return [ipaddress.ip_address(host)]  # an address already: nothing to look up
     loop = asyncio.get_running_loop()
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
