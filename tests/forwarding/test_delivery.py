@@ -285,3 +285,17 @@ class TestPausedForward:
         await send(client, "P-2", "tok-acme")
         await settled(db, 1)
         assert len(receiver.to("/paused")) == 1
+
+
+class TestMetrics:
+    async def test_health_and_metrics_show_the_queue(self, client, receiver, db, acme):
+        receiver.plans["/m"].statuses = [500] * 3
+        await add_forward(client, acme, url=receiver.base + "/m")
+        await send(client, "M-1", "tok-acme")
+        assert await settled(db, 1) == {"dead": 1}
+        health = (await client.get("/health")).json()
+        assert health["deliveries"] == {"pending": 0, "due": 0, "dead": 1}
+        text = (await client.get("/metrics")).text
+        assert 'postback_deliveries{state="dead"} 1.0' in text
+        assert 'postback_delivery_attempts_total{outcome="dead"}' in text
+        assert "postback_delivery_attempt_seconds_count" in text
