@@ -16,11 +16,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, replace
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -91,14 +92,6 @@ def _percent(value: Decimal) -> str:
 
 
 environment.filters["percent"] = _percent
-
-
-def _forwards_path(tenant_id: int) -> str:
-    return f"/admin/partners/{tenant_id}/forwards"
-
-
-def _delivery_path(tenant_id: int, delivery_id: int) -> str:
-    return f"/admin/partners/{tenant_id}/deliveries/{delivery_id}"
 
 
 # --- Messages ---------------------------------------------------------------------------
@@ -227,40 +220,73 @@ def _update_fields(form: FormData, shown: str) -> dict[str, Any]:
     return fields
 
 
-# --- Rendering and redirecting ----------------------------------------------------------
+# --- The partner a page is about ----------------------------------------------------
 
 
-def _page(
+@dataclass(frozen=True, slots=True)
+class Partner:
+    """What every forwarding page works with: the request and the admin's session, the
+    database session, which partner, and the forwarding rules of the settings."""
+
+    request: Request
+    current: BrowserSession
+    session: AsyncSession
+    tenant_id: int
+    zone: str
+    policy: Policy
+
+    @property
+    def forwards(self) -> str:
+        return f"/admin/partners/{self.tenant_id}/forwards"
+
+    @property
+    def deliveries(self) -> str:
+        return f"/admin/partners/{self.tenant_id}/deliveries"
+
+    async def tenant(self) -> TenantOut:
+        return await tenants.get_tenant(self.session, self.tenant_id, self.zone)
+
+    async def page(
+        self,
+        template: str,
+        *,
+        once: dict[str, Any] | None = None,
+        status_code: int = 200,
+        **context: Any,
+    ) -> Response:
+        """The page, with what was kept for it shown (and then forgotten)."""
+        response = render(
+            self.request,
+            "forwarding/" + template,
+            session=self.current,
+            status_code=status_code,
+            tenant=await self.tenant(),
+            once=once or {},
+            **context,
+        )
+        if once is not None:
+            cookie.forget_once(self.request, response)
+        return response
+
+    def done(self, path: str, anchor: str = "", **shown: Any) -> RedirectResponse:
+        """See the page at `path`; it shows `shown` this once."""
+        response = RedirectResponse(path + anchor, status_code=303)
+        cookie.keep_once(self.request, response, self.current, path, shown)
+        return response
+
+
+def _partner(
     request: Request,
-    current: BrowserSession,
-    template: str,
-    tenant: TenantOut,
-    *,
-    once: dict[str, Any] | None = None,
-    status_code: int = 200,
-    **context: Any,
-) -> Response:
-    response = render(
-        request,
-        "forwarding/" + template,
-        session=current,
-        status_code=status_code,
-        tenant=tenant,
-        once=once or {},
-        **context,
-    )
-    if once is not None:
-        cookie.forget_once(request, response)
-    return response
+    tenant_id: TenantId,
+    current: SignedIn,
+    session: Session,
+    settings: AppSettings,
+    policy: Rules,
+) -> Partner:
+    return Partner(request, current, session, tenant_id, settings.timezone, policy)
 
 
-def _done(
-    request: Request, current: BrowserSession, path: str, anchor: str = "", **shown: Any
-) -> RedirectResponse:
-    """See the page at `path`; it shows `shown` this once."""
-    response = RedirectResponse(path + anchor, status_code=303)
-    cookie.keep_once(request, response, current, path, shown)
-    return response
+On = Annotated[Partner, Depends(_partner)]
 
 
 def _notice(key: str, **values: object) -> dict[str, Any]:
@@ -280,29 +306,22 @@ def _tested(result: TestSent) -> dict[str, Any]:
     }
 
 
+# --- Forwards ---------------------------------------------------------------------------
+
+
 async def _forwards_page(
-    request: Request,
-    current: BrowserSession,
-    session: Session,
-    tenant_id: int,
-    zone: str,
-    policy: Policy,
+    on: Partner,
     *,
     once: dict[str, Any] | None = None,
     status_code: int = 200,
     values: dict[str, Any] | None = None,
     errors: FieldErrors | None = None,
 ) -> Response:
-    tenant = await tenants.get_tenant(session, tenant_id, zone)
-    forwards = await service.list_forwards(session, tenant_id, policy)
-    return _page(
-        request,
-        current,
+    return await on.page(
         "forwards.html",
-        tenant,
         once=once,
         status_code=status_code,
-        forwards=forwards,
+        forwards=await service.list_forwards(on.session, on.tenant_id, on.policy),
         values=values or NEW_FORWARD,
         errors=errors or {},
         macro_groups=MACRO_GROUPS,
@@ -310,25 +329,16 @@ async def _forwards_page(
 
 
 async def _forward_page(
-    request: Request,
-    current: BrowserSession,
-    session: Session,
-    tenant_id: int,
+    on: Partner,
     forward_id: int,
-    zone: str,
-    policy: Policy,
     *,
     status_code: int = 200,
     values: dict[str, Any] | None = None,
     errors: FieldErrors | None = None,
 ) -> Response:
-    forward = await service.get_forward(session, tenant_id, forward_id, policy)
-    tenant = await tenants.get_tenant(session, tenant_id, zone)
-    return _page(
-        request,
-        current,
+    forward = await service.get_forward(on.session, on.tenant_id, forward_id, on.policy)
+    return await on.page(
         "forward.html",
-        tenant,
         status_code=status_code,
         forward=forward,
         values=values or _values_of(forward),
@@ -337,54 +347,21 @@ async def _forward_page(
     )
 
 
-# --- Forwards ---------------------------------------------------------------------------
-
-
 @router.get("/forwards")
-async def forwards_page(
-    request: Request,
-    tenant_id: TenantId,
-    current: SignedIn,
-    session: Session,
-    settings: AppSettings,
-    policy: Rules,
-) -> Response:
-    once = cookie.read_once(request, current)
-    return await _forwards_page(
-        request, current, session, tenant_id, settings.timezone, policy, once=once
-    )
+async def forwards_page(on: On) -> Response:
+    return await _forwards_page(on, once=cookie.read_once(on.request, on.current))
 
 
 @router.post("/forwards")
-async def add_forward(
-    request: Request,
-    tenant_id: TenantId,
-    current: SignedIn,
-    form: CheckedForm,
-    session: Session,
-    settings: AppSettings,
-    policy: Rules,
-) -> Response:
+async def add_forward(on: On, form: CheckedForm) -> Response:
     values = _form_values(form)
     try:
         data = ForwardIn.model_validate(_forward_fields(values))
-        saved = await service.create_forward(session, tenant_id, data, policy)
+        saved = await service.create_forward(on.session, on.tenant_id, data, on.policy)
     except (ValidationError, InvalidInput) as exc:
-        return await _forwards_page(
-            request,
-            current,
-            session,
-            tenant_id,
-            settings.timezone,
-            policy,
-            status_code=422,
-            values=values,
-            errors=_field_errors(exc),
-        )
-    return _done(
-        request,
-        current,
-        _forwards_path(tenant_id),
+        return await _forwards_page(on, status_code=422, values=values, errors=_field_errors(exc))
+    return on.done(
+        on.forwards,
         f"#forward-{saved.id}",
         notice=_notice("notice_forward_added"),
         forward_id=saved.id,
@@ -393,53 +370,23 @@ async def add_forward(
 
 
 @router.get("/forwards/{forward_id}")
-async def forward_page(
-    request: Request,
-    tenant_id: TenantId,
-    forward_id: Id,
-    current: SignedIn,
-    session: Session,
-    settings: AppSettings,
-    policy: Rules,
-) -> Response:
-    return await _forward_page(
-        request, current, session, tenant_id, forward_id, settings.timezone, policy
-    )
+async def forward_page(forward_id: Id, on: On) -> Response:
+    return await _forward_page(on, forward_id)
 
 
 @router.post("/forwards/{forward_id}")
-async def update_forward(
-    request: Request,
-    tenant_id: TenantId,
-    forward_id: Id,
-    current: SignedIn,
-    form: CheckedForm,
-    session: Session,
-    settings: AppSettings,
-    policy: Rules,
-) -> Response:
-    shown = (await service.get_forward(session, tenant_id, forward_id, policy)).url
+async def update_forward(forward_id: Id, on: On, form: CheckedForm) -> Response:
+    shown = (await service.get_forward(on.session, on.tenant_id, forward_id, on.policy)).url
     try:
         data = ForwardUpdate.model_validate(_update_fields(form, shown))
-        saved = await service.update_forward(session, tenant_id, forward_id, data, policy)
+        saved = await service.update_forward(on.session, on.tenant_id, forward_id, data, on.policy)
     except (ValidationError, InvalidInput) as exc:
-        await session.rollback()
+        await on.session.rollback()
         return await _forward_page(
-            request,
-            current,
-            session,
-            tenant_id,
-            forward_id,
-            settings.timezone,
-            policy,
-            status_code=422,
-            values=_form_values(form),
-            errors=_field_errors(exc),
+            on, forward_id, status_code=422, values=_form_values(form), errors=_field_errors(exc)
         )
-    return _done(
-        request,
-        current,
-        _forwards_path(tenant_id),
+    return on.done(
+        on.forwards,
         f"#forward-{forward_id}",
         notice=_notice("notice_forward_saved"),
         forward_id=forward_id,
@@ -447,88 +394,40 @@ async def update_forward(
     )
 
 
-async def _set_enabled(
-    request: Request,
-    current: BrowserSession,
-    session: Session,
-    tenant_id: int,
-    forward_id: int,
-    policy: Policy,
-    enabled: bool,
-) -> Response:
+async def _set_enabled(on: Partner, forward_id: int, enabled: bool) -> Response:
     change = ForwardUpdate(enabled=enabled)
-    await service.update_forward(session, tenant_id, forward_id, change, policy)
+    await service.update_forward(on.session, on.tenant_id, forward_id, change, on.policy)
     notice = "notice_forward_resumed" if enabled else "notice_forward_paused"
-    return _done(
-        request,
-        current,
-        _forwards_path(tenant_id),
-        f"#forward-{forward_id}",
-        notice=_notice(notice),
-        forward_id=forward_id,
+    return on.done(
+        on.forwards, f"#forward-{forward_id}", notice=_notice(notice), forward_id=forward_id
     )
 
 
 @router.post("/forwards/{forward_id}/pause")
-async def pause_forward(
-    request: Request,
-    tenant_id: TenantId,
-    forward_id: Id,
-    current: SignedIn,
-    _: CheckedForm,
-    session: Session,
-    policy: Rules,
-) -> Response:
-    return await _set_enabled(request, current, session, tenant_id, forward_id, policy, False)
+async def pause_forward(forward_id: Id, on: On, _: CheckedForm) -> Response:
+    return await _set_enabled(on, forward_id, False)
 
 
 @router.post("/forwards/{forward_id}/resume")
-async def resume_forward(
-    request: Request,
-    tenant_id: TenantId,
-    forward_id: Id,
-    current: SignedIn,
-    _: CheckedForm,
-    session: Session,
-    policy: Rules,
-) -> Response:
-    return await _set_enabled(request, current, session, tenant_id, forward_id, policy, True)
+async def resume_forward(forward_id: Id, on: On, _: CheckedForm) -> Response:
+    return await _set_enabled(on, forward_id, True)
 
 
 @router.post("/forwards/{forward_id}/delete")
-async def delete_forward(
-    request: Request,
-    tenant_id: TenantId,
-    forward_id: Id,
-    current: SignedIn,
-    _: CheckedForm,
-    session: Session,
-) -> Response:
-    await service.delete_forward(session, tenant_id, forward_id)
-    return _done(
-        request, current, _forwards_path(tenant_id), notice=_notice("notice_forward_deleted")
-    )
+async def delete_forward(forward_id: Id, on: On, _: CheckedForm) -> Response:
+    await service.delete_forward(on.session, on.tenant_id, forward_id)
+    return on.done(on.forwards, notice=_notice("notice_forward_deleted"))
 
 
 @router.post("/forwards/{forward_id}/rotate-secret")
-async def rotate_secret(
-    request: Request,
-    tenant_id: TenantId,
-    forward_id: Id,
-    current: SignedIn,
-    _: CheckedForm,
-    session: Session,
-    policy: Rules,
-) -> Response:
-    path, anchor = _forwards_path(tenant_id), f"#forward-{forward_id}"
+async def rotate_secret(forward_id: Id, on: On, _: CheckedForm) -> Response:
+    anchor = f"#forward-{forward_id}"
     try:
-        saved = await service.rotate_signing_secret(session, tenant_id, forward_id, policy)
+        saved = await service.rotate_signing_secret(on.session, on.tenant_id, forward_id, on.policy)
     except InvalidInput as exc:
-        return _done(request, current, path, anchor, error=asdict(_refusal(exc)))
-    return _done(
-        request,
-        current,
-        path,
+        return on.done(on.forwards, anchor, error=asdict(_refusal(exc)))
+    return on.done(
+        on.forwards,
         anchor,
         notice=_notice("notice_secret_rotated"),
         forward_id=forward_id,
@@ -537,41 +436,19 @@ async def rotate_secret(
 
 
 @router.post("/forwards/{forward_id}/test")
-async def send_test(
-    request: Request,
-    tenant_id: TenantId,
-    forward_id: Id,
-    current: SignedIn,
-    _: CheckedForm,
-    session: Session,
-    policy: Rules,
-) -> Response:
-    sender = request.app.state.sender
-    result = await service.send_test(session, tenant_id, forward_id, sender, policy)
-    return _done(
-        request,
-        current,
-        _forwards_path(tenant_id),
-        f"#forward-{forward_id}",
-        forward_id=forward_id,
-        test=_tested(result),
+async def send_test(forward_id: Id, on: On, _: CheckedForm) -> Response:
+    sender = on.request.app.state.sender
+    result = await service.send_test(on.session, on.tenant_id, forward_id, sender, on.policy)
+    return on.done(
+        on.forwards, f"#forward-{forward_id}", forward_id=forward_id, test=_tested(result)
     )
 
 
 @router.post("/forwards/{forward_id}/resend")
-async def resend_dead(
-    request: Request,
-    tenant_id: TenantId,
-    forward_id: Id,
-    current: SignedIn,
-    _: CheckedForm,
-    session: Session,
-) -> Response:
-    count = await service.resend(session, tenant_id, forward_id)
-    return _done(
-        request,
-        current,
-        _forwards_path(tenant_id),
+async def resend_dead(forward_id: Id, on: On, _: CheckedForm) -> Response:
+    count = await service.resend(on.session, on.tenant_id, forward_id)
+    return on.done(
+        on.forwards,
         f"#forward-{forward_id}",
         notice=_notice("notice_requeued", count=count),
         forward_id=forward_id,
@@ -618,19 +495,11 @@ def _row_id(text: str | None) -> int | None:
 
 
 @router.get("/deliveries")
-async def delivery_log(
-    request: Request,
-    tenant_id: TenantId,
-    current: SignedIn,
-    session: Session,
-    settings: AppSettings,
-    policy: Rules,
-) -> Response:
-    filters = LogFilters.of(request.query_params)
-    tenant = await tenants.get_tenant(session, tenant_id, settings.timezone)
+async def delivery_log(on: On) -> Response:
+    filters = LogFilters.of(on.request.query_params)
     page = await service.list_deliveries(
-        session,
-        tenant_id,
+        on.session,
+        on.tenant_id,
         forward_id=filters.forward_id,
         conversion_id=filters.conversion_id,
         state=filters.state,
@@ -638,48 +507,29 @@ async def delivery_log(
         limit=PAGE_SIZE,
         with_attempts=True,
     )
-    forwards = await service.list_forwards(session, tenant_id, policy)
-    return _page(
-        request,
-        current,
+    return await on.page(
         "deliveries.html",
-        tenant,
         page=page,
         filters=filters,
-        forwards=forwards,
+        forwards=await service.list_forwards(on.session, on.tenant_id, on.policy),
         states=STATES,
         page_size=PAGE_SIZE,
     )
 
 
 @router.get("/deliveries/{delivery_id}")
-async def delivery_page(
-    request: Request,
-    tenant_id: TenantId,
-    delivery_id: Id,
-    current: SignedIn,
-    session: Session,
-    settings: AppSettings,
-) -> Response:
-    delivery = await service.get_delivery(session, tenant_id, delivery_id)
-    tenant = await tenants.get_tenant(session, tenant_id, settings.timezone)
-    once = cookie.read_once(request, current)
-    return _page(request, current, "delivery.html", tenant, once=once, delivery=delivery)
+async def delivery_page(delivery_id: Id, on: On) -> Response:
+    delivery = await service.get_delivery(on.session, on.tenant_id, delivery_id)
+    once = cookie.read_once(on.request, on.current)
+    return await on.page("delivery.html", once=once, delivery=delivery)
 
 
 @router.post("/deliveries/{delivery_id}/resend")
-async def resend_delivery(
-    request: Request,
-    tenant_id: TenantId,
-    delivery_id: Id,
-    current: SignedIn,
-    _: CheckedForm,
-    session: Session,
-) -> Response:
-    path = _delivery_path(tenant_id, delivery_id)
-    delivery = await service.get_delivery(session, tenant_id, delivery_id)
+async def resend_delivery(delivery_id: Id, on: On, _: CheckedForm) -> Response:
+    path = f"{on.deliveries}/{delivery_id}"
+    delivery = await service.get_delivery(on.session, on.tenant_id, delivery_id)
     try:
-        count = await service.resend(session, tenant_id, delivery.forward_id, delivery_id)
+        count = await service.resend(on.session, on.tenant_id, delivery.forward_id, delivery_id)
     except InvalidInput as exc:
-        return _done(request, current, path, error=asdict(_refusal(exc)))
-    return _done(request, current, path, notice=_notice("notice_requeued", count=count))
+        return on.done(path, error=asdict(_refusal(exc)))
+    return on.done(path, notice=_notice("notice_requeued", count=count))
