@@ -249,6 +249,18 @@ class TestShownOnce:
         assert page.status_code == 200
         assert secret not in page.text
 
+    async def test_gone_after_five_minutes(self, admin, db, receiver, acme, monkeypatch):
+        import time
+
+        data = forward_form(receiver.base + "/signed", method="POST", signing="on")
+        target = location(await post_form(admin, forwards_path(acme), data))
+        secret = await db.fetchval("SELECT signing_secret FROM forward")
+        later = time.time() + browser.ONCE_MAX_AGE + 1
+        monkeypatch.setattr(time, "time", lambda: later)
+        page = await admin.get(target)
+        assert page.status_code == 200
+        assert secret not in page.text
+
     async def test_a_forged_cookie_shows_nothing(self, admin, acme):
         admin.cookies.set(browser.ONCE_COOKIE, "eyJzZWNyZXQiOiJ4In0.forged", path="/")
         page = await admin.get(forwards_path(acme))
