@@ -162,6 +162,10 @@ FORWARDING_LABELS: dict[str, tuple[str, str]] = {
         "Only a dead delivery is re-sent; this one is not dead.",
         "只有失败的投递可以重发，该投递并未失败。",
     ),
+    "fix_fields_below": (
+        "Please correct the fields marked below.",
+        "请更正下方标出的字段。",
+    ),
     "error_url_masked": (
         "Type the hidden values (***) again, or leave the URL as it was.",
         "请重新填写被隐藏的值（***），或保持地址不变。",

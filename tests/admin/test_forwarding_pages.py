@@ -149,7 +149,7 @@ class TestRefusedNextToTheField:
         assert field_errors(response.text, "url") == [
             t("error_unknown_macro", names="{payot}, {Status}")
         ]
-        assert t("fix_errors") in response.text
+        assert t("fix_fields_below") in response.text
         # The form comes back as sent, and nothing is kept.
         assert f'value="{html.escape(url)}"' in response.text
         assert await db.fetchval("SELECT count(*) FROM forward") == 0
