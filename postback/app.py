@@ -24,6 +24,7 @@ from postback.db import Database
 from postback.embedded import EmbeddedPostgres
 from postback.errors import install_handlers
 from postback.forwarding.jobs import DeliveryWorker
+from postback.forwarding.pages import router as forwarding_pages_router
 from postback.forwarding.routes import policy_of
 from postback.forwarding.routes import router as forwarding_router
 from postback.forwarding.sender import Sender
@@ -167,6 +168,7 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(tenants_router)
     api.include_router(forwarding_router)
     api.include_router(admin_router)
+    api.include_router(forwarding_pages_router)
     api.include_router(nlq_pages_router)
     api.include_router(nlq_router)
     api.include_router(dashboard_router)

@@ -21,6 +21,7 @@ from postback.app import PostbackApp, create_app
 from postback.db import asyncpg_url, with_database
 from postback.embedded import EmbeddedPostgres
 from postback.settings import Settings
+from tests.forwarding.receiver import Receiver
 
 ADMIN_TOKEN = "test-admin-token-0123456789abcdef"
 ROOT = Path(__file__).resolve().parent.parent
@@ -187,6 +188,20 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def receiver_server() -> Iterator[Receiver]:
+    """A partner's tracker: a real HTTP server on loopback that records what forwards send."""
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def receiver(receiver_server: Receiver) -> Receiver:
+    receiver_server.reset()
+    return receiver_server
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -81,6 +81,14 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
     "/admin": lambda b: [{}],
     "/admin/partners/new": lambda b: [{}],
     "/admin/partners/{tenant_id}": lambda b: [{}],
+    "/admin/partners/{tenant_id}/forwards": lambda b: [{}],
+    "/admin/partners/{tenant_id}/forwards/{forward_id}": lambda b: [{}],
+    "/admin/partners/{tenant_id}/deliveries": lambda b: [
+        {},
+        {"state": "dead"},
+        {"conversion_id": "BRAVO-CONV-1"},
+    ],
+    "/admin/partners/{tenant_id}/deliveries/{delivery_id}": lambda b: [{}],
     # The admin's session carried over to /ask: a partner's key only gets the sign-in page.
     "/admin/ask": lambda b: [{}],
     # The dashboard page reads sessions, not bearer tokens: a key only gets its sign-in page.

@@ -121,6 +121,44 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/admin/partners/{tenant_id}/rotate"): Call(
         Access.ADMIN_PAGE, lambda _: {"data": {"kind": "tlm_token"}}
     ),
+    # A partner's forwards and delivery log in the admin: every form answers with a redirect.
+    ("GET", "/admin/partners/{tenant_id}/forwards"): Call(Access.ADMIN_PAGE),
+    ("POST", "/admin/partners/{tenant_id}/forwards"): Call(
+        Access.ADMIN_PAGE,
+        lambda _: {
+            "data": {"url": "http://127.0.0.1:9/form", "method": "GET", "events": "created"}
+        },
+        303,
+    ),
+    ("GET", "/admin/partners/{tenant_id}/forwards/{forward_id}"): Call(Access.ADMIN_PAGE),
+    ("POST", "/admin/partners/{tenant_id}/forwards/{forward_id}"): Call(
+        Access.ADMIN_PAGE,
+        lambda _: {"data": {"url": "http://127.0.0.1:9/x", "method": "POST", "events": "created"}},
+        303,
+    ),
+    ("POST", "/admin/partners/{tenant_id}/forwards/{forward_id}/pause"): Call(
+        Access.ADMIN_PAGE, status=303
+    ),
+    ("POST", "/admin/partners/{tenant_id}/forwards/{forward_id}/resume"): Call(
+        Access.ADMIN_PAGE, status=303
+    ),
+    ("POST", "/admin/partners/{tenant_id}/forwards/{forward_id}/delete"): Call(
+        Access.ADMIN_PAGE, status=303
+    ),
+    ("POST", "/admin/partners/{tenant_id}/forwards/{forward_id}/rotate-secret"): Call(
+        Access.ADMIN_PAGE, status=303
+    ),
+    ("POST", "/admin/partners/{tenant_id}/forwards/{forward_id}/test"): Call(
+        Access.ADMIN_PAGE, status=303
+    ),
+    ("POST", "/admin/partners/{tenant_id}/forwards/{forward_id}/resend"): Call(
+        Access.ADMIN_PAGE, status=303
+    ),
+    ("GET", "/admin/partners/{tenant_id}/deliveries"): Call(Access.ADMIN_PAGE),
+    ("GET", "/admin/partners/{tenant_id}/deliveries/{delivery_id}"): Call(Access.ADMIN_PAGE),
+    ("POST", "/admin/partners/{tenant_id}/deliveries/{delivery_id}/resend"): Call(
+        Access.ADMIN_PAGE, status=303
+    ),
     ("POST", "/admin/logout"): Call(Access.ADMIN_PAGE, status=303, signs_out=True),
     # The admin's session carried over to /ask (a redirect there).
     ("GET", "/admin/ask"): Call(Access.ADMIN_PAGE, status=303),

@@ -5,8 +5,210 @@ from __future__ import annotations
 
 from postback.web.labels import COMMON
 
+# The forwarding pages (postback/forwarding/pages.py), key: (English, Chinese).
+FORWARDING_LABELS: dict[str, tuple[str, str]] = {
+    "forwards": ("Forwards", "转发"),
+    "forwards_help": (
+        "A forward sends this partner's conversions on to a URL of its own tracker (an outgoing"
+        " postback), retried until its receiver answers 2xx; every attempt is in the delivery"
+        " log.",
+        "转发会把该合作伙伴的转化推送到其追踪系统的地址（向外回传），失败会自动重试直到接收端"
+        "返回 2xx；每次尝试都记录在投递日志中。",
+    ),
+    "no_forwards": ("No forwards yet.", "暂无转发。"),
+    "add_forward": ("Add a forward", "添加转发"),
+    "edit_forward": ("Edit forward #{id}", "编辑转发 #{id}"),
+    "forward_n": ("Forward #{id}", "转发 #{id}"),
+    "forward_url": ("URL", "地址"),
+    "forward_url_help": (
+        "Where to send. The {macros} macros in it are filled with the conversion's values,"
+        " URL-encoded.",
+        "推送的目标地址，其中的 {macros} 宏会填入转化的数据（URL 编码）。",
+    ),
+    "forward_url_masked": (
+        "Values of secret-looking parameters are shown as ***. Leave the URL as it is to keep"
+        " it; to change it, type it in full.",
+        "疑似密钥的参数值显示为 ***。保持不变即沿用原地址；如需修改，请完整填写新地址。",
+    ),
+    "forward_method_help": (
+        "GET fills the macros into the URL; POST also sends the values as JSON.",
+        "GET 仅将宏填入地址；POST 还会以 JSON 发送这些值。",
+    ),
+    "events": ("Events", "触发事件"),
+    "event_created": ("Created", "新建"),
+    "event_status_changed": ("Status changed", "状态变更"),
+    "event_created_help": ("when a new conversion arrives", "收到新转化时"),
+    "event_status_changed_help": ("when a conversion's status changes", "转化状态变化时"),
+    "only_statuses": ("Only these statuses", "仅限这些状态"),
+    "only_statuses_help": (
+        "Comma-separated, such as approved, rejected; empty: every status.",
+        "以逗号分隔，例如 approved, rejected；留空表示全部状态。",
+    ),
+    "only_offers": ("Only these offers", "仅限这些推广活动"),
+    "only_offers_help": (
+        "Offer IDs, comma-separated; empty: every offer.",
+        "推广活动 ID，以逗号分隔；留空表示全部推广活动。",
+    ),
+    "every_status": ("every status", "全部状态"),
+    "every_offer": ("every offer", "全部推广活动"),
+    "payout_percent": ("Payout share (%)", "佣金分成（%）"),
+    "payout_percent_help": (
+        "The partner's share, 0 to 100, applied to the payout macros; empty: all of it.",
+        "合作伙伴的分成比例（0 到 100），用于佣金类宏；留空表示全额。",
+    ),
+    "full_payout": ("all of it", "全额"),
+    "signing": ("Signing", "签名"),
+    "signing_label": (
+        "Sign the POST body (Standard Webhooks)",
+        "对 POST 请求体签名（Standard Webhooks）",
+    ),
+    "signing_help": (
+        "Needs method POST. The secret is shown once, right after it is made.",
+        "需使用 POST 方式。签名密钥只在生成后显示一次。",
+    ),
+    "signing_secret": ("Signing secret", "签名密钥"),
+    "signed": ("Signed", "已签名"),
+    "forward_enabled": ("Send", "启用"),
+    "forward_enabled_label": ("Enabled (unchecked: paused)", "启用（不勾选即暂停）"),
+    "active": ("Active", "运行中"),
+    "paused": ("Paused", "已暂停"),
+    "failing": (
+        "Failing: the last {count} deliveries died",
+        "投递连续失败：最近 {count} 次投递均已失败",
+    ),
+    "failing_help": (
+        "It is not disabled and keeps sending. Look at the delivery log, fix the receiver, then"
+        " re-send the dead ones.",
+        "该转发没有被停用，仍在继续发送。请查看投递日志、修复接收端，然后重发失败的投递。",
+    ),
+    "deliveries": ("Deliveries", "投递"),
+    "state_pending": ("Pending", "等待中"),
+    "state_delivered": ("Delivered", "已送达"),
+    "state_dead": ("Dead", "已失败"),
+    "edit": ("Edit", "编辑"),
+    "pause": ("Pause", "暂停"),
+    "resume": ("Resume", "恢复"),
+    "pause_confirm": (
+        "Pause this forward? Conversions that arrive while it is paused are not forwarded;"
+        " deliveries already waiting are sent when it resumes.",
+        "确定暂停该转发？暂停期间收到的转化不会被转发；已在等待的投递会在恢复后发送。",
+    ),
+    "delete": ("Delete", "删除"),
+    "delete_confirm": (
+        "Delete this forward, with its delivery log and anything still waiting?",
+        "确定删除该转发及其投递日志和所有等待中的投递？",
+    ),
+    "rotate_signing": ("Rotate signing secret", "轮换签名密钥"),
+    "rotate_signing_confirm": (
+        "Replace the signing secret? The old one stops working at once.",
+        "确定轮换签名密钥？旧密钥将立即失效。",
+    ),
+    "send_test": ("Send test", "发送测试"),
+    "test_help": (
+        "Sends a sample conversion (TEST-0001) now; nothing is kept.",
+        "立即发送一条示例转化（TEST-0001），不会保存任何记录。",
+    ),
+    "test_ok": ("Test sent: the receiver accepted it.", "测试已发送：接收端已接受。"),
+    "test_failed": ("Test sent: the receiver did not accept it.", "测试已发送：接收端未接受。"),
+    "resend_dead": ("Re-send all dead ({count})", "重发全部失败投递（{count}）"),
+    "resend": ("Re-send", "重发"),
+    "delivery_log": ("Delivery log", "投递日志"),
+    "status_code": ("Status code", "状态码"),
+    "latency": ("Latency", "耗时"),
+    "latency_ms": ("{ms} ms", "{ms} 毫秒"),
+    "error": ("Error", "错误"),
+    "answer": ("Answer (first bytes)", "响应内容（开头部分）"),
+    "answer_cut": ("(cut)", "（已截断）"),
+    "notice_forward_added": ("Forward added.", "转发已添加。"),
+    "notice_forward_saved": ("Forward saved.", "转发已保存。"),
+    "notice_forward_paused": ("Forward paused.", "转发已暂停。"),
+    "notice_forward_resumed": ("Forward resumed.", "转发已恢复。"),
+    "notice_forward_deleted": ("Forward deleted.", "转发已删除。"),
+    "notice_secret_rotated": ("Signing secret rotated.", "签名密钥已轮换。"),
+    "notice_requeued": ("{count} dead deliveries queued again.", "已重新排队 {count} 条失败投递。"),
+    "macros": ("Macros", "可用宏"),
+    "macros_help": (
+        "Click a macro to select it, then copy it (Ctrl+C) into the URL. The payout macros are"
+        " after the partner's share.",
+        "点击宏即可选中，复制（Ctrl+C）后粘贴到地址中。佣金类宏按分成比例计算。",
+    ),
+    "macros_conversion": ("Conversion", "转化"),
+    "macros_money": ("Money", "金额"),
+    "macros_times": ("Times", "时间"),
+    "macros_subs": ("Sub IDs", "子 ID"),
+    "macros_delivery": ("Delivery", "投递"),
+    "error_unknown_macro": (
+        "Unknown macro {names}: choose from the macros listed below.",
+        "未知的宏 {names}：请从下方列出的宏中选择。",
+    ),
+    "error_target_private": (
+        "Host {host} resolves to {addresses}, a loopback, private, link-local or reserved"
+        " address: forwards may not send there (POSTBACK_FORWARD_ALLOW_PRIVATE=true allows it).",
+        "主机 {host} 解析为 {addresses}，属于回环、私有、链路本地或保留地址，转发不能发送到这里"
+        "（设置 POSTBACK_FORWARD_ALLOW_PRIVATE=true 可允许）。",
+    ),
+    "error_target_scheme": (
+        "The URL must start with http:// or https://.",
+        "地址必须以 http:// 或 https:// 开头。",
+    ),
+    "error_target_no_host": ("The URL has no host.", "地址中缺少主机名。"),
+    "error_target_invalid": ("This is not a valid URL ({problem}).", "地址无效（{problem}）。"),
+    "error_target_unresolved": ("Host {host} does not resolve.", "无法解析主机 {host}。"),
+    "error_signing_needs_post": (
+        "Signing needs method POST: a GET has no body to sign.",
+        "签名需要使用 POST 方式：GET 请求没有可签名的请求体。",
+    ),
+    "error_not_dead": (
+        "Only a dead delivery is re-sent; this one is not dead.",
+        "只有失败的投递可以重发，该投递并未失败。",
+    ),
+    "fix_fields_below": (
+        "Please correct the fields marked below.",
+        "请更正下方标出的字段。",
+    ),
+    "error_url_masked": (
+        "Type the hidden values (***) again, or leave the URL as it was.",
+        "请重新填写被隐藏的值（***），或保持地址不变。",
+    ),
+    "error_events_required": ("Choose at least one event.", "请至少选择一个触发事件。"),
+    "error_percent_range": ("A share from 0 to 100.", "请输入 0 到 100 之间的比例。"),
+    "error_percent_number": ("A number, such as 50 or 37.5.", "请输入数字，例如 50 或 37.5。"),
+    "error_percent_places": ("At most two decimals.", "最多两位小数。"),
+    "error_required": ("Required.", "必填。"),
+    "error_too_long": ("At most {max_length} characters.", "最多 {max_length} 个字符。"),
+    "every_forward": ("every forward", "全部转发"),
+    "every_state": ("every state", "全部状态"),
+    "forward": ("Forward", "转发"),
+    "event": ("Event", "事件"),
+    "delivery_state": ("State", "投递状态"),
+    "event_status": ("Status sent", "发送的状态"),
+    "attempts": ("Attempts", "尝试次数"),
+    "last_status_code": ("Last status code", "最近状态码"),
+    "last_error": ("Last error", "最近错误"),
+    "queued_at": ("Queued", "排队时间"),
+    "last_attempt_at": ("Last attempt", "最近尝试"),
+    "next_attempt_at": ("Next attempt", "下次尝试"),
+    "delivered_at": ("Delivered at", "送达时间"),
+    "filter": ("Filter", "筛选"),
+    "clear_filters": ("Clear", "清除"),
+    "older": ("Older", "更早"),
+    "newest": ("Newest", "最新"),
+    "no_deliveries": ("No deliveries.", "暂无投递记录。"),
+    "delivery_n": ("Delivery #{id}", "投递 #{id}"),
+    "attempt_log": ("Every attempt", "全部尝试记录"),
+    "attempt": ("Attempt", "次序"),
+    "started_at": ("Time", "时间"),
+    "no_attempts": ("No attempt yet.", "尚未尝试。"),
+    "show_attempts": ("Attempts ({count})", "尝试记录（{count}）"),
+    "details": ("Details", "详情"),
+    "newest_first": ("Newest first, {count} a page.", "最新的在前，每页 {count} 条。"),
+}
+
+# The labels every admin page starts from: the shared ones and the forwarding pages'.
+BASE = COMMON | FORWARDING_LABELS
+
 # key: (English, Chinese)
-LABELS: dict[str, tuple[str, str]] = COMMON | {
+LABELS: dict[str, tuple[str, str]] = BASE | {
     "ask": ("Ask", "提问"),
     "sign_in_title": ("Sign in to the admin", "登录管理后台"),
     "admin_token": ("Admin token", "管理员令牌"),

@@ -90,18 +90,52 @@ def outgoing(claimed: Claimed, conversion: dict[str, Any], default_zone: str) ->
     )
 
 
+# Refusals a page words in its own language: each keeps what it refused.
+
+
+class UnknownMacro(InvalidInput):
+    """The URL names `{…}` macros that do not exist (sent as literal text otherwise)."""
+
+    def __init__(self, names: list[str]) -> None:
+        shown = ", ".join("{" + name + "}" for name in names)
+        known = ", ".join(sorted(macros.MACROS))
+        super().__init__(f"unknown macro {shown}; the macros are: {known}", "url")
+        self.names = names
+
+
+class TargetNotAllowed(InvalidInput):
+    """The URL's target is refused (targets.py says why)."""
+
+    def __init__(self, refused: targets.TargetRefused) -> None:
+        super().__init__(f"the URL {refused}", "url")
+        self.refused = refused
+
+
+class SigningNeedsPost(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__("signing needs method POST (a GET has no body to sign)", "signing")
+
+
+class NotDead(InvalidInput):
+    """Only a dead delivery is re-sent."""
+
+    def __init__(self, delivery_id: int, state: str) -> None:
+        super().__init__(
+            f"delivery {delivery_id} is {state}; only dead ones are re-sent", "delivery_id"
+        )
+        self.state = state
+
+
 async def _check_url(url: str, policy: Policy) -> None:
     unknown = macros.unknown(url)
     if unknown:
-        names = ", ".join("{" + name + "}" for name in unknown)
-        known = ", ".join(sorted(macros.MACROS))
-        raise InvalidInput(f"unknown macro {names}; the macros are: {known}", "url")
+        raise UnknownMacro(unknown)
     # The host may itself hold a macro only in the query or path, never in the authority.
     probe = macros.PATTERN.sub("x", url)
     try:
         await targets.check(probe, allow_private=policy.allow_private)
     except targets.TargetRefused as exc:
-        raise InvalidInput(f"the URL {exc}", "url") from None
+        raise TargetNotAllowed(exc) from None
 
 
 async def _tenant_exists(session: AsyncSession, tenant_id: int) -> None:
@@ -153,7 +187,7 @@ async def get_forward(
 
 def _check_signing(method: str, signing: bool) -> None:
     if signing and method != "POST":
-        raise InvalidInput("signing needs method POST (a GET has no body to sign)", "signing")
+        raise SigningNeedsPost()
 
 
 async def create_forward(
@@ -297,10 +331,7 @@ async def resend(
         if row is None or row.delivery.forward_id != forward.id:
             raise NotFound(f"forward {forward_id} has no delivery {delivery_id}", "delivery_id")
         if row.delivery.state != "dead":
-            raise InvalidInput(
-                f"delivery {delivery_id} is {row.delivery.state}; only dead ones are re-sent",
-                "delivery_id",
-            )
+            raise NotDead(delivery_id, row.delivery.state)
     return await repository.requeue_dead(session, forward.id, delivery_id)
 
 

@@ -21,7 +21,13 @@ Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
 class TargetRefused(Exception):
-    """The URL cannot be sent to; the message says why, for the sender's log and the API."""
+    """The URL cannot be sent to; the message says why, for the sender's log and the API, and
+    `reason` with `details` say it again for a page that words it in its own language."""
+
+    def __init__(self, message: str, reason: str, **details: str) -> None:
+        super().__init__(message)
+        self.reason = reason  # invalid | scheme | no_host | unresolved | private
+        self.details = details
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +53,11 @@ def split_url(url: str) -> tuple[str, int]:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise TargetRefused(f"is not a valid URL ({exc})") from None
+        raise TargetRefused(f"is not a valid URL ({exc})", "invalid", problem=str(exc)) from None
     if parts.scheme not in ("http", "https"):
-        raise TargetRefused("must start with http:// or https://")
+        raise TargetRefused("must start with http:// or https://", "scheme")
     if not parts.hostname:
-        raise TargetRefused("has no host")
+        raise TargetRefused("has no host", "no_host")
     return parts.hostname, port or (443 if parts.scheme == "https" else 80)
 
 
@@ -62,7 +68,9 @@ async def resolve(host: str, port: int) -> list[Address]:
     try:
         infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"host {host} does not resolve ({exc})") from None
+        raise TargetRefused(
+            f"host {host} does not resolve ({exc})", "unresolved", host=host
+        ) from None
     found: list[Address] = []
     for info in infos:
         address = ipaddress.ip_address(info[4][0])
@@ -82,6 +90,9 @@ async def check(url: str, *, allow_private: bool) -> Target:
         shown = ", ".join(str(a) for a in refused) or "nothing"
         raise TargetRefused(
             f"host {host} resolves to {shown}, a loopback, private, link-local or reserved "
-            "address; set POSTBACK_FORWARD_ALLOW_PRIVATE=true to allow such targets"
+            "address; set POSTBACK_FORWARD_ALLOW_PRIVATE=true to allow such targets",
+            "private",
+            host=host,
+            addresses=shown,
         )
     return Target(host, port, str(addresses[0]))

@@ -1,4 +1,5 @@
-"""The browser session of every page (/admin, /dashboard, /ask): one signed cookie.
+"""The browser session of every page (/admin, /dashboard, /ask): one signed cookie (and,
+for what a form's answer shows once after its redirect, a short-lived one beside it).
 
 The cookie holds a CSRF token and who signed in: the admin, or one partner with the
 fingerprint of its API key (postback/auth.py), so rotating the key or disabling the partner
@@ -33,6 +34,9 @@ COOKIE = "postback_session"
 COOKIE_PATH = "/"
 MAX_AGE = 12 * 3600
 CSRF_FIELD = "csrf_token"
+ONCE_COOKIE = "postback_once"
+ONCE_SALT = "postback.once"
+ONCE_MAX_AGE = 300
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,10 +77,10 @@ def signed_in_as(identity: Identity) -> BrowserSession:
     )
 
 
-def _serializer(request: Request) -> URLSafeTimedSerializer:
+def _serializer(request: Request, salt: str = "postback.session") -> URLSafeTimedSerializer:
     context = b"postback browser session v2"
     key = hmac.new(request.app.state.admin_token.encode(), context, hashlib.sha256).digest()
-    return URLSafeTimedSerializer(key, salt="postback.session")
+    return URLSafeTimedSerializer(key, salt=salt)
 
 
 def read(request: Request) -> BrowserSession | None:
@@ -118,6 +122,57 @@ def write(request: Request, response: Response, session: BrowserSession) -> None
 
 def clear(response: Response) -> None:
     response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax")
+
+
+# --- Shown once: what a form's answer shows after post/redirect/get -------------------
+
+
+def keep_once(
+    request: Request,
+    response: Response,
+    session: BrowserSession,
+    path: str,
+    data: dict[str, Any],
+) -> None:
+    """Keep `data` (a notice, a secret just made) for the next view of the page at `path`
+    only, so a reload neither posts the form again nor shows the secret again. It rides in a
+    cookie of its own, signed like the session, bound to this session's CSRF token, sent only
+    to `path`, and gone after ONCE_MAX_AGE or once read (`read_once`, then `forget_once`)."""
+    payload = {"csrf": session.csrf, "path": path, "data": data}
+    response.set_cookie(
+        ONCE_COOKIE,
+        _serializer(request, ONCE_SALT).dumps(payload),
+        max_age=ONCE_MAX_AGE,
+        path=path,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def read_once(request: Request, session: BrowserSession) -> dict[str, Any] | None:
+    """What `keep_once` kept for this page and this session, if anything."""
+    cookie = request.cookies.get(ONCE_COOKIE)
+    if not cookie:
+        return None
+    try:
+        payload = _serializer(request, ONCE_SALT).loads(cookie, max_age=ONCE_MAX_AGE)
+    except BadSignature:
+        return None
+    if (
+        not isinstance(payload, dict)
+        or payload.get("path") != request.url.path
+        or not session.csrf_matches(payload.get("csrf"))
+        or not isinstance(payload.get("data"), dict)
+    ):
+        return None
+    data: dict[str, Any] = payload["data"]
+    return data
+
+
+def forget_once(request: Request, response: Response) -> None:
+    """The page has shown what was kept for it: the browser drops it."""
+    response.delete_cookie(ONCE_COOKIE, path=request.url.path, httponly=True, samesite="lax")
 
 
 async def identity_of(request: Request, session: BrowserSession | None) -> Identity | None:
