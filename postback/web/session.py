@@ -25,7 +25,16 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from postback.auth import ADMIN_IDENTITY, Identity, Refusal, identify, recognise
+from postback.auth import (
+    ADMIN_IDENTITY,
+    Identity,
+    Principal,
+    Refusal,
+    get_principal,
+    identify,
+    recognise,
+)
+from postback.errors import NotAuthenticated
 from postback.security import secrets_equal
 from postback.web.throttle import SignInThrottle, client_address
 
@@ -135,6 +144,19 @@ async def browser_identity(request: Request) -> Identity | None:
 
 
 BrowserIdentity = Annotated[Identity | None, Depends(browser_identity)]
+
+
+async def bearer_or_session(request: Request, signed_in: BrowserIdentity) -> Principal:
+    """Who reads data: a bearer token when one is sent, else the browser's session (the
+    admin's or a partner's), so a signed-in browser can open the JSON it links to."""
+    if request.headers.get("authorization"):
+        return await get_principal(request, None)
+    if signed_in is None:
+        raise NotAuthenticated("sign in at /dashboard, or send Authorization: Bearer <token>")
+    return signed_in.principal
+
+
+Viewer = Annotated[Principal, Depends(bearer_or_session)]
 
 
 # --- Signing in -------------------------------------------------------------------------
