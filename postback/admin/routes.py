@@ -10,6 +10,9 @@ from starlette.responses import RedirectResponse, Response
 
 from postback.admin import service
 from postback.admin.pages import AdminRoute, CsrfFailed, SignInRequired, render, safe_next
+from postback.auth import ADMIN
+from postback.conversions import pages as conversion_pages
+from postback.conversions.routes import ConversionPk
 from postback.deps import AppSettings, Session
 from postback.tenants.routes import Changes, PublicBase, TenantId
 from postback.tenants.service import SECRET_KINDS
@@ -102,6 +105,45 @@ async def logout(_: CheckedForm) -> Response:
     response = RedirectResponse("/admin/login", status_code=303)
     cookie.clear(response)
     return response
+
+
+# --- Conversions ----------------------------------------------------------------------
+
+
+@router.get("/conversions")
+async def conversion_search(
+    request: Request, current: SignedIn, session: Session, settings: AppSettings
+) -> Response:
+    found = await conversion_pages.search(session, ADMIN, request.query_params, settings.zone)
+    choices = [(p.slug, p.name) for p in await service.partners(session, settings.timezone)]
+    return render(
+        request,
+        "conversions.html",
+        session=current,
+        status_code=422 if found.problems else 200,
+        search=found,
+        choices=choices,
+        statuses=conversion_pages.STATUSES,
+    )
+
+
+@router.get("/conversions/{conversion_pk}")
+async def conversion_page(
+    request: Request,
+    conversion_pk: ConversionPk,
+    current: SignedIn,
+    session: Session,
+    settings: AppSettings,
+) -> Response:
+    view = await conversion_pages.conversion(session, ADMIN, conversion_pk, settings.zone)
+    return render(
+        request,
+        "conversion.html",
+        session=current,
+        view=view,
+        forwards=None,
+        statuses=conversion_pages.STATUSES,
+    )
 
 
 # --- Partners -------------------------------------------------------------------------

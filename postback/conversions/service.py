@@ -174,6 +174,16 @@ async def history(session: AsyncSession, principal: Principal, pk: int) -> Conve
     )
 
 
+async def display_zone(session: AsyncSession, tenant_id: int | None, default: ZoneInfo) -> str:
+    """The timezone a page shows times in: the partner's, or the reporting timezone."""
+    zone, _ = await _reporting_scope(session, tenant_id, default)
+    return zone.key
+
+
+async def tenant_of(session: AsyncSession, history: ConversionHistory) -> int | None:
+    return await repository.tenant_id_by_slug(session, history.conversion.tenant)
+
+
 async def _reporting_scope(
     session: AsyncSession, tenant_id: int | None, default: ZoneInfo
 ) -> tuple[ZoneInfo, str | None]:
