@@ -78,10 +78,15 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
     "/admin": lambda b: [{}],
     "/admin/partners/new": lambda b: [{}],
     "/admin/partners/{tenant_id}": lambda b: [{}],
+    "/admin/conversions": lambda b: [{"q": "BRAVO"}, {"tenant": b.slug, "q": "bravo"}],
+    "/admin/conversions/{conversion_pk}": lambda b: [{}],
     # The admin's session carried over to /ask: a partner's key only gets the sign-in page.
     "/admin/ask": lambda b: [{}],
     # The dashboard page reads sessions, not bearer tokens: a key only gets its sign-in page.
     "/dashboard": lambda b: [{}],
+    # Likewise its search and conversion pages (a partner's session: tests/dashboard).
+    "/dashboard/conversions": lambda b: [{"q": "BRAVO"}, {"tenant": b.slug, "q": "bravo"}],
+    "/dashboard/conversions/{conversion_pk}": lambda b: [{}],
     **{
         f"/dashboard/api/{name}": lambda b: [
             {"range": "30d"},

@@ -76,6 +76,7 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     "this_row": ("(this one)", "（当前）"),
     "back_to_search": ("Back to search", "返回搜索"),
+    "no_such_conversion": ("No such conversion.", "没有这条转化。"),
     "status_approved": ("approved", "已批准"),
     "status_pending": ("pending", "待定"),
     "status_rejected": ("rejected", "已拒绝"),

@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from postback.conversions.routes import text_filter
+from postback.conversions.routes import ConversionPk, text_filter
 from postback.conversions.service import scope_tenant
 from postback.dashboard import exports, pages, repository, service
 from postback.dashboard.schemas import (
@@ -79,6 +79,24 @@ async def page(request: Request, session: Session, signed_in: BrowserIdentity) -
     if signed_in is None:
         return pages.login(request, browser.for_sign_in_form(browser.read(request)))
     return await pages.dashboard(request, session, signed_in.principal)
+
+
+@router.get("/conversions", include_in_schema=False)
+async def conversion_search(
+    request: Request, session: Session, signed_in: BrowserIdentity
+) -> Response:
+    if signed_in is None:
+        return pages.login(request, browser.for_sign_in_form(browser.read(request)))
+    return await pages.conversion_search(request, session, signed_in.principal)
+
+
+@router.get("/conversions/{conversion_pk}", include_in_schema=False)
+async def conversion_page(
+    request: Request, conversion_pk: ConversionPk, session: Session, signed_in: BrowserIdentity
+) -> Response:
+    if signed_in is None:
+        return pages.login(request, browser.for_sign_in_form(browser.read(request)))
+    return await pages.conversion(request, session, signed_in.principal, conversion_pk)
 
 
 @router.post("/login", include_in_schema=False)
