@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
+import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import QueryParams
@@ -18,6 +19,16 @@ from postback.conversions import service
 from postback.conversions.schemas import ConversionHistory, ConversionPage, ConversionQuery
 from postback.errors import PostbackError
 from postback.web.labels import LANG_PARAM
+from postback.web.render import environment
+
+
+def payload_text(payload: object) -> str:
+    """A payload as indented JSON with its characters as sent (CJK readable), as plain text:
+    the environment escapes it like any other value."""
+    return orjson.dumps(payload, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode()
+
+
+environment.filters["payload_text"] = payload_text
 
 PAGE_SIZE = 50
 STATUSES = ("approved", "pending", "rejected", "paid", "other", "unknown")

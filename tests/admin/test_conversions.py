@@ -121,7 +121,8 @@ class TestConversionPage:
         # The hostile sub-id, in the facts and in the payload, only ever escaped.
         assert "<script>" not in page.text
         assert str(escape(HOSTILE)) in page.text  # the facts
-        assert "\\u003cscript\\u003e" in page.text  # the payload (tojson)
+        payloads = re.findall(r'<pre class="payload-json">(.*?)</pre>', page.text, re.S)
+        assert "&lt;script&gt;alert(\\&#34;x\\&#34;)&lt;/script&gt;" in payloads[0]
         assert page.text.count('class="payload-json"') == 3
         # The place for forwards is there for the forwarding domain, empty until then.
         assert 'id="conversion-forwards"' not in page.text
