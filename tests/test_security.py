@@ -96,7 +96,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/tenants/{tenant_id}/postback-url"): Call(Access.ADMIN),
     ("GET", "/admin"): Call(Access.ADMIN_PAGE),
     ("GET", "/admin/partners/new"): Call(Access.ADMIN_PAGE),
-    ("POST", "/admin/partners/new"): Call(Access.ADMIN_PAGE, partner_form("form-new"), 201),
+    ("POST", "/admin/partners/new"): Call(Access.ADMIN_PAGE, partner_form("form-new"), 303),
     ("GET", "/admin/partners/{tenant_id}"): Call(Access.ADMIN_PAGE),
     ("GET", "/admin/conversions"): Call(Access.ADMIN_PAGE, url="/admin/conversions?q=SEC"),
     ("GET", "/admin/conversions/{conversion_pk}"): Call(Access.ADMIN_PAGE),
@@ -104,7 +104,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/admin/partners/{tenant_id}/enable"): Call(Access.ADMIN_PAGE, status=303),
     ("POST", "/admin/partners/{tenant_id}/disable"): Call(Access.ADMIN_PAGE, status=303),
     ("POST", "/admin/partners/{tenant_id}/rotate"): Call(
-        Access.ADMIN_PAGE, lambda _: {"data": {"kind": "tlm_token"}}
+        Access.ADMIN_PAGE, lambda _: {"data": {"kind": "tlm_token"}}, 303
     ),
     ("POST", "/admin/logout"): Call(Access.ADMIN_PAGE, status=303, signs_out=True),
     # The admin's session carried over to /ask (a redirect there).

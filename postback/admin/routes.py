@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
@@ -193,9 +193,8 @@ async def create_partner(
             problems=exc.problems,
             reporting_zone=settings.timezone,
         )
-    page = await service.partner_page(session, tenant_id, default_zone=settings.timezone, base=base)
-    return _render_partner(
-        request, current, page, status_code=201, notice="created", shown_once=secrets, url=url
+    return _shown_after_redirect(
+        request, current, tenant_id, {"notice": "created", "secrets": secrets, "url": url}
     )
 
 
@@ -209,8 +208,22 @@ async def partner_page(
     base: PublicBase,
 ) -> Response:
     page = await service.partner_page(session, tenant_id, default_zone=settings.timezone, base=base)
-    notice = request.query_params.get("notice")
-    return _render_partner(request, current, page, notice=notice if notice in ("saved",) else None)
+    once = current.once if current.once and current.once.get("tenant") == tenant_id else None
+    if once is None:
+        notice = request.query_params.get("notice")
+        return _render_partner(
+            request, current, page, notice=notice if notice in ("saved",) else None
+        )
+    response = _render_partner(
+        request,
+        current,
+        page,
+        notice="rotated" if once.get("notice") == "rotated" else "created",
+        shown_once={str(k): str(v) for k, v in dict(once.get("secrets") or {}).items()},
+        url=str(once["url"]) if once.get("url") else None,
+    )
+    cookie.write(request, response, cookie.taken(current))
+    return response
 
 
 @router.post("/partners/{tenant_id}", dependencies=[Changes])
@@ -284,15 +297,20 @@ async def rotate_secret(
         return _render_partner(
             request, current, page, status_code=exc.status_code, problems=exc.problems
         )
-    page = await service.partner_page(session, tenant_id, default_zone=settings.timezone, base=base)
-    return _render_partner(
-        request,
-        current,
-        page,
-        notice="rotated",
-        shown_once={kind: secret},
-        url=url if kind != "api_key" else None,
+    shown = {"notice": "rotated", "secrets": {kind: secret}}
+    return _shown_after_redirect(
+        request, current, tenant_id, shown | {"url": url if kind != "api_key" else None}
     )
+
+
+def _shown_after_redirect(
+    request: Request, current: BrowserSession, tenant_id: int, once: dict[str, Any]
+) -> Response:
+    """POST, redirect, GET: the partner's page shows the new secrets once, from the session;
+    reloading it neither repeats the change nor shows them again."""
+    redirect = RedirectResponse(_partner_url(tenant_id), status_code=303)
+    cookie.write(request, redirect, cookie.carrying(current, {"tenant": tenant_id, **once}))
+    return redirect
 
 
 async def _set_enabled(

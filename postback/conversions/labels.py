@@ -32,7 +32,7 @@ LABELS: dict[str, tuple[str, str]] = {
     "page_of": ("Page {page} of {pages}", "第 {page} / {pages} 页"),
     "previous_page": ("Previous", "上一页"),
     "next_page": ("Next", "下一页"),
-    "col_id": ("#", "#"),
+    "col_id": ("#", "编号"),
     "col_received": ("Received", "接收时间"),
     "col_partner": ("Partner", "合作伙伴"),
     "col_conversion_id": ("Conversion ID", "转化 ID"),

@@ -4,7 +4,9 @@ The cookie holds a CSRF token and who signed in: the admin, or one partner with 
 fingerprint of its API key (postback/auth.py), so rotating the key or disabling the partner
 ends its sessions at once. The signing key is derived from the admin token, so every
 instance agrees on it without shared state, and changing the admin token signs everyone out.
-The cookie holds no secret of its own: it only proves this server issued it, and when.
+The cookie holds no secret of its own: it only proves this server issued it, and when. The
+one exception is `once`: secrets a form just made ride in it (signed, HttpOnly, SameSite) from
+the form's redirect to the page that shows them, which takes them out again.
 
 Signing in anywhere signs in everywhere the principal may go, and signing out anywhere signs
 out everywhere: the admin token opens all three areas, a partner's key the dashboard and
@@ -16,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from typing import Annotated, Any, Literal
 
@@ -52,6 +54,9 @@ class BrowserSession:
     signed_in: bool = False
     tenant_id: int | None = None
     key: str | None = None
+    # What the next page shows once, then drops (secrets made by a form, shown after its
+    # redirect so a reload neither repeats the change nor shows them again).
+    once: dict[str, Any] | None = None
 
     @property
     def is_admin(self) -> bool:
@@ -109,11 +114,34 @@ def _from_cookie(data: Any) -> BrowserSession | None:
         return None
     if tenant_id is not None and (not isinstance(tenant_id, int) or not isinstance(key, str)):
         return None
-    return BrowserSession(csrf=csrf, signed_in=signed_in, tenant_id=tenant_id, key=key)
+    once = data.get("once")
+    return BrowserSession(
+        csrf=csrf,
+        signed_in=signed_in,
+        tenant_id=tenant_id,
+        key=key,
+        once=once if isinstance(once, dict) else None,
+    )
+
+
+def carrying(session: BrowserSession, once: dict[str, Any]) -> BrowserSession:
+    """The session with something for the next page to show once."""
+    return replace(session, once=once)
+
+
+def taken(session: BrowserSession) -> BrowserSession:
+    """The session once its page has shown what it carried."""
+    return replace(session, once=None)
 
 
 def write(request: Request, response: Response, session: BrowserSession) -> None:
-    data = {"csrf": session.csrf, "in": session.signed_in, "tenant": session.tenant_id}
+    data: dict[str, Any] = {
+        "csrf": session.csrf,
+        "in": session.signed_in,
+        "tenant": session.tenant_id,
+    }
+    if session.once is not None:
+        data["once"] = session.once
     response.set_cookie(
         COOKIE,
         _serializer(request).dumps({**data, "key": session.key}),
