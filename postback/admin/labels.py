@@ -89,6 +89,15 @@ LABELS: dict[str, tuple[str, str]] = (
             "Replace {placeholder} with the partner's {field}.",
             "请将 {placeholder} 替换为该合作伙伴的 {field}。",
         ),
+        "public_url_unset": (
+            "POSTBACK_PUBLIC_URL is not set, so this URL uses the address your browser reached"
+            " the admin at ({base}). Involve Asia's servers must reach the service: set"
+            " POSTBACK_PUBLIC_URL to its public address (e.g. https://postback.example.com) and"
+            " restart before giving this URL out.",
+            "未设置 POSTBACK_PUBLIC_URL，因此该地址使用的是您访问管理后台的地址（{base}）。"
+            "Involve Asia 的服务器必须能访问本服务：请先将 POSTBACK_PUBLIC_URL 设为其公网地址"
+            "（如 https://postback.example.com）并重启，再提供此地址。",
+        ),
         "copy": ("Copy", "复制"),
         "copy_url": ("Copy postback URL", "复制回传地址"),
         "copied": ("Copied", "已复制"),

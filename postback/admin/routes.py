@@ -371,4 +371,6 @@ def _render_partner(
         url=url or page.postback_url.url,
         url_has_token=url is not None,
         secret_kinds=SECRET_KINDS,
+        public_url_set=request.app.state.settings.public_url is not None,
+        base_url=str(request.base_url).rstrip("/"),
     )

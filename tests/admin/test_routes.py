@@ -644,3 +644,22 @@ async def test_home_page_links_to_the_admin(client):
     assert 'href="/admin"' in home.text
     assert "管理后台" in home.text
     assert urlsplit(location(await client.get("/admin"))).path == "/admin/login"
+
+
+class TestPublicUrl:
+    async def test_unset_the_page_says_to_set_it(self, admin, db, app):
+        assert app.state.settings.public_url is None
+        created = await create_tenant(app, "pub", ts_token="tok-pub")
+        page = await admin.get(f"/admin/partners/{created.tenant.id}", params={"lang": "en"})
+        warning = re.search(r'id="public-url-unset">([^<]+)<', page.text)
+        assert warning
+        assert "POSTBACK_PUBLIC_URL" in warning.group(1)
+        assert "http://testserver" in warning.group(1)
+        assert postback_url_in(page.text).startswith("http://testserver/postback/")
+
+    async def test_set_the_url_uses_it_and_no_warning(self, admin, db, app, monkeypatch):
+        monkeypatch.setattr(app.state.settings, "public_url", "https://pb.example.com")
+        created = await create_tenant(app, "pub", ts_token="tok-pub")
+        page = await admin.get(f"/admin/partners/{created.tenant.id}")
+        assert 'id="public-url-unset"' not in page.text
+        assert postback_url_in(page.text).startswith("https://pb.example.com/postback/")
