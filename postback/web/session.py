@@ -23,12 +23,14 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
 from postback.auth import (
     ADMIN_IDENTITY,
+    BEARER,
     Identity,
     Principal,
     Refusal,
@@ -174,11 +176,15 @@ async def browser_identity(request: Request) -> Identity | None:
 BrowserIdentity = Annotated[Identity | None, Depends(browser_identity)]
 
 
-async def bearer_or_session(request: Request, signed_in: BrowserIdentity) -> Principal:
+async def bearer_or_session(
+    request: Request,
+    signed_in: BrowserIdentity,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Principal:
     """Who reads data: a bearer token when one is sent, else the browser's session (the
     admin's or a partner's), so a signed-in browser can open the JSON it links to."""
     if request.headers.get("authorization"):
-        return await get_principal(request, None)
+        return await get_principal(request, credentials)
     if signed_in is None:
         raise NotAuthenticated("sign in at /dashboard, or send Authorization: Bearer <token>")
     return signed_in.principal
