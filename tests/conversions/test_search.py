@@ -349,3 +349,15 @@ class TestBadInput:
     async def test_stats_known_parameters_still_work(self, client, db, admin_headers):
         response = await client.get("/postback/stats", params={"hours": 2}, headers=admin_headers)
         assert response.status_code == 200
+
+
+async def test_the_sub_ids_indexed_expressions_have_statistics(db):
+    """Without them a prefix search is planned as a walk of the whole table (docs/search.md)."""
+    rows = await db.fetch(
+        "SELECT stxname, pg_get_statisticsobjdef_expressions(oid) AS expressions"
+        " FROM pg_statistic_ext WHERE stxrelid = 'conversion'::regclass"
+    )
+    found = {r["stxname"]: r["expressions"] for r in rows}
+    subs = [f"{kind}{n}" for kind in ("aff_sub", "adv_sub") for n in ("", "2", "3", "4")]
+    subs.append("adv_sub5")
+    assert found == {f"st_conversion_{f}_search": [f'"left"({f}, 200)'] for f in subs}
