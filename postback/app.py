@@ -17,7 +17,7 @@ from starlette.types import Receive, Scope, Send
 
 from postback import __version__, migrate
 from postback.admin.routes import router as admin_router
-from postback.auth import load_admin_token
+from postback.auth import ADMIN_TOKEN_FILE, load_admin_token
 from postback.conversions.routes import router as conversions_router
 from postback.dashboard.routes import router as dashboard_router
 from postback.db import Database
@@ -113,12 +113,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.ingest = IngestService(
         directory, storage, TenantRateLimiter(redis_url), strict_tokens=settings.strict_tokens
     )
-    if settings.admin_token is None:
+    if generated:  # shown this once; afterwards only where it is kept
         log.warning(
             "admin_token",
             token=admin_token,
-            stored_in=str(settings.home_dir / "admin_token"),
-            note="generated now" if generated else "set POSTBACK_ADMIN_TOKEN to choose your own",
+            stored_in=str(settings.home_dir / ADMIN_TOKEN_FILE),
+            note="generated now: sign in to /admin with it (shown only this once)",
+        )
+    elif settings.admin_token is None:
+        log.info(
+            "admin_token",
+            stored_in=str(settings.home_dir / ADMIN_TOKEN_FILE),
+            note="read it there, or set POSTBACK_ADMIN_TOKEN to choose your own",
         )
     log.info(
         "started", version=__version__, database="external" if embedded is None else "embedded"

@@ -62,8 +62,16 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
         {"offer_id": "BRAVO-OFFER-77"},
         {"status": "approved"},
         {"duplicates": "only"},
+        # Searches for B's identifiers and amounts: A's key finds none of them.
+        {"conversion_id": "BRAVO-CONV-1"},
+        {"order_id": "BRAVO-ORDER-1"},
+        {"aff_sub": "bravo-campaign", "tenant": b.slug},
+        {"q": "BRAVO"},
+        {"q": "bravo-camp", "page_size": 1000},
+        {"min_sale": "100000", "max_payout": "5000"},
     ],
     "/postback/conversions/{conversion_pk}": lambda b: [{}, {"tenant": b.slug}],
+    "/postback/conversions/{conversion_pk}/history": lambda b: [{}],
     "/postback/stats": lambda b: [{}, {"hours": 48}, {"tenant": b.slug}],
     "/api/tenants": lambda b: [{}],
     "/api/tenants/{tenant_id}": lambda b: [{}],
@@ -89,10 +97,15 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
         {"conversion_id": "BRAVO-CONV-1"},
     ],
     "/admin/partners/{tenant_id}/deliveries/{delivery_id}": lambda b: [{}],
+    "/admin/conversions": lambda b: [{"q": "BRAVO"}, {"tenant": b.slug, "q": "bravo"}],
+    "/admin/conversions/{conversion_pk}": lambda b: [{}],
     # The admin's session carried over to /ask: a partner's key only gets the sign-in page.
     "/admin/ask": lambda b: [{}],
     # The dashboard page reads sessions, not bearer tokens: a key only gets its sign-in page.
     "/dashboard": lambda b: [{}],
+    # Likewise its search and conversion pages (a partner's session: tests/dashboard).
+    "/dashboard/conversions": lambda b: [{"q": "BRAVO"}, {"tenant": b.slug, "q": "bravo"}],
+    "/dashboard/conversions/{conversion_pk}": lambda b: [{}],
     **{
         f"/dashboard/api/{name}": lambda b: [
             {"range": "30d"},
@@ -150,13 +163,14 @@ def get_routes(app: PostbackApp) -> list[Any]:
 def needs_token(route: Any) -> bool:
     """Whether the route resolves who is asking (the admin token or a partner's key)."""
     from postback.auth import get_principal
+    from postback.web.session import bearer_or_session
 
     pending = [getattr(route, "dependant", None)]
     while pending:
         dependant = pending.pop()
         if dependant is None:
             continue
-        if dependant.call is get_principal:
+        if dependant.call in (get_principal, bearer_or_session):
             return True
         pending.extend(dependant.dependencies)
     return False

@@ -17,13 +17,15 @@ import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = re.compile(
-    r"```bash\n(?P<command>(?:TOKEN=.*\n)?curl [^\n]*)\n```\n```json\n(?P<answer>.*?)\n```", re.S
+    r"```bash\n(?P<command>(?:TOKEN=[^\n]*\n)?curl [^\n]*)\n```\n```json\n(?P<answer>.*?)\n```",
+    re.S,
 )
 
 
@@ -100,3 +102,63 @@ def test_curl_examples_answer_as_documented(fresh_service: tuple[Path, int]) -> 
             )
             expected["totals"]["rejections"] = expected["totals"]["rejections"] if inside else 0
         assert json.loads(result.stdout) == expected, command
+
+
+def test_the_first_example_leaves_the_unfilled_macro_empty(fresh_service: tuple[Path, int]) -> None:
+    """`curl -g` sends `{aff_sub}` as written (an unfilled macro, stored as no value); curl
+    without -g would have sent `aff_sub=aff_sub`."""
+    workdir, port = fresh_service
+    token = (workdir / "data" / "admin_token").read_text().strip()
+    answer = httpx.get(
+        f"http://127.0.0.1:{port}/postback/conversions",
+        params={"conversion_id": "IA-1001", "duplicates": "exclude"},
+        headers={"Authorization": f"Bearer {token}"},
+    ).json()
+    assert answer["total"] == 1
+    first = answer["items"][0]
+    assert first["aff_sub"] is None
+    assert first["raw"]["aff_sub"] == "{aff_sub}"
+
+
+def _commands() -> list[str]:
+    """Every command line of `postback`, as `postback GROUP COMMAND`."""
+    import typer
+
+    from postback.cli import app
+
+    found: list[str] = []
+    pending: list[tuple[str, Any]] = [("postback", typer.main.get_command(app))]
+    while pending:
+        prefix, command = pending.pop()
+        if hasattr(command, "commands"):  # a group
+            pending.extend((f"{prefix} {name}", sub) for name, sub in command.commands.items())
+        else:
+            found.append(prefix)
+    return sorted(found)
+
+
+def test_every_command_is_in_the_readme() -> None:
+    text = (ROOT / "README.md").read_text()
+    commands = _commands()
+    assert "postback tenants rotate" in commands  # the walk reaches the groups' commands
+    missing = [command for command in commands if command not in text]
+    assert missing == []
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    from postback.settings import Settings
+
+    text = (ROOT / "README.md").read_text()
+    names = [field.alias or name for name, field in Settings.model_fields.items()]
+    assert "POSTBACK_PUBLIC_URL" in names
+    assert [name for name in names if f"`{name}`" not in text] == []
+
+
+def test_what_make_test_installs_is_explained() -> None:
+    """Each Debian package `make system-deps` may install is named in the README, with why."""
+    makefile = (ROOT / "Makefile").read_text()
+    packages = re.findall(r'missing="\$\$missing ([\w-]+)"', makefile)
+    assert packages == ["redis-server", "chromium", "fonts-noto-cjk"]
+    development = (ROOT / "README.md").read_text().split("## Development", 1)[1]
+    for package in packages:
+        assert f"`{package}`" in development, package

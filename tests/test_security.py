@@ -81,6 +81,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/admin/login"): Call(Access.PUBLIC, status=403),
     ("GET", "/postback/conversions"): Call(Access.READER),
     ("GET", "/postback/conversions/{conversion_pk}"): Call(Access.READER),
+    ("GET", "/postback/conversions/{conversion_pk}/history"): Call(Access.READER),
     ("GET", "/postback/stats"): Call(Access.READER),
     ("POST", "/api/nlq"): Call(Access.READER, lambda _: {"json": {"question": "sales by offer"}}),
     ("GET", "/api/tenants"): Call(Access.ADMIN),
@@ -113,13 +114,15 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("POST", "/api/tenants/{tenant_id}/deliveries/{delivery_id}/resend"): Call(Access.ADMIN),
     ("GET", "/admin"): Call(Access.ADMIN_PAGE),
     ("GET", "/admin/partners/new"): Call(Access.ADMIN_PAGE),
-    ("POST", "/admin/partners/new"): Call(Access.ADMIN_PAGE, partner_form("form-new"), 201),
+    ("POST", "/admin/partners/new"): Call(Access.ADMIN_PAGE, partner_form("form-new"), 303),
     ("GET", "/admin/partners/{tenant_id}"): Call(Access.ADMIN_PAGE),
+    ("GET", "/admin/conversions"): Call(Access.ADMIN_PAGE, url="/admin/conversions?q=SEC"),
+    ("GET", "/admin/conversions/{conversion_pk}"): Call(Access.ADMIN_PAGE),
     ("POST", "/admin/partners/{tenant_id}"): Call(Access.ADMIN_PAGE, partner_form("acme"), 303),
     ("POST", "/admin/partners/{tenant_id}/enable"): Call(Access.ADMIN_PAGE, status=303),
     ("POST", "/admin/partners/{tenant_id}/disable"): Call(Access.ADMIN_PAGE, status=303),
     ("POST", "/admin/partners/{tenant_id}/rotate"): Call(
-        Access.ADMIN_PAGE, lambda _: {"data": {"kind": "tlm_token"}}
+        Access.ADMIN_PAGE, lambda _: {"data": {"kind": "tlm_token"}}, 303
     ),
     # A partner's forwards and delivery log in the admin: every form answers with a redirect.
     ("GET", "/admin/partners/{tenant_id}/forwards"): Call(Access.ADMIN_PAGE),
@@ -174,6 +177,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     # The dashboard page is its own sign-in page until a session opens it; its forms need
     # the session's CSRF token. Its data takes a session or a bearer token.
     ("GET", "/dashboard"): Call(Access.PUBLIC),
+    # Likewise its conversion search and conversion pages (a session's own rows only:
+    # tests/dashboard/test_conversions.py).
+    ("GET", "/dashboard/conversions"): Call(Access.PUBLIC),
+    ("GET", "/dashboard/conversions/{conversion_pk}"): Call(Access.PUBLIC),
     ("POST", "/dashboard/login"): Call(Access.PUBLIC, status=403),
     ("POST", "/dashboard/logout"): Call(Access.PUBLIC, status=403),
     ("GET", "/dashboard/api/kpis"): Call(Access.READER),

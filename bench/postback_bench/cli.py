@@ -123,6 +123,35 @@ def dashboard(
 
 
 @app.command()
+def search(
+    rows: Annotated[int, typer.Option(min=1000, help="Conversions in the data set")] = 10_000_000,
+    repeat: Annotated[int, typer.Option(min=3, help="Timed searches of each kind")] = 50,
+    database_url: Annotated[
+        str | None, typer.Option(help="PostgreSQL to use (default: the dashboard's embedded one)")
+    ] = None,
+    output: Annotated[
+        str, typer.Option(help="Markdown file for the results ('' for none)")
+    ] = "docs/benchmarks-search.md",
+) -> None:
+    """Search latency (conversion_id, order_id, sub-ids, q prefix) on the dashboard's data set."""
+    from postback_bench import search as bench_search
+
+    result = bench_search.run(
+        rows=rows,
+        repeat=repeat,
+        database_url=database_url,
+        home=get_settings().home_dir,
+        command=_invocation(hide_urls=True),
+        say=typer.echo,
+    )
+    text = bench_search.markdown(result)
+    typer.echo(text)
+    if output:
+        Path(output).write_text(text)
+        typer.echo(f"written to {output}")
+
+
+@app.command()
 def nlq(
     rows: Annotated[int, typer.Option(min=1000, help="Conversions to load")] = 1_000_000,
     rounds: Annotated[int, typer.Option(min=1, help="Times each question is asked")] = 20,

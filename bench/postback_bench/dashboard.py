@@ -39,22 +39,28 @@ RANGES = ("today", "yesterday", "7d", "30d")
 CURRENCIES = ("MYR", "IDR", "THB", "PHP", "SGD", "VND", "USD")
 
 # One chunk of conversions: partner, offer (with its fixed currency), status and time drawn
-# from the row number; about 5% duplicates of an earlier row's conversion_id.
+# from the row number; about 5% duplicates of an earlier row's conversion_id (and order_id).
+# The identifiers searched by (postback-bench search): an order_id and a click id (adv_sub)
+# per conversion, and one of 100,000 sub-ids (aff_sub, about 100 rows each).
 LOAD_CHUNK = """
 INSERT INTO conversion (receipt_id, tenant_id, conversion_id, offer_id, offer_name,
     datetime_conversion, sale_amount_local, myr_sale_amount, usd_sale_amount, payout_local,
     myr_payout, usd_payout, conversion_currency, status, status_raw, raw, received_at,
-    deduplicated, is_duplicate)
+    deduplicated, is_duplicate, order_id, aff_sub, adv_sub)
 SELECT lpad(to_hex(g), 32, '0')::uuid,
        p.id,
-       CASE WHEN dup THEN 'D' || (g - 1000) ELSE 'D' || g END,
+       'D' || r.base,
        o.offer_id, o.offer_name,
        at, amount, amount * 4.4, amount, amount / 20, amount * 0.22, amount / 20,
        o.currency, s.status, s.status, '{}'::jsonb, at + interval '5 minutes',
-       true, dup
+       true, dup,
+       '2612' || lpad(r.base::text, 10, '0'),
+       'aff-' || (abs(r.h2) % 100000),
+       'click-' || to_hex(hashint8(r.base * 13 + 5))
 FROM generate_series($1::bigint, $2::bigint) AS g
 CROSS JOIN LATERAL (
-    SELECT hashint8(g) AS h, hashint8(g * 7 + 3) AS h2, (g % 20 = 7) AS dup
+    SELECT hashint8(g) AS h, hashint8(g * 7 + 3) AS h2, (g % 20 = 7) AS dup,
+           CASE WHEN g % 20 = 7 THEN g - 1000 ELSE g END AS base
 ) AS r
 CROSS JOIN LATERAL (
     SELECT $3::timestamptz - ((abs(r.h) % ($4::bigint * 86400)) || ' seconds')::interval AS at,

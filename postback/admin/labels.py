@@ -3,6 +3,7 @@ areas share: postback/web/labels.py)."""
 
 from __future__ import annotations
 
+from postback.conversions.labels import LABELS as CONVERSION_LABELS
 from postback.web.labels import COMMON
 
 # The forwarding pages (postback/forwarding/pages.py), key: (English, Chinese).
@@ -287,6 +288,15 @@ LABELS: dict[str, tuple[str, str]] = BASE | {
         "Replace {placeholder} with the partner's {field}.",
         "请将 {placeholder} 替换为该合作伙伴的 {field}。",
     ),
+    "public_url_unset": (
+        "POSTBACK_PUBLIC_URL is not set, so this URL uses the address your browser reached"
+        " the admin at ({base}). Involve Asia's servers must reach the service: set"
+        " POSTBACK_PUBLIC_URL to its public address (e.g. https://postback.example.com) and"
+        " restart before giving this URL out.",
+        "未设置 POSTBACK_PUBLIC_URL，因此该地址使用的是您访问管理后台的地址（{base}）。"
+        "Involve Asia 的服务器必须能访问本服务：请先将 POSTBACK_PUBLIC_URL 设为其公网地址"
+        "（如 https://postback.example.com）并重启，再提供此地址。",
+    ),
     "copy": ("Copy", "复制"),
     "copy_url": ("Copy postback URL", "复制回传地址"),
     "copied": ("Copied", "已复制"),
@@ -311,3 +321,5 @@ LABELS: dict[str, tuple[str, str]] = BASE | {
     "times_in": ("Times in {zone}.", "时间按 {zone} 显示。"),
     "showing_latest": ("The latest {count}.", "最近 {count} 条。"),
 }
+# With the parts of the conversion search and conversion pages (postback/conversions).
+LABELS = CONVERSION_LABELS | LABELS

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.datastructures import FormData
@@ -10,6 +10,9 @@ from starlette.responses import RedirectResponse, Response
 
 from postback.admin import service
 from postback.admin.pages import AdminRoute, CsrfFailed, SignInRequired, render, safe_next
+from postback.auth import ADMIN
+from postback.conversions import pages as conversion_pages
+from postback.conversions.routes import ConversionPk
 from postback.deps import AppSettings, Session
 from postback.tenants.routes import Changes, PublicBase, TenantId
 from postback.tenants.service import SECRET_KINDS
@@ -104,6 +107,45 @@ async def logout(_: CheckedForm) -> Response:
     return response
 
 
+# --- Conversions ----------------------------------------------------------------------
+
+
+@router.get("/conversions")
+async def conversion_search(
+    request: Request, current: SignedIn, session: Session, settings: AppSettings
+) -> Response:
+    found = await conversion_pages.search(session, ADMIN, request.query_params, settings.zone)
+    choices = [(p.slug, p.name) for p in await service.partners(session, settings.timezone)]
+    return render(
+        request,
+        "conversions.html",
+        session=current,
+        status_code=422 if found.problems else 200,
+        search=found,
+        choices=choices,
+        statuses=conversion_pages.STATUSES,
+    )
+
+
+@router.get("/conversions/{conversion_pk}")
+async def conversion_page(
+    request: Request,
+    conversion_pk: ConversionPk,
+    current: SignedIn,
+    session: Session,
+    settings: AppSettings,
+) -> Response:
+    view = await conversion_pages.conversion(session, ADMIN, conversion_pk, settings.zone)
+    return render(
+        request,
+        "conversion.html",
+        session=current,
+        view=view,
+        forwards=None,
+        statuses=conversion_pages.STATUSES,
+    )
+
+
 # --- Partners -------------------------------------------------------------------------
 
 
@@ -151,9 +193,8 @@ async def create_partner(
             problems=exc.problems,
             reporting_zone=settings.timezone,
         )
-    page = await service.partner_page(session, tenant_id, default_zone=settings.timezone, base=base)
-    return _render_partner(
-        request, current, page, status_code=201, notice="created", shown_once=secrets, url=url
+    return _shown_after_redirect(
+        request, current, tenant_id, {"notice": "created", "secrets": secrets, "url": url}
     )
 
 
@@ -167,8 +208,22 @@ async def partner_page(
     base: PublicBase,
 ) -> Response:
     page = await service.partner_page(session, tenant_id, default_zone=settings.timezone, base=base)
-    notice = request.query_params.get("notice")
-    return _render_partner(request, current, page, notice=notice if notice in ("saved",) else None)
+    once = cookie.read_once(request, current)
+    if once is None:
+        notice = request.query_params.get("notice")
+        return _render_partner(
+            request, current, page, notice=notice if notice in ("saved",) else None
+        )
+    response = _render_partner(
+        request,
+        current,
+        page,
+        notice="rotated" if once.get("notice") == "rotated" else "created",
+        shown_once={str(k): str(v) for k, v in dict(once.get("secrets") or {}).items()},
+        url=str(once["url"]) if once.get("url") else None,
+    )
+    cookie.forget_once(request, response)
+    return response
 
 
 @router.post("/partners/{tenant_id}", dependencies=[Changes])
@@ -242,15 +297,21 @@ async def rotate_secret(
         return _render_partner(
             request, current, page, status_code=exc.status_code, problems=exc.problems
         )
-    page = await service.partner_page(session, tenant_id, default_zone=settings.timezone, base=base)
-    return _render_partner(
-        request,
-        current,
-        page,
-        notice="rotated",
-        shown_once={kind: secret},
-        url=url if kind != "api_key" else None,
+    shown = {"notice": "rotated", "secrets": {kind: secret}}
+    return _shown_after_redirect(
+        request, current, tenant_id, shown | {"url": url if kind != "api_key" else None}
     )
+
+
+def _shown_after_redirect(
+    request: Request, current: BrowserSession, tenant_id: int, once: dict[str, Any]
+) -> Response:
+    """POST, redirect, GET: the partner's page shows the new secrets once (`keep_once`);
+    reloading it neither repeats the change nor shows them again."""
+    url = _partner_url(tenant_id)
+    redirect = RedirectResponse(url, status_code=303)
+    cookie.keep_once(request, redirect, current, url.split("?")[0], once)
+    return redirect
 
 
 async def _set_enabled(
@@ -311,4 +372,6 @@ def _render_partner(
         url=url or page.postback_url.url,
         url_has_token=url is not None,
         secret_kinds=SECRET_KINDS,
+        public_url_set=request.app.state.settings.public_url is not None,
+        base_url=str(request.base_url).rstrip("/"),
     )

@@ -27,6 +27,50 @@ from postback.models import Base
 
 Money = Numeric(20, 6)
 
+# The identifiers a conversion is searched by: exact match on each, or a prefix over them all.
+SEARCH_FIELDS = (
+    "conversion_id",
+    "order_id",
+    "aff_sub",
+    "aff_sub2",
+    "aff_sub3",
+    "aff_sub4",
+    "adv_sub",
+    "adv_sub2",
+    "adv_sub3",
+    "adv_sub4",
+    "adv_sub5",
+)
+# The sub-ids may hold 2,048 characters, more than a btree entry can (2,704 bytes): their
+# indexes hold the first SEARCH_KEY_LENGTH characters (at most 800 bytes), which is all a
+# prefix search may give; an exact match is checked on the whole value after the index.
+SHORT_SEARCH_FIELDS = frozenset({"conversion_id", "order_id"})
+SEARCH_KEY_LENGTH = 200
+
+
+def search_key(column: Any) -> Any:
+    """What a field's search index holds: the value, or the start of a long one."""
+    if column.key in SHORT_SEARCH_FIELDS:
+        return column
+    return func.left(column, SEARCH_KEY_LENGTH)
+
+
+def _search_index(field: str) -> Index:
+    """A btree in byte order (text_pattern_ops), so one index answers `=` and a prefix range
+    whatever the database's collation; an empty field costs no entry (and no write)."""
+    if field in SHORT_SEARCH_FIELDS:
+        key: Any = field
+        ops = {field: "text_pattern_ops"}
+    else:
+        key = text(f"left({field}, {SEARCH_KEY_LENGTH}) text_pattern_ops")
+        ops = {}
+    return Index(
+        f"ix_conversion_{field}_search",
+        key,
+        postgresql_ops=ops,
+        postgresql_where=None if field == "conversion_id" else text(f"{field} IS NOT NULL"),
+    )
+
 
 class Conversion(Base):
     __tablename__ = "conversion"
@@ -44,6 +88,7 @@ class Conversion(Base):
         Index("ix_conversion_occurred_at", "occurred_at"),
         Index("ix_conversion_tenant_id_occurred_at", "tenant_id", "occurred_at"),
         Index("ix_conversion_first_id", "first_id", postgresql_where=text("first_id IS NOT NULL")),
+        *(_search_index(field) for field in SEARCH_FIELDS),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)

@@ -1,4 +1,5 @@
-"""Reading conversions: list, one, stats. Admin token or a partner's API key."""
+"""Reading conversions: search, one, its history, stats. The admin token or a partner's API
+key as a bearer token, or a signed-in browser session (postback/web/session.py)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,17 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from postback.auth import Auth
 from postback.conversions import service
-from postback.conversions.schemas import ConversionOut, ConversionPage, DuplicateFilter, Stats
-from postback.deps import AppSettings, Session
-from postback.tenants.schemas import NO_NUL
+from postback.conversions.schemas import (
+    NO_NUL,
+    ConversionHistory,
+    ConversionOut,
+    ConversionPage,
+    ConversionQuery,
+    Stats,
+)
+from postback.deps import AppSettings, Session, SingleValues, StrictQuery
+from postback.web.session import Viewer
 
 router = APIRouter(prefix="/postback", tags=["conversions"])
 
@@ -23,50 +30,40 @@ def text_filter(description: str | None = None) -> object:
 PartnerSlug = Annotated[str | None, text_filter("Partner slug (admin only)")]
 Since = Annotated[str | None, text_filter("Conversion time from (inclusive)")]
 Until = Annotated[str | None, text_filter("Conversion time until (exclusive)")]
+ConversionPk = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-@router.get("/conversions", response_model=ConversionPage)
+@router.get("/conversions", response_model=ConversionPage, dependencies=[SingleValues])
 async def list_conversions(
     session: Session,
-    principal: Auth,
+    principal: Viewer,
     settings: AppSettings,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    page_size: Annotated[int, Query(ge=1, le=1000)] = 50,
-    tenant: PartnerSlug = None,
-    offer_id: Annotated[str | None, text_filter()] = None,
-    status: Annotated[str | None, text_filter("approved, pending, rejected, …")] = None,
-    since: Since = None,
-    until: Until = None,
-    duplicates: DuplicateFilter = DuplicateFilter.include,
+    query: Annotated[ConversionQuery, Query()],
 ) -> ConversionPage:
-    """Conversions, newest first, with filters."""
-    return await service.list_conversions(
-        session,
-        principal,
-        tenant=tenant,
-        offer_id=offer_id,
-        status=status,
-        since=since,
-        until=until,
-        duplicates=duplicates,
-        page=page,
-        page_size=page_size,
-        zone=settings.zone,
-    )
+    """Conversions, newest first, with filters; an unknown filter is refused (422)."""
+    return await service.list_conversions(session, principal, query, settings.zone)
 
 
 @router.get("/conversions/{conversion_pk}", response_model=ConversionOut)
 async def get_conversion(
-    conversion_pk: Annotated[int, Path(ge=1, le=2**63 - 1)], session: Session, principal: Auth
+    conversion_pk: ConversionPk, session: Session, principal: Viewer
 ) -> ConversionOut:
     """One conversion by its id."""
     return await service.get_conversion(session, principal, conversion_pk)
 
 
-@router.get("/stats", response_model=Stats)
+@router.get("/conversions/{conversion_pk}/history", response_model=ConversionHistory)
+async def conversion_history(
+    conversion_pk: ConversionPk, session: Session, principal: Viewer
+) -> ConversionHistory:
+    """A conversion's first row and every postback of it in arrival order (any row's id)."""
+    return await service.history(session, principal, conversion_pk)
+
+
+@router.get("/stats", response_model=Stats, dependencies=[SingleValues, StrictQuery])
 async def stats(
     session: Session,
-    principal: Auth,
+    principal: Viewer,
     settings: AppSettings,
     hours: Annotated[int | None, Query(ge=1, le=service.MAX_STATS_HOURS)] = None,
     since: Since = None,

@@ -8,7 +8,17 @@ from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticUseDefault
+
+from postback.conversions.models import SEARCH_FIELDS
 
 
 def money_text(value: Decimal) -> str:
@@ -28,6 +38,86 @@ class DuplicateFilter(StrEnum):
     include = "include"
     exclude = "exclude"
     only = "only"
+
+
+NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
+# As long as the fields themselves may be (ingest/fields.py): longer can match nothing.
+MAX_ID_LENGTH = 255
+MAX_SUB_LENGTH = 2048
+MIN_PREFIX = 3
+MAX_PREFIX = 200  # what the sub-ids' indexes hold (models.SEARCH_KEY_LENGTH)
+
+
+def _text(description: str, max_length: int = MAX_SUB_LENGTH) -> Any:
+    return Field(None, description=description, pattern=NO_NUL, max_length=max_length)
+
+
+def _amount(description: str) -> Any:
+    return Field(None, description=description, max_digits=20, decimal_places=6)
+
+
+class ConversionQuery(BaseModel):
+    """The filters of `GET /postback/conversions`; any other query parameter is refused.
+    Empty values count as not given (a search form sends every field)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(50, ge=1, le=1000)
+    tenant: str | None = _text("Partner slug (admin only)", 63)
+    offer_id: str | None = _text("Offer id, exact", MAX_ID_LENGTH)
+    status: str | None = _text("approved, pending, rejected, paid, other, unknown", 32)
+    since: str | None = _text("Conversion time from (inclusive)", 64)
+    until: str | None = _text("Conversion time until (exclusive)", 64)
+    duplicates: DuplicateFilter = DuplicateFilter.include
+    conversion_id: str | None = _text("Exact", MAX_ID_LENGTH)
+    order_id: str | None = _text("Exact", MAX_ID_LENGTH)
+    aff_sub: str | None = _text("Exact")
+    aff_sub2: str | None = _text("Exact")
+    aff_sub3: str | None = _text("Exact")
+    aff_sub4: str | None = _text("Exact")
+    adv_sub: str | None = _text("Exact")
+    adv_sub2: str | None = _text("Exact")
+    adv_sub3: str | None = _text("Exact")
+    adv_sub4: str | None = _text("Exact")
+    adv_sub5: str | None = _text("Exact")
+    q: str | None = Field(
+        None,
+        description=(
+            f"Prefix ({MIN_PREFIX} to {MAX_PREFIX} characters, case-sensitive) of any of"
+            " conversion_id, order_id, aff_sub..aff_sub4, adv_sub..adv_sub5"
+        ),
+        pattern=NO_NUL,
+        min_length=MIN_PREFIX,
+        max_length=MAX_PREFIX,
+    )
+    min_sale: Decimal | None = _amount("Sale amount in USD (usd_sale_amount) at least")
+    max_sale: Decimal | None = _amount("Sale amount in USD (usd_sale_amount) at most")
+    min_payout: Decimal | None = _amount("Payout in USD (usd_payout) at least")
+    max_payout: Decimal | None = _amount("Payout in USD (usd_payout) at most")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _empty_is_absent(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                raise PydanticUseDefault()
+        return value
+
+    @field_validator("max_sale", "max_payout")
+    @classmethod
+    def _not_below_min(cls, value: Decimal | None, info: ValidationInfo) -> Decimal | None:
+        low = "min_" + info.field_name.removeprefix("max_") if info.field_name else ""
+        lowest = info.data.get(low)
+        if value is not None and lowest is not None and value < lowest:
+            raise ValueError(f"must not be less than {low} ({lowest})")
+        return value
+
+    def exact(self) -> dict[str, str]:
+        """The identifiers to match exactly, by field."""
+        values = {name: getattr(self, name) for name in SEARCH_FIELDS}
+        return {name: value for name, value in values.items() if value is not None}
 
 
 class ConversionOut(BaseModel):
@@ -119,3 +209,28 @@ class Stats(BaseModel):
     by_status: list[StatusStats]
     by_offer: list[OfferStats]
     by_hour: list[HourStats]
+
+
+class HistoryEntry(BaseModel):
+    """One postback of a conversion, as it arrived."""
+
+    id: int
+    received_at: datetime
+    is_duplicate: bool
+    status: str = Field(description="The status this postback carried")
+    status_raw: str | None
+    status_changed: bool = Field(description="It moved the conversion to a new status")
+    previous_status: str | None
+    source_ip: str | None
+    usd_sale_amount: Money | None
+    usd_payout: Money | None
+    raw: dict[str, Any]
+
+
+class ConversionHistory(BaseModel):
+    """A conversion's first row (holding its current status) and every postback of it in
+    arrival order: the first, each duplicate, each status change."""
+
+    conversion: ConversionOut
+    entries: list[HistoryEntry]
+    total_entries: int = Field(description="Postbacks stored; `entries` holds the first 1,000")

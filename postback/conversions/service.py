@@ -10,11 +10,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postback.auth import Principal
 from postback.conversions import repository
+from postback.conversions.models import Conversion
 from postback.conversions.repository import ConversionFilter
 from postback.conversions.schemas import (
+    ConversionHistory,
     ConversionOut,
     ConversionPage,
-    DuplicateFilter,
+    ConversionQuery,
+    HistoryEntry,
     HourStats,
     OfferStats,
     Stats,
@@ -22,12 +25,14 @@ from postback.conversions.schemas import (
     Totals,
 )
 from postback.errors import InvalidInput, NotFound
+from postback.ingest import fields
 from postback.rollups import repository as rollups
 from postback.rollups.repository import Window
 from postback.tenants import repository as tenants_repository
 
 MAX_STATS_HOURS = 24 * 366
 TOP_OFFERS = 50
+HISTORY_ROWS = 1000
 
 
 def parse_moment(value: str | None, field: str, zone: ZoneInfo) -> datetime | None:
@@ -61,36 +66,40 @@ async def scope_tenant(session: AsyncSession, principal: Principal, slug: str | 
 
 def _out(row: Any) -> ConversionOut:
     conversion, slug = row
+    return _conversion_out(conversion, slug)
+
+
+def _conversion_out(conversion: Conversion, slug: str) -> ConversionOut:
     data = {c: getattr(conversion, c) for c in ConversionOut.model_fields if c != "tenant"}
-    data["source_ip"] = str(conversion.source_ip) if conversion.source_ip is not None else None
+    data["source_ip"] = _ip(conversion)
     return ConversionOut(tenant=slug, **data)
 
 
+def _ip(conversion: Conversion) -> str | None:
+    return str(conversion.source_ip) if conversion.source_ip is not None else None
+
+
 async def list_conversions(
-    session: AsyncSession,
-    principal: Principal,
-    *,
-    tenant: str | None,
-    offer_id: str | None,
-    status: str | None,
-    since: str | None,
-    until: str | None,
-    duplicates: DuplicateFilter,
-    page: int,
-    page_size: int,
-    zone: ZoneInfo,
+    session: AsyncSession, principal: Principal, query: ConversionQuery, zone: ZoneInfo
 ) -> ConversionPage:
-    tenant_id = await scope_tenant(session, principal, tenant)
+    tenant_id = await scope_tenant(session, principal, query.tenant)
     # Naive times mean the same instants here as in the stats of the same tenant.
     zone, _ = await _reporting_scope(session, tenant_id, zone)
     where = ConversionFilter(
         tenant_id=tenant_id,
-        offer_id=offer_id,
-        status=status.lower() if status else None,
-        since=parse_moment(since, "since", zone),
-        until=parse_moment(until, "until", zone),
-        duplicates=duplicates,
+        offer_id=query.offer_id,
+        status=query.status.lower() if query.status else None,
+        since=parse_moment(query.since, "since", zone),
+        until=parse_moment(query.until, "until", zone),
+        duplicates=query.duplicates,
+        exact=tuple(query.exact().items()),
+        prefix=query.q,
+        min_sale=query.min_sale,
+        max_sale=query.max_sale,
+        min_payout=query.min_payout,
+        max_payout=query.max_payout,
     )
+    page, page_size = query.page, query.page_size
     rows = await repository.list_conversions(
         session, where, offset=(page - 1) * page_size, limit=page_size
     )
@@ -105,6 +114,74 @@ async def get_conversion(session: AsyncSession, principal: Principal, pk: int) -
     if row is None:
         raise NotFound(f"no conversion with id {pk}", "id")
     return _out(row)
+
+
+def _status_as_sent(row: Conversion) -> tuple[str, str | None]:
+    """The status a row's own postback carried. A first row takes the newest status sent
+    since (ingest/repository.py), so once moved, its own is read back from its payload."""
+    if row.is_duplicate or row.status_updated_at is None:
+        return row.status, row.status_raw
+    sent = row.raw.get("status")
+    if isinstance(sent, list):  # a repeated parameter: the last value counted
+        sent = sent[-1] if sent else None
+    try:
+        text = fields.clean(sent)
+    except ValueError:
+        text = None
+    return fields.normalise_status(text), text
+
+
+async def history(session: AsyncSession, principal: Principal, pk: int) -> ConversionHistory:
+    """The conversion a row belongs to: its first row and every postback of it in order."""
+    found = await repository.get_conversion(session, pk, principal.tenant_id)
+    if found is None:
+        raise NotFound(f"no conversion with id {pk}", "id")
+    chosen, slug = found
+    rows = await repository.rows_of_conversion(
+        session, chosen.tenant_id, chosen.conversion_id, HISTORY_ROWS
+    )
+    first = next((r for r in rows if not r.is_duplicate), rows[0])
+    entries: list[HistoryEntry] = []
+    current: str | None = None
+    for row in rows:
+        status, status_raw = _status_as_sent(row)
+        # A postback without a status leaves the conversion's as it was (as the write does).
+        changed = current is not None and status_raw is not None and status != current
+        entries.append(
+            HistoryEntry(
+                id=row.id,
+                received_at=row.received_at,
+                is_duplicate=row.is_duplicate,
+                status=status,
+                status_raw=status_raw,
+                status_changed=changed,
+                previous_status=current if changed else None,
+                source_ip=_ip(row),
+                usd_sale_amount=row.usd_sale_amount,
+                usd_payout=row.usd_payout,
+                raw=row.raw,
+            )
+        )
+        if current is None or status_raw is not None:
+            current = status
+    total = len(rows)
+    if total == HISTORY_ROWS:
+        total = await repository.count_rows_of_conversion(
+            session, chosen.tenant_id, chosen.conversion_id
+        )
+    return ConversionHistory(
+        conversion=_conversion_out(first, slug), entries=entries, total_entries=total
+    )
+
+
+async def display_zone(session: AsyncSession, tenant_id: int | None, default: ZoneInfo) -> str:
+    """The timezone a page shows times in: the partner's, or the reporting timezone."""
+    zone, _ = await _reporting_scope(session, tenant_id, default)
+    return zone.key
+
+
+async def tenant_of(session: AsyncSession, history: ConversionHistory) -> int | None:
+    return await repository.tenant_id_by_slug(session, history.conversion.tenant)
 
 
 async def _reporting_scope(

@@ -3,6 +3,7 @@ areas share: postback/web/labels.py)."""
 
 from __future__ import annotations
 
+from postback.conversions.labels import LABELS as CONVERSION_LABELS
 from postback.web.labels import COMMON
 
 # key: (English, Chinese)
@@ -87,3 +88,5 @@ LABELS: dict[str, tuple[str, str]] = COMMON | {
     "other": ("other", "其他"),
     "unknown": ("unknown", "未知"),
 }
+# With the parts of the conversion search and conversion pages (postback/conversions).
+LABELS = CONVERSION_LABELS | LABELS

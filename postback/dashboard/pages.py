@@ -11,9 +11,11 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from postback.auth import Principal
+from postback.conversions import pages as conversion_pages
 from postback.dashboard import repository, service
 from postback.dashboard.exports import Table
 from postback.dashboard.labels import LABELS
+from postback.errors import NotFound
 from postback.web import render as web
 from postback.web import session as browser
 from postback.web.labels import Translator, choose
@@ -42,11 +44,13 @@ def login(
     return response
 
 
-async def dashboard(request: Request, session: AsyncSession, principal: Principal) -> HTMLResponse:
-    settings = request.app.state.settings
+async def _who(
+    request: Request, session: AsyncSession, principal: Principal
+) -> tuple[tuple[str, str] | None, list[tuple[str, str]], str]:
+    """The partner signed in (slug, name), the partners an admin may pick, and the zone."""
     partner = None
     choices: list[tuple[str, str]] = []
-    zone = settings.zone.key
+    zone = request.app.state.settings.zone.key
     if principal.is_admin:
         choices = list(await repository.partner_choices(session))
     elif principal.tenant_id is not None:
@@ -54,6 +58,11 @@ async def dashboard(request: Request, session: AsyncSession, principal: Principa
         if info is not None:
             partner = (info.slug, info.name)
             zone = info.timezone or zone
+    return partner, choices, zone
+
+
+async def dashboard(request: Request, session: AsyncSession, principal: Principal) -> HTMLResponse:
+    partner, choices, zone = await _who(request, session, principal)
     labels = orjson.dumps(translator(request).all()).decode()
     current = browser.read(request)
     return render(
@@ -112,3 +121,46 @@ async def export_table(
 
 
 _LABEL = {"offer_name": "offer", "bucket": "bucket", "approved": "approved"}
+
+
+async def conversion_search(
+    request: Request, session: AsyncSession, principal: Principal
+) -> HTMLResponse:
+    """The search page: the partner's own conversions (every partner's for the admin)."""
+    default_zone = request.app.state.settings.zone
+    found = await conversion_pages.search(session, principal, request.query_params, default_zone)
+    partner, choices, _ = await _who(request, session, principal)
+    return render(
+        request,
+        "conversions.html",
+        422 if found.problems else 200,
+        search=found,
+        is_admin=principal.is_admin,
+        partner=partner,
+        choices=choices,
+        statuses=conversion_pages.STATUSES,
+        session=browser.read(request),
+    )
+
+
+async def conversion(
+    request: Request, session: AsyncSession, principal: Principal, pk: int
+) -> HTMLResponse:
+    """A conversion's page, or not found (also for another partner's conversion)."""
+    default_zone = request.app.state.settings.zone
+    partner, _, _ = await _who(request, session, principal)
+    try:
+        view = await conversion_pages.conversion(session, principal, pk, default_zone)
+    except NotFound:
+        view = None
+    return render(
+        request,
+        "conversion.html",
+        200 if view else 404,
+        view=view,
+        forwards=None,
+        is_admin=principal.is_admin,
+        partner=partner,
+        statuses=conversion_pages.STATUSES,
+        session=browser.read(request),
+    )

@@ -14,8 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from postback.auth import Principal, get_principal
-from postback.conversions.routes import text_filter
+from postback.conversions.routes import ConversionPk, text_filter
 from postback.conversions.service import scope_tenant
 from postback.dashboard import exports, pages, repository, service
 from postback.dashboard.schemas import (
@@ -30,9 +29,8 @@ from postback.dashboard.schemas import (
     TableOut,
 )
 from postback.deps import AppSettings, Session
-from postback.errors import NotAuthenticated
 from postback.web import session as browser
-from postback.web.session import CSRF_FIELD, BrowserIdentity, Refused, Throttled
+from postback.web.session import CSRF_FIELD, BrowserIdentity, Refused, Throttled, Viewer
 from postback.web.throttle import Throttle
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -45,17 +43,6 @@ FEED_FIRST = 20
 FEED_MAX_SECONDS = 300.0
 
 
-async def viewer(request: Request, signed_in: BrowserIdentity) -> Principal:
-    """A bearer token when one is sent, else the browser's session (the admin's or a
-    partner's)."""
-    if request.headers.get("authorization"):
-        return await get_principal(request, None)
-    if signed_in is None:
-        raise NotAuthenticated("sign in at /dashboard, or send Authorization: Bearer <token>")
-    return signed_in.principal
-
-
-Viewer = Annotated[Principal, Depends(viewer)]
 Range = Annotated[RangeName, Query(alias="range", description="today, yesterday, 7d, 30d, custom")]
 Day = Annotated[str | None, text_filter("A date (custom range), in the reporting timezone")]
 Partner = Annotated[str | None, text_filter("Partner slug (admin only)")]
@@ -92,6 +79,24 @@ async def page(request: Request, session: Session, signed_in: BrowserIdentity) -
     if signed_in is None:
         return pages.login(request, browser.for_sign_in_form(browser.read(request)))
     return await pages.dashboard(request, session, signed_in.principal)
+
+
+@router.get("/conversions", include_in_schema=False)
+async def conversion_search(
+    request: Request, session: Session, signed_in: BrowserIdentity
+) -> Response:
+    if signed_in is None:
+        return pages.login(request, browser.for_sign_in_form(browser.read(request)))
+    return await pages.conversion_search(request, session, signed_in.principal)
+
+
+@router.get("/conversions/{conversion_pk}", include_in_schema=False)
+async def conversion_page(
+    request: Request, conversion_pk: ConversionPk, session: Session, signed_in: BrowserIdentity
+) -> Response:
+    if signed_in is None:
+        return pages.login(request, browser.for_sign_in_form(browser.read(request)))
+    return await pages.conversion(request, session, signed_in.principal, conversion_pk)
 
 
 @router.post("/login", include_in_schema=False)

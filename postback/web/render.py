@@ -20,7 +20,9 @@ from postback.web.labels import LANG_COOKIE, Labels, Translator, choose
 from postback.web.session import CSRF_FIELD
 
 PACKAGE = Path(__file__).parent.parent
-AREAS = {"admin": "admin", "dashboard": "dashboard", "ask": "nlq"}
+# area: the package folder holding its templates ("conversions": the search and conversion
+# page parts the admin and the dashboard both include).
+AREAS = {"admin": "admin", "dashboard": "dashboard", "ask": "nlq", "conversions": "conversions"}
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 environment = Environment(

@@ -25,8 +25,18 @@ LINKS = (
     ("/admin", "Admin: partners", "管理后台：合作伙伴管理"),
     ("/docs", "API documentation (Swagger UI)", "接口文档（Swagger UI）"),
     ("/redoc", "API reference (ReDoc)", "接口参考（ReDoc）"),
-    ("/postback/conversions", "Conversions (needs a token)", "转化记录（需要令牌）"),
-    ("/postback/stats", "Statistics, last 24 hours (needs a token)", "最近24小时统计（需要令牌）"),
+    ("/admin/conversions", "Admin: find a conversion", "管理后台：查找转化"),
+    # JSON, read with the browser's session (signed in at /admin or /dashboard) or a token.
+    (
+        "/postback/conversions",
+        "Conversions, JSON (signed in, or a token)",
+        "转化记录 JSON（需登录或令牌）",
+    ),
+    (
+        "/postback/stats",
+        "Statistics, last 24 hours, JSON (signed in, or a token)",
+        "最近24小时统计 JSON（需登录或令牌）",
+    ),
     ("/health", "Health", "健康检查"),
     ("/info", "Service information", "服务信息"),
     ("/metrics", "Prometheus metrics", "Prometheus 指标"),

@@ -6,6 +6,10 @@ fingerprint of its API key (postback/auth.py), so rotating the key or disabling 
 ends its sessions at once. The signing key is derived from the admin token, so every
 instance agrees on it without shared state, and changing the admin token signs everyone out.
 The cookie holds no secret of its own: it only proves this server issued it, and when.
+Secrets a form just made ride in the short-lived `postback_once` cookie instead (signed,
+HttpOnly, SameSite, bound to the session's CSRF token and to the one page that shows them),
+from the form's redirect to that page, which drops it (`keep_once`, `read_once`,
+`forget_once`).
 
 Signing in anywhere signs in everywhere the principal may go, and signing out anywhere signs
 out everywhere: the admin token opens all three areas, a partner's key the dashboard and
@@ -22,11 +26,22 @@ from enum import Enum
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
-from postback.auth import ADMIN_IDENTITY, Identity, Refusal, identify, recognise
+from postback.auth import (
+    ADMIN_IDENTITY,
+    BEARER,
+    Identity,
+    Principal,
+    Refusal,
+    get_principal,
+    identify,
+    recognise,
+)
+from postback.errors import NotAuthenticated
 from postback.security import secrets_equal
 from postback.web.throttle import SignInThrottle, client_address
 
@@ -108,7 +123,11 @@ def _from_cookie(data: Any) -> BrowserSession | None:
 
 
 def write(request: Request, response: Response, session: BrowserSession) -> None:
-    data = {"csrf": session.csrf, "in": session.signed_in, "tenant": session.tenant_id}
+    data: dict[str, Any] = {
+        "csrf": session.csrf,
+        "in": session.signed_in,
+        "tenant": session.tenant_id,
+    }
     response.set_cookie(
         COOKIE,
         _serializer(request).dumps({**data, "key": session.key}),
@@ -190,6 +209,23 @@ async def browser_identity(request: Request) -> Identity | None:
 
 
 BrowserIdentity = Annotated[Identity | None, Depends(browser_identity)]
+
+
+async def bearer_or_session(
+    request: Request,
+    signed_in: BrowserIdentity,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Principal:
+    """Who reads data: a bearer token when one is sent, else the browser's session (the
+    admin's or a partner's), so a signed-in browser can open the JSON it links to."""
+    if request.headers.get("authorization"):
+        return await get_principal(request, credentials)
+    if signed_in is None:
+        raise NotAuthenticated("sign in at /dashboard, or send Authorization: Bearer <token>")
+    return signed_in.principal
+
+
+Viewer = Annotated[Principal, Depends(bearer_or_session)]
 
 
 # --- Signing in -------------------------------------------------------------------------

@@ -477,7 +477,7 @@ class TestActions:
         )
         page = (await admin.get(location(response))).text
         assert '<dd id="test-status">—</dd>' in page
-        assert 'id="test-error">ConnectError' in page
+        assert 'id="test-error">ClientConnectorError' in page
 
 
 async def failing_forward(

@@ -40,11 +40,27 @@ def now_text(hours_ago: float = 0) -> str:
 async def create_partner(
     client: httpx.AsyncClient, **fields: str
 ) -> tuple[httpx.Response, dict[str, str]]:
+    """The form posted; a created partner's page as the browser gets it after the redirect."""
     data = {"name": "Acme MY", "slug": "acme", "retention_days": "7", "dedup_enabled": "on"}
     data.update(fields)
     data["csrf_token"] = await csrf_of(client, "/admin/partners/new")
     response = await client.post("/admin/partners/new", data=data)
+    if response.status_code == 303:
+        assert re.fullmatch(r"/admin/partners/\d+", response.headers["location"])
+        response = await client.get(response.headers["location"])
     return response, data
+
+
+async def rotate(client: httpx.AsyncClient, tenant_id: int, kind: str) -> httpx.Response:
+    """The rotate form posted; the partner's page after the redirect."""
+    csrf = await csrf_of(client, f"/admin/partners/{tenant_id}")
+    response = await client.post(
+        f"/admin/partners/{tenant_id}/rotate", data={"csrf_token": csrf, "kind": kind}
+    )
+    if response.status_code == 303:
+        assert response.headers["location"] == f"/admin/partners/{tenant_id}"
+        response = await client.get(response.headers["location"])
+    return response
 
 
 def secret_shown(page: str, kind: str) -> str:
@@ -232,7 +248,7 @@ class TestPartnerList:
 class TestCreatePartner:
     async def test_create_shows_secrets_once_and_a_working_url(self, app, admin, db):
         response, _ = await create_partner(admin, name="Acme MY", slug="acme")
-        assert response.status_code == 201
+        assert response.status_code == 200
         assert "Partner created." in response.text
         ts_token = secret_shown(response.text, "ts_token")
         api_key = secret_shown(response.text, "api_key")
@@ -254,6 +270,49 @@ class TestCreatePartner:
         assert "NEW-1" in page.text
         assert "&lt;YOUR_TS_TOKEN&gt;" in page.text  # the placeholder instead
 
+    async def test_reloading_neither_creates_again_nor_shows_the_secrets(self, admin, db):
+        data = {"name": "Once", "slug": "once", "retention_days": "7"}
+        data["csrf_token"] = await csrf_of(admin, "/admin/partners/new")
+        posted = await admin.post("/admin/partners/new", data=data)
+        assert posted.status_code == 303
+        # What the browser reloads is the GET the redirect led to, not the POST.
+        shown = await admin.get(posted.headers["location"])
+        api_key = secret_shown(shown.text, "api_key")
+        ts_token = secret_shown(shown.text, "ts_token")
+        reloaded = await admin.get(posted.headers["location"])
+        assert reloaded.status_code == 200
+        assert 'id="shown-once"' not in reloaded.text
+        assert api_key not in reloaded.text
+        assert ts_token not in reloaded.text
+        assert "Partner created." not in reloaded.text
+        assert await db.fetchval("SELECT count(*) FROM tenant WHERE slug = 'once'") == 1
+        # The secrets rode in the session only to that one page: the cookie holds them no more.
+        assert api_key not in str(admin.cookies.get("postback_session"))
+
+    async def test_secrets_are_shown_on_their_partners_page_only(self, admin, db, app):
+        await create_tenant(app, "elsewhere")
+        data = {"name": "Mine", "slug": "mine", "retention_days": "7"}
+        data["csrf_token"] = await csrf_of(admin, "/admin/partners/new")
+        posted = await admin.post("/admin/partners/new", data=data)
+        other = await db.fetchval("SELECT id FROM tenant WHERE slug = 'elsewhere'")
+        assert 'id="shown-once"' not in (await admin.get(f"/admin/partners/{other}")).text
+        assert 'id="shown-once"' in (await admin.get(posted.headers["location"])).text
+
+    async def test_rotating_then_reloading(self, admin, db, app):
+        created = await create_tenant(app, "turn", ts_token="tok-turn")
+        shown = await rotate(admin, created.tenant.id, "tlm_token")
+        token = secret_shown(shown.text, "tlm_token")
+        before = await db.fetchval(
+            "SELECT tlm_token_hash FROM tenant WHERE id = $1", created.tenant.id
+        )
+        reloaded = await admin.get(f"/admin/partners/{created.tenant.id}")
+        assert token not in reloaded.text
+        assert (
+            await db.fetchval("SELECT tlm_token_hash FROM tenant WHERE id = $1", created.tenant.id)
+            == before
+            == hash_secret(token)
+        )
+
     async def test_own_tokens_and_settings(self, admin, db):
         response, _ = await create_partner(
             admin,
@@ -265,7 +324,7 @@ class TestCreatePartner:
             timezone="Asia/Jakarta",
             dedup_enabled="",
         )
-        assert response.status_code == 201
+        assert response.status_code == 200
         row = await db.fetchrow("SELECT * FROM tenant WHERE slug = 'own'")
         assert row["ts_token_hash"] == hash_secret("chosen-token")
         assert row["tlm_token_hash"] == hash_secret("chosen-tlm")
@@ -275,7 +334,7 @@ class TestCreatePartner:
     async def test_unchecked_box_turns_dedup_off(self, admin, db):
         data = {"name": "No dedup", "slug": "nodedup", "retention_days": "7"}
         data["csrf_token"] = await csrf_of(admin, "/admin/partners/new")
-        assert (await admin.post("/admin/partners/new", data=data)).status_code == 201
+        assert (await admin.post("/admin/partners/new", data=data)).status_code == 303
         assert await db.fetchval("SELECT dedup_enabled FROM tenant WHERE slug = 'nodedup'") is False
 
     @pytest.mark.parametrize(
@@ -382,10 +441,7 @@ class TestEditPartner:
         assert await db.fetchval("SELECT enabled FROM tenant WHERE is_default") is True
 
     async def test_rotate_shows_the_new_secret_once(self, app, admin, db, acme):
-        csrf = await csrf_of(admin, f"/admin/partners/{acme}")
-        response = await admin.post(
-            f"/admin/partners/{acme}/rotate", data={"csrf_token": csrf, "kind": "ts_token"}
-        )
+        response = await rotate(admin, acme, "ts_token")
         assert response.status_code == 200
         assert "Secret rotated." in response.text
         new_token = secret_shown(response.text, "ts_token")
@@ -402,10 +458,7 @@ class TestEditPartner:
         assert new_token not in again.text
 
     async def test_rotate_api_key(self, admin, db, acme):
-        csrf = await csrf_of(admin, f"/admin/partners/{acme}")
-        response = await admin.post(
-            f"/admin/partners/{acme}/rotate", data={"csrf_token": csrf, "kind": "api_key"}
-        )
+        response = await rotate(admin, acme, "api_key")
         key = secret_shown(response.text, "api_key")
         assert await db.fetchval("SELECT api_key_hash FROM tenant WHERE id = $1", acme) == (
             hash_secret(key)
@@ -591,3 +644,22 @@ async def test_home_page_links_to_the_admin(client):
     assert 'href="/admin"' in home.text
     assert "管理后台" in home.text
     assert urlsplit(location(await client.get("/admin"))).path == "/admin/login"
+
+
+class TestPublicUrl:
+    async def test_unset_the_page_says_to_set_it(self, admin, db, app):
+        assert app.state.settings.public_url is None
+        created = await create_tenant(app, "pub", ts_token="tok-pub")
+        page = await admin.get(f"/admin/partners/{created.tenant.id}", params={"lang": "en"})
+        warning = re.search(r'id="public-url-unset">([^<]+)<', page.text)
+        assert warning
+        assert "POSTBACK_PUBLIC_URL" in warning.group(1)
+        assert "http://testserver" in warning.group(1)
+        assert postback_url_in(page.text).startswith("http://testserver/postback/")
+
+    async def test_set_the_url_uses_it_and_no_warning(self, admin, db, app, monkeypatch):
+        monkeypatch.setattr(app.state.settings, "public_url", "https://pb.example.com")
+        created = await create_tenant(app, "pub", ts_token="tok-pub")
+        page = await admin.get(f"/admin/partners/{created.tenant.id}")
+        assert 'id="public-url-unset"' not in page.text
+        assert postback_url_in(page.text).startswith("https://pb.example.com/postback/")

@@ -745,3 +745,50 @@ class TestHostileValues:
         assert await listed(client, admin_headers, offer_id="' OR '1'='1") == []
         assert await listed(client, admin_headers, status="pending' OR 1=1 --") == []
         assert await db.fetchval("SELECT count(*) FROM conversion") == 2
+
+
+class TestABrowserSessionReadsTheApi:
+    """The home page links to /postback/conversions and /postback/stats: a browser signed in
+    (admin pages or dashboard: one session) reads them without a bearer token."""
+
+    async def test_the_admins_session(self, client, partners):
+        from tests.admin.conftest import sign_in
+
+        await send(client, "A-1", ts_token="tok-acme")
+        await send(client, "B-1", ts_token="tok-other")
+        assert (await client.get("/postback/conversions")).status_code == 401
+        assert (await sign_in(client)).status_code == 303
+        listed = await client.get("/postback/conversions")
+        assert listed.status_code == 200
+        assert [i["conversion_id"] for i in listed.json()["items"]] == ["B-1", "A-1"]
+        stats = await client.get("/postback/stats", params={"hours": 1})
+        assert stats.status_code == 200
+        assert stats.json()["tenant"] is None
+
+    async def test_a_partners_session_sees_its_own_rows(self, client, partners):
+        import re
+
+        await send(client, "A-1", ts_token="tok-acme")
+        theirs = await send(client, "B-1", ts_token="tok-other")
+        page = await client.get("/dashboard")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+        assert csrf
+        key = partners["acme"]["Authorization"].removeprefix("Bearer ")
+        signed = await client.post(
+            "/dashboard/login", data={"csrf_token": csrf.group(1), "api_key": key}
+        )
+        assert signed.status_code == 303
+        listed = await client.get("/postback/conversions", params={"tenant": "other"})
+        assert [i["conversion_id"] for i in listed.json()["items"]] == ["A-1"]
+        assert (await client.get("/postback/stats")).json()["tenant"] == "acme"
+        other = await client.get(f"/postback/conversions/{theirs['id']}")
+        assert other.status_code == 404
+
+    async def test_a_wrong_bearer_token_is_not_rescued_by_a_session(self, client, partners):
+        from tests.admin.conftest import sign_in
+
+        assert (await sign_in(client)).status_code == 303
+        response = await client.get(
+            "/postback/conversions", headers={"Authorization": "Bearer wrong"}
+        )
+        assert response.status_code == 401

@@ -135,7 +135,13 @@ class TestOpenAPI:
 
     @pytest.mark.parametrize(
         "path",
-        ["/postback/conversions", "/postback/conversions/{conversion_pk}", "/postback/stats"],
+        [
+            "/postback/conversions",
+            "/postback/conversions/{conversion_pk}",
+            "/postback/conversions/{conversion_pk}/history",
+            "/postback/stats",
+            "/dashboard/api/kpis",
+        ],
     )
     async def test_reading_routes(self, schema, path):
         operation = schema["paths"][path]["get"]
@@ -150,7 +156,10 @@ class TestOpenAPI:
     async def test_filters_are_documented(self, schema):
         names = {p["name"] for p in schema["paths"]["/postback/conversions"]["get"]["parameters"]}
         expected = {"page", "page_size", "tenant", "offer_id", "status", "since", "until"}
-        assert names >= expected | {"duplicates"}
+        search = {"conversion_id", "order_id", "q", "min_sale", "max_sale", "min_payout"}
+        search |= {"max_payout", *(f"aff_sub{n}" for n in ("", 2, 3, 4))}
+        search |= {f"adv_sub{n}" for n in ("", 2, 3, 4, 5)}
+        assert names >= expected | search | {"duplicates"}
 
 
 class TestHealth:

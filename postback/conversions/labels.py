@@ -1,0 +1,86 @@
+"""The labels of the conversion search and conversion pages in English and Chinese, shared by
+the admin and the dashboard (each merges them into its own catalogue)."""
+
+from __future__ import annotations
+
+# key: (English, Chinese)
+LABELS: dict[str, tuple[str, str]] = {
+    "find_conversions": ("Find conversions", "查找转化"),
+    "search": ("Search", "搜索"),
+    "search_box": (
+        "Conversion ID, order ID, aff_sub or adv_sub",
+        "转化 ID、订单号、aff_sub 或 adv_sub",
+    ),
+    "search_help": (
+        "Finds every postback whose conversion ID, order ID, aff_sub or adv_sub starts with"
+        " what you type (at least 3 characters; capitals count).",
+        "查找转化 ID、订单号、aff_sub 或 adv_sub 以所输入内容开头的全部回传"
+        "（至少 3 个字符，区分大小写）。",
+    ),
+    "more_filters": ("More filters", "更多筛选"),
+    "any_status": ("Any status", "全部状态"),
+    "any_partner": ("All partners", "全部合作伙伴"),
+    "min_sale": ("Sale from (USD)", "销售额下限（美元）"),
+    "max_sale": ("Sale up to (USD)", "销售额上限（美元）"),
+    "min_payout": ("Payout from (USD)", "佣金下限（美元）"),
+    "max_payout": ("Payout up to (USD)", "佣金上限（美元）"),
+    "since_day": ("From (conversion time)", "开始（转化时间）"),
+    "until_day": ("Before (conversion time)", "截止（转化时间，不含）"),
+    "found": ("{count} found.", "共找到 {count} 条。"),
+    "nothing_found": ("No conversion matches.", "没有符合条件的转化。"),
+    "search_problems": ("The search could not run:", "无法搜索："),
+    "page_of": ("Page {page} of {pages}", "第 {page} / {pages} 页"),
+    "previous_page": ("Previous", "上一页"),
+    "next_page": ("Next", "下一页"),
+    "col_id": ("#", "编号"),
+    "col_received": ("Received", "接收时间"),
+    "col_partner": ("Partner", "合作伙伴"),
+    "col_conversion_id": ("Conversion ID", "转化 ID"),
+    "col_order_id": ("Order ID", "订单号"),
+    "col_offer": ("Offer", "推广活动"),
+    "col_status": ("Status", "状态"),
+    "col_sale_usd": ("Sale (USD)", "销售额（美元）"),
+    "col_payout_usd": ("Payout (USD)", "佣金（美元）"),
+    "col_duplicate": ("Duplicate", "重复"),
+    "dup_of": ("duplicate of #{id}", "与 #{id} 重复"),
+    "conversion_title": ("Conversion {id}", "转化 {id}"),
+    "current_status": ("Current status", "当前状态"),
+    "conversion_facts": ("First postback", "首次回传"),
+    "conversion_time": ("Conversion time", "转化时间"),
+    "sale_local": ("Sale (local)", "销售额（当地货币）"),
+    "payout_local": ("Payout (local)", "佣金（当地货币）"),
+    "sale_myr": ("Sale (MYR)", "销售额（马币）"),
+    "payout_myr": ("Payout (MYR)", "佣金（马币）"),
+    "source_ip": ("Source IP", "来源 IP"),
+    "history": ("History", "历史记录"),
+    "history_help": (
+        "Every postback of this conversion in the order it arrived: the first, each"
+        " duplicate, each status change.",
+        "该转化的每一次回传，按到达顺序：首次回传、每个重复回传、每次状态变化。",
+    ),
+    "history_cut": (
+        "The first {shown} of {total} postbacks.",
+        "共 {total} 次回传，显示前 {shown} 次。",
+    ),
+    "kind": ("Postback", "回传"),
+    "kind_first": ("First", "首次"),
+    "kind_duplicate": ("Duplicate", "重复"),
+    "kind_repeat": ("Again (duplicate flags off)", "再次（未标记重复）"),
+    "status_sent": ("Status sent", "回传状态"),
+    "status_changed_from": ("changed from {status}", "由 {status} 变更"),
+    "payload": ("Payload", "原始数据"),
+    "show_payload": ("Show payload", "查看原始数据"),
+    "payload_help": (
+        "The parameters exactly as received; partner tokens are shown as fingerprints.",
+        "按收到时原样显示的参数；合作伙伴令牌仅显示其指纹。",
+    ),
+    "this_row": ("(this one)", "（当前）"),
+    "back_to_search": ("Back to search", "返回搜索"),
+    "no_such_conversion": ("No such conversion.", "没有这条转化。"),
+    "status_approved": ("approved", "已批准"),
+    "status_pending": ("pending", "待定"),
+    "status_rejected": ("rejected", "已拒绝"),
+    "status_paid": ("paid", "已支付"),
+    "status_other": ("other", "其他"),
+    "status_unknown": ("unknown", "未知"),
+}
