@@ -9,6 +9,7 @@ served twice from the same pages by luck; every request goes through the ASGI ap
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import time
 from collections.abc import Callable
@@ -57,6 +58,7 @@ class SearchResult:
     timings: list[tuple[Case, Timing, float]]  # with the mean rows found
     started: datetime
     command: str
+    load_average: tuple[float, float]  # the machine's 5-minute load at the start and the end
 
 
 async def time_searches(
@@ -124,8 +126,10 @@ def run(
                 url, rows, False, database_url is None, say
             )
             say(f"timing {repeat} searches of each kind")
+            before = os.getloadavg()[1]
             timings = await time_searches(url, key, rows, repeat, home / "bench-search-app", say)
-            return SearchResult(rows, loaded_now, load_s, timings, started, command)
+            load = (before, os.getloadavg()[1])
+            return SearchResult(rows, loaded_now, load_s, timings, started, command, load)
 
         return asyncio.run(go())
 
@@ -148,7 +152,10 @@ def markdown(result: SearchResult) -> str:
         " request after another, each with a different value drawn from the loaded rows, after"
         " one warm-up; every answer holds the first page (up to 50 rows) and the exact total."
         " The partner is `dash-bench-1` (one of 8), with its own API key.",
-        "- The indexes are migration 0009's (docs/search.md).",
+        "- The indexes and statistics are migration 0009's (docs/search.md).",
+        f"- The machine ({os.cpu_count()} cores) was shared: its 5-minute load average was"
+        f" {result.load_average[0]:.1f} at the start and {result.load_average[1]:.1f} at the"
+        " end, so these are upper bounds of what the search costs on a quiet machine.",
         "",
         "| who | search | p50 ms | p95 ms | max ms | rows found (mean) |",
         "|---|---|---:|---:|---:|---:|",

@@ -74,6 +74,11 @@ class ConversionFilter:
     min_payout: Decimal | None = None
     max_payout: Decimal | None = None
 
+    @property
+    def searches(self) -> bool:
+        """Whether it looks identifiers up (through the search indexes)."""
+        return bool(self.exact) or self.prefix is not None
+
     def apply(self, query: Query) -> Query:
         if self.tenant_id is not None:
             query = query.where(Conversion.tenant_id == self.tenant_id)
@@ -110,10 +115,17 @@ class ConversionFilter:
 async def list_conversions(
     session: AsyncSession, where: ConversionFilter, *, offset: int, limit: int
 ) -> Sequence[AnyRow]:
+    newest_first = Conversion.id.desc()
+    if where.searches:
+        # Never by walking the id index backwards until 50 rows match: when the matches are
+        # old rows (D1000… among 10 million) that walk reads most of the table, 27 s in
+        # docs/benchmarks-search.md. An order no index holds makes PostgreSQL find the matches
+        # through the search indexes and sort just those.
+        newest_first = (Conversion.id + 0).desc()
     query = (
         select(Conversion, Tenant.slug)
         .join(Tenant, Tenant.id == Conversion.tenant_id)
-        .order_by(Conversion.id.desc())
+        .order_by(newest_first)
         .offset(offset)
         .limit(limit)
     )
