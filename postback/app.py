@@ -35,6 +35,8 @@ from postback.logging import configure_logging
 from postback.metrics import observe_batch
 from postback.nlq.pages import pages_router as nlq_pages_router
 from postback.nlq.routes import router as nlq_router
+from postback.rejections.pages import router as rejections_pages_router
+from postback.rejections.routes import router as rejections_router
 from postback.rollups.jobs import CompactionJob
 from postback.settings import Settings, get_settings
 from postback.system.routes import router as system_router
@@ -144,6 +146,8 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(conversions_router)
     api.include_router(tenants_router)
     api.include_router(admin_router)
+    api.include_router(rejections_router)
+    api.include_router(rejections_pages_router)
     api.include_router(nlq_pages_router)
     api.include_router(nlq_router)
     api.include_router(dashboard_router)

@@ -20,7 +20,7 @@ from postback.web.labels import LANG_COOKIE, Labels, Translator, choose
 from postback.web.session import CSRF_FIELD
 
 PACKAGE = Path(__file__).parent.parent
-AREAS = {"admin": "admin", "dashboard": "dashboard", "ask": "nlq"}
+AREAS = {"admin": "admin", "dashboard": "dashboard", "ask": "nlq", "rejections": "rejections"}
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 environment = Environment(
