@@ -267,7 +267,7 @@ def test_day_first_keeps_epoch_and_offsets_absolute():
 
 @pytest.mark.parametrize("text", ["12/31/2025", "31/02/2026", "31/12/1999", "03/11/26"])
 def test_day_first_refuses_impossible_or_out_of_range_dates(text):
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"date|out of range|must be"):
         fields.day_first_datetime(text, KL, NOW)
 
 

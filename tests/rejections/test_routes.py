@@ -117,11 +117,18 @@ async def queue(app, client, db) -> dict[str, Any]:
     """Rejections of two partners and of no partner, at known times."""
     alpha = await create_tenant(app, "alpha", ts_token="tok-alpha")
     bravo = await create_tenant(app, "bravo", ts_token="tok-bravo")
+    alpha_token, bravo_token = {"ts_token": "tok-alpha"}, {"ts_token": "tok-bravo"}
     ids = {
-        "alpha-invalid": await refuse(client, db, conversion_id="A-1", ts_token="tok-alpha", usd_payout="x"),
-        "alpha-conflict": await refuse(client, db, conversion_id="A-2", ts_token="tok-alpha", status=["a", "b"]),
-        "bravo-invalid": await refuse(client, db, conversion_id="B-1", ts_token="tok-bravo", conversion_currency="ZZZ"),
-    }  # fmt: skip
+        "alpha-invalid": await refuse(
+            client, db, conversion_id="A-1", usd_payout="x", **alpha_token
+        ),
+        "alpha-conflict": await refuse(
+            client, db, conversion_id="A-2", status=["a", "b"], **alpha_token
+        ),
+        "bravo-invalid": await refuse(
+            client, db, conversion_id="B-1", conversion_currency="Z", **bravo_token
+        ),
+    }
     assert (await client.get("/postback/?conversion_id=%FF")).status_code == 422
     ids["nobody"] = await last_rejection_id(db)
     # Spread over three days, so time filters have something to tell apart.
@@ -299,7 +306,8 @@ class TestReplay:
         assert changed.status_code == 200
         # The sender's other amounts use a point: for a decimal-comma partner they are
         # ambiguous, so they are corrected too.
-        fix = {"fields": {k: None for k in ("sale_amount_local", "myr_sale_amount", "usd_sale_amount", "payout_local", "myr_payout")}}  # fmt: skip
+        pointed = ("sale_amount_local", "myr_sale_amount", "usd_sale_amount", "payout_local")
+        fix = {"fields": dict.fromkeys((*pointed, "myr_payout"))}
         response = await replay(client, admin_headers, rejection_id, fix)
         assert response.status_code == 200, response.text
         (row,) = await conversions(db)
@@ -427,9 +435,8 @@ class TestBulkReplay:
             "/api/rejections/replay", params={"tenant": "euro"}, headers=admin_headers
         )
         assert response.status_code == 200, response.text
-        assert response.json() == {
-            "replayed": 2, "still_invalid": 1, "already_replayed": 1, "unavailable": 0, "more": False
-        }  # fmt: skip
+        counts = {"replayed": 2, "still_invalid": 1, "already_replayed": 1, "unavailable": 0}
+        assert response.json() == {**counts, "more": False}
         stored = {r["conversion_id"]: r["datetime_conversion"] for r in await conversions(db)}
         kl = 8
         assert stored == {
@@ -445,9 +452,8 @@ class TestBulkReplay:
             params={"tenant": "euro", "replayed": "false"},
             headers=admin_headers,
         )
-        assert again.json() == {
-            "replayed": 0, "still_invalid": 1, "already_replayed": 0, "unavailable": 0, "more": False
-        }  # fmt: skip
+        counts = {"replayed": 0, "still_invalid": 1, "already_replayed": 0, "unavailable": 0}
+        assert again.json() == {**counts, "more": False}
         everything = await client.post("/api/rejections/replay", headers=admin_headers)
         assert everything.json()["already_replayed"] == 3
         assert len(await conversions(db)) == 3
