@@ -42,6 +42,7 @@ class Target:
 
     tenant_id: int
     conversion_pk: int
+    rejection_pk: int
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,17 @@ ROUTES: dict[tuple[str, str], Call] = {
         Access.ADMIN, lambda _: {"json": {"kind": "tlm_token"}}
     ),
     ("GET", "/api/tenants/{tenant_id}/postback-url"): Call(Access.ADMIN),
+    ("GET", "/api/rejections"): Call(Access.READER),
+    ("GET", "/api/rejections/{rejection_id}"): Call(Access.READER),
+    ("POST", "/api/rejections/{rejection_id}/replay"): Call(
+        Access.ADMIN, lambda _: {"json": {"fields": {"usd_payout": "1.00"}}}
+    ),
+    ("POST", "/api/rejections/replay"): Call(Access.ADMIN),
+    ("GET", "/admin/rejections"): Call(Access.ADMIN_PAGE),
+    ("POST", "/admin/rejections/{rejection_id}/replay"): Call(
+        Access.ADMIN_PAGE, lambda _: {"data": {"field.usd_payout": "1.00"}}, 303
+    ),
+    ("POST", "/admin/rejections/replay"): Call(Access.ADMIN_PAGE, status=303),
     ("GET", "/admin"): Call(Access.ADMIN_PAGE),
     ("GET", "/admin/partners/new"): Call(Access.ADMIN_PAGE),
     ("POST", "/admin/partners/new"): Call(Access.ADMIN_PAGE, partner_form("form-new"), 201),
@@ -156,7 +168,11 @@ def classification_problems(app: PostbackApp) -> list[str]:
 
 
 def url_of(path: str, call: Call, target: Target) -> str:
-    return (call.url or path).format(tenant_id=target.tenant_id, conversion_pk=target.conversion_pk)
+    return (call.url or path).format(
+        tenant_id=target.tenant_id,
+        conversion_pk=target.conversion_pk,
+        rejection_id=target.rejection_pk,
+    )
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -196,7 +212,12 @@ async def world(app: PostbackApp, client: httpx.AsyncClient) -> World:
     created = await create_tenant(app, "acme", ts_token="tok-acme")
     sent = await client.get("/postback/", params=postback("SEC-0", ts_token="tok-acme"))
     assert sent.status_code == 200, sent.text
-    target = Target(tenant_id=created.tenant.id, conversion_pk=sent.json()["id"])
+    bad = await client.get(
+        "/postback/", params=postback("SEC-R", ts_token="tok-acme", usd_payout="?")
+    )
+    assert bad.status_code == 422, bad.text
+    rejection_pk = await app.state.db.write_pool.fetchval("SELECT max(id) FROM rejection")
+    target = Target(created.tenant.id, sent.json()["id"], rejection_pk)
     return World(app, target, created.secrets["api_key"])
 
 
