@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from postback.tenants.schemas import NO_NUL, Slug
 
@@ -57,9 +57,26 @@ class RejectionPage(BaseModel):
     page_size: int
 
 
-FieldName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=NO_NUL)]
-FieldText = Annotated[str, StringConstraints(max_length=4096, pattern=NO_NUL)]
-FieldValue = FieldText | int | float | None
+def _encodable(text: str) -> str:
+    """JSON text may carry a lone surrogate (`\\ud800`), which no UTF-8 column can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return text
+
+
+FieldName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100, pattern=NO_NUL),
+    AfterValidator(_encodable),
+]
+FieldText = Annotated[
+    str, StringConstraints(max_length=4096, pattern=NO_NUL), AfterValidator(_encodable)
+]
+# Numbers as JSON senders write them; integers within 64 bits, as a live postback's JSON body.
+FieldInt = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+FieldValue = FieldText | FieldInt | float | None
 
 
 class ReplayIn(BaseModel):

@@ -386,6 +386,7 @@ class TestReplay:
             ({"fields": {"usd_payout": [1]}}, "fields.usd_payout"),
             ({"fields": {"a\u0000b": "1"}}, "fields"),
             ({"tenant": "NOT A SLUG"}, "tenant"),
+            ({"fields": {"usd_payout": 10**30}}, "fields.usd_payout"),
             ({"other": 1}, "other"),
         ],
     )
@@ -394,6 +395,17 @@ class TestReplay:
         response = await replay(client, admin_headers, rejection_id, body)
         assert response.status_code == 422
         assert any(e["field"].startswith(field) for e in response.json()["errors"]), response.text
+
+    async def test_a_lone_surrogate_is_refused_not_a_500(self, client, db, admin_headers):
+        rejection_id = await refuse(client, db, **postback("RP-10", usd_payout="?"))
+        body = b'{"fields": {"aff_sub": "\\ud800", "usd_payout": "1"}}'
+        response = await client.post(
+            f"/api/rejections/{rejection_id}/replay",
+            content=body,
+            headers={**admin_headers, "content-type": "application/json"},
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"].startswith("fields.aff_sub")
 
     async def test_unknown_rejection(self, client, admin_headers):
         assert (await replay(client, admin_headers, 999_999)).status_code == 404
