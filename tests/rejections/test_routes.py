@@ -386,7 +386,8 @@ class TestReplay:
             ({"fields": {"usd_payout": [1]}}, "fields.usd_payout"),
             ({"fields": {"a\u0000b": "1"}}, "fields"),
             ({"tenant": "NOT A SLUG"}, "tenant"),
-            ({"fields": {"usd_payout": 10**30}}, "fields.usd_payout"),
+            ({"fields": {"usd_payout": 10**400}}, "fields.usd_payout"),
+            ({"fields": {"usd_payout": 10**30}}, "usd_payout"),  # as a float: out of range
             ({"other": 1}, "other"),
         ],
     )
