@@ -40,6 +40,8 @@ from postback.logging import configure_logging
 from postback.metrics import observe_batch
 from postback.nlq.pages import pages_router as nlq_pages_router
 from postback.nlq.routes import router as nlq_router
+from postback.rejections.pages import router as rejections_pages_router
+from postback.rejections.routes import router as rejections_router
 from postback.rollups.jobs import CompactionJob
 from postback.settings import Settings, get_settings
 from postback.system.routes import router as system_router
@@ -175,6 +177,8 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(forwarding_router)
     api.include_router(admin_router)
     api.include_router(forwarding_pages_router)
+    api.include_router(rejections_router)
+    api.include_router(rejections_pages_router)
     api.include_router(nlq_pages_router)
     api.include_router(nlq_router)
     api.include_router(dashboard_router)

@@ -31,6 +31,7 @@ class Partner:
     tenant_id: int
     headers: dict[str, str]
     conversion_pks: list[int]
+    rejection_pks: list[int]
     forward_ids: tuple[int, ...] = ()
     delivery_ids: tuple[int, ...] = ()
 
@@ -85,6 +86,16 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
         {"state": "dead"},
     ],
     "/api/tenants/{tenant_id}/deliveries/{delivery_id}": lambda b: [{}],
+    "/api/rejections": lambda b: [
+        {},
+        {"page_size": 1000},
+        {"tenant": b.slug},
+        {"reason": "invalid"},
+        {"reason": "conflicting", "tenant": b.slug},
+        {"replayed": "false"},
+    ],
+    "/api/rejections/{rejection_id}": lambda b: [{}],
+    "/admin/rejections": lambda b: [{}],
     # Admin pages need the admin's session cookie: a partner's key only gets the sign-in page.
     "/admin": lambda b: [{}],
     "/admin/partners/new": lambda b: [{}],
@@ -121,6 +132,7 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
 # What a path parameter is filled with: B's own ids.
 PATH_VALUES: dict[str, Callable[[Partner], list[int | str]]] = {
     "conversion_pk": lambda b: list(b.conversion_pks),
+    "rejection_id": lambda b: list(b.rejection_pks),
     "tenant_id": lambda b: [b.tenant_id],
     "forward_id": lambda b: list(b.forward_ids) or [1],
     "delivery_id": lambda b: list(b.delivery_ids) or [1],
@@ -147,9 +159,13 @@ BRAVO_ROW_VALUES = (
     "4242.42",
     "1313.13",
     "5555.55",  # B's payouts, summed
+    # B's rejections: a bad field, a conflicting repeat, a body too large (filed under B by
+    # the token in its query).
+    "BRAVO-REJECT-1",
+    "BRAVO-REJECT-2",
+    "BRAVO-BIG-BODY",
 )
-# Refused postbacks are counted in stats; no route lists them (yet), even to the admin.
-BRAVO_VALUES = (*BRAVO_ROW_VALUES, "BRAVO-REJECT-1")
+BRAVO_VALUES = BRAVO_ROW_VALUES
 
 
 def get_routes(app: PostbackApp) -> list[Any]:
@@ -288,6 +304,24 @@ async def partners(app, db: asyncpg.Connection, client) -> tuple[Partner, Partne
             params={"conversion_id": conversion_id, "ts_token": token, "usd_payout": "lots"},
         )
         assert bad.status_code == 422
+    conflicting = await client.get(
+        "/postback/?conversion_id=BRAVO-REJECT-2&ts_token=tok-bravo&aff_sub=x&aff_sub=y"
+    )
+    assert conflicting.status_code == 422
+    too_large = await client.post(
+        "/postback/?ts_token=tok-bravo",
+        content=b"conversion_id=BRAVO-BIG-BODY&pad=" + b"b" * 70_000,
+        headers={"content-type": "application/x-www-form-urlencoded"},
+    )
+    assert too_large.status_code == 413
+    rejections = {
+        tenant_id: [row["id"] for row in rows]
+        for tenant_id, rows in [
+            (t, await db.fetch("SELECT id FROM rejection WHERE tenant_id = $1 ORDER BY id", t))
+            for t in (alpha.tenant.id, bravo.tenant.id)
+        ]
+    }
+    assert (len(rejections[alpha.tenant.id]), len(rejections[bravo.tenant.id])) == (1, 3)
 
     def bearer(key: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {key}"}
@@ -308,12 +342,19 @@ async def partners(app, db: asyncpg.Connection, client) -> tuple[Partner, Partne
         bravo_pks[0],
     )
     return (
-        Partner("alpha", alpha.tenant.id, bearer(alpha.secrets["api_key"]), alpha_pks),
+        Partner(
+            "alpha",
+            alpha.tenant.id,
+            bearer(alpha.secrets["api_key"]),
+            alpha_pks,
+            rejections[alpha.tenant.id],
+        ),
         Partner(
             "bravo",
             bravo.tenant.id,
             bearer(bravo.secrets["api_key"]),
             bravo_pks,
+            rejections[bravo.tenant.id],
             (forward_id,),
             (delivery_id,),
         ),
@@ -325,7 +366,7 @@ def coverage_problems(
 ) -> list[str]:
     """Every GET route the walk would not know how to call, or would call without B's slug."""
     problems = []
-    bravo = Partner("bravo", 2, {}, [1])
+    bravo = Partner("bravo", 2, {}, [1], [1])
     for route in get_routes(app):
         path = str(route.path)
         if path in PUBLIC:
@@ -425,6 +466,8 @@ class TestPartnerASeesNothingOfB:
         assert stats["totals"]["conversions"] == 2
         assert stats["totals"]["sales_usd"] == "30.00"
         assert stats["totals"]["rejections"] == 1
+        own_rejections = await client.get("/api/rejections", headers=alpha.headers)
+        assert [i["conversion_id"] for i in own_rejections.json()["items"]] == ["ALPHA-REJECT-1"]
         own = await client.get(
             f"/postback/conversions/{alpha.conversion_pks[0]}", headers=alpha.headers
         )

@@ -42,6 +42,7 @@ class Target:
 
     tenant_id: int
     conversion_pk: int
+    rejection_pk: int
     forward_id: int
     delivery_id: int
 
@@ -112,6 +113,17 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/tenants/{tenant_id}/deliveries"): Call(Access.READER),
     ("GET", "/api/tenants/{tenant_id}/deliveries/{delivery_id}"): Call(Access.READER),
     ("POST", "/api/tenants/{tenant_id}/deliveries/{delivery_id}/resend"): Call(Access.ADMIN),
+    ("GET", "/api/rejections"): Call(Access.READER),
+    ("GET", "/api/rejections/{rejection_id}"): Call(Access.READER),
+    ("POST", "/api/rejections/{rejection_id}/replay"): Call(
+        Access.ADMIN, lambda _: {"json": {"fields": {"usd_payout": "1.00"}}}
+    ),
+    ("POST", "/api/rejections/replay"): Call(Access.ADMIN),
+    ("GET", "/admin/rejections"): Call(Access.ADMIN_PAGE),
+    ("POST", "/admin/rejections/{rejection_id}/replay"): Call(
+        Access.ADMIN_PAGE, lambda _: {"data": {"field.usd_payout": "1.00"}}, 303
+    ),
+    ("POST", "/admin/rejections/replay"): Call(Access.ADMIN_PAGE, status=303),
     ("GET", "/admin"): Call(Access.ADMIN_PAGE),
     ("GET", "/admin/partners/new"): Call(Access.ADMIN_PAGE),
     ("POST", "/admin/partners/new"): Call(Access.ADMIN_PAGE, partner_form("form-new"), 303),
@@ -222,6 +234,7 @@ def url_of(path: str, call: Call, target: Target) -> str:
     return (call.url or path).format(
         tenant_id=target.tenant_id,
         conversion_pk=target.conversion_pk,
+        rejection_id=target.rejection_pk,
         forward_id=target.forward_id,
         delivery_id=target.delivery_id,
     )
@@ -279,7 +292,12 @@ async def world(app: PostbackApp, client: httpx.AsyncClient) -> World:
             tenant_id,
             conversion_pk,
         )
-    target = Target(tenant_id, conversion_pk, forward_id, delivery_id)
+    bad = await client.get(
+        "/postback/", params=postback("SEC-R", ts_token="tok-acme", usd_payout="?")
+    )
+    assert bad.status_code == 422, bad.text
+    rejection_pk = await app.state.db.write_pool.fetchval("SELECT max(id) FROM rejection")
+    target = Target(tenant_id, conversion_pk, rejection_pk, forward_id, delivery_id)
     return World(app, target, created.secrets["api_key"])
 
 

@@ -354,6 +354,8 @@ def _render_partner(
         "rate_limit_per_minute": tenant.rate_limit_per_minute or "",
         "timezone": tenant.timezone or "",
         "dedup_enabled": tenant.dedup_enabled,
+        "day_first_dates": tenant.day_first_dates,
+        "decimal_comma": tenant.decimal_comma,
     }
     if form is not None:
         values.update({k: v for k, v in service.form_values(form).items() if k in values})

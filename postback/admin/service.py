@@ -33,6 +33,8 @@ CREATE_FIELDS = (
     "timezone",
 )
 UPDATE_FIELDS = ("name", "slug", "retention_days", "rate_limit_per_minute", "timezone")
+# Check boxes: sent when ticked, absent when not.
+CHECKBOXES = ("dedup_enabled", "day_first_dates", "decimal_comma")
 # Fields whose empty value means "none" rather than "missing".
 OPTIONAL_FIELDS = frozenset(
     {"ts_token", "ts_param", "tlm_token", "rate_limit_per_minute", "timezone"}
@@ -82,8 +84,12 @@ def _refused(exc: PostbackError) -> FormInvalid:
 def form_values(form: Mapping[str, Any]) -> dict[str, Any]:
     """What the person typed, to show the form again as it was sent."""
     values: dict[str, Any] = {k: v or "" for k, v in _values(form, CREATE_FIELDS).items()}
-    values["dedup_enabled"] = "dedup_enabled" in form
+    values.update(_checkboxes(form))
     return values
+
+
+def _checkboxes(form: Mapping[str, Any]) -> dict[str, bool]:
+    return {name: name in form for name in CHECKBOXES}
 
 
 async def create(
@@ -93,7 +99,7 @@ async def create(
     values: dict[str, Any] = {
         k: v for k, v in _values(form, CREATE_FIELDS).items() if v is not None
     }
-    values["dedup_enabled"] = "dedup_enabled" in form
+    values.update(_checkboxes(form))
     try:
         data = TenantCreate.model_validate(values)
         created = await tenants.create(session, data, default_zone=default_zone, base=base)
@@ -108,7 +114,7 @@ async def update(
     session: AsyncSession, tenant_id: int, form: Mapping[str, Any], *, default_zone: str
 ) -> None:
     values: dict[str, Any] = _values(form, UPDATE_FIELDS)
-    values["dedup_enabled"] = "dedup_enabled" in form
+    values.update(_checkboxes(form))
     try:
         data = TenantUpdate.model_validate(values)
         await tenants.update(session, tenant_id, data, default_zone=default_zone)

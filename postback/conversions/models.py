@@ -138,6 +138,12 @@ class Rejection(Base):
     __table_args__ = (
         Index("ix_rejection_received_at", "received_at"),
         Index("ix_rejection_tenant_id_received_at", "tenant_id", "received_at"),
+        # The work queue: rejections not replayed yet, newest first.
+        Index(
+            "ix_rejection_unreplayed_received_at",
+            "received_at",
+            postgresql_where=text("replayed_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
@@ -155,3 +161,10 @@ class Rejection(Base):
     # The parameters as received, when they could be parsed; the raw text otherwise.
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     raw_text: Mapped[str | None] = mapped_column(Text)
+    # raw_text holds only the start of what was sent (a body or query over its size limit).
+    raw_truncated: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    # Replayed: when, by whom, under which receipt id, as which conversion row.
+    replayed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    replayed_by: Mapped[str | None] = mapped_column(Text)
+    replay_receipt_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    replayed_conversion_pk: Mapped[int | None] = mapped_column(BigInteger)

@@ -8,6 +8,7 @@ field and the problem.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -94,6 +95,12 @@ STATUSES = ("approved", "pending", "rejected", "paid", "other", "unknown")
 _MACRO = re.compile(r"^\{[A-Za-z0-9_]+\}$")
 _AMOUNT = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+)?(?:\.\d+)?$")
 _EPOCH = re.compile(r"^\d{9,13}(?:\.\d+)?$")
+# A decimal comma, with optional dots between groups of three: 12,34 · 1.234,56 · 1.234
+_COMMA_AMOUNT = re.compile(r"^[+-]?(?:\d{1,3}(?:\.\d{3})+|\d+)?(?:,\d+)?$")
+# Day first: 31/12/2026, 31-12-2026 or 31.12.2026, then optionally 23:59 or 23:59:59.
+_DAY_FIRST = re.compile(
+    r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?$"
+)
 
 
 class FieldErrors(Exception):
@@ -213,6 +220,58 @@ def parse_datetime(text: str, zone: ZoneInfo, now: datetime) -> datetime:
     return moment
 
 
+def comma_amount_text(text: str) -> str:
+    """An amount written with a decimal comma (`12,34`, `1.234,56`, `1.234`) as `amount_text`
+    reads it; a dot that does not separate groups of three (`12.5`) is ambiguous: refused."""
+    if not _COMMA_AMOUNT.match(text) or text in ("+", "-", ","):
+        raise ValueError(
+            "must be a number with a decimal comma such as 1.234,56 (this partner's "
+            f"parsing option), got {text[:40]!r}"
+        )
+    return amount_text(text.replace(".", "").replace(",", "."))
+
+
+def day_first_datetime(text: str, zone: ZoneInfo, now: datetime) -> datetime:
+    """`31/12/2026 23:59:59` (day, month, year; `/`, `-` or `.`) in the partner's zone; anything
+    else is read as `parse_datetime` reads it (ISO 8601 and epoch seconds are unambiguous)."""
+    found = _DAY_FIRST.match(text)
+    if found is None:
+        return parse_datetime(text, zone, now)
+    day, _, month, year, hour, minute, second = found.groups()
+    try:
+        moment = datetime(
+            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0)
+        )
+    except ValueError:
+        raise ValueError(
+            f"is not a valid day-first date such as 31/12/2026 23:59:59, got {text[:40]!r}"
+        ) from None
+    return parse_datetime(moment.isoformat(), zone, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Parsing:
+    """A partner's parsing options, for senders that cannot change how they write values.
+    A partner without any has None, and its postbacks are typed as everyone's."""
+
+    day_first_dates: bool = False
+    decimal_comma: bool = False
+
+    @classmethod
+    def of(cls, day_first_dates: bool, decimal_comma: bool) -> Parsing | None:
+        """The options, or None when none is on (the common, fastest case)."""
+        if not (day_first_dates or decimal_comma):
+            return None
+        return cls(day_first_dates, decimal_comma)
+
+    def typed(self, kind: int, text: str, zone: ZoneInfo, now: datetime) -> Any:
+        if kind == _AMOUNT_TEXT and self.decimal_comma:
+            return comma_amount_text(text)
+        if kind == _MOMENT and self.day_first_dates:
+            return day_first_datetime(text, zone, now)
+        return _typed(kind, text, zone, now)
+
+
 # ---- typing a whole postback ---------------------------------------------------------------
 
 _SHORT_TEXT, _LONG_TEXT, _AMOUNT_TEXT, _CURRENCY_CODE, _MOMENT = range(5)
@@ -244,10 +303,11 @@ def _typed(kind: int, text: str, zone: ZoneInfo, now: datetime) -> Any:
 
 
 def typed_values(
-    params: dict[str, Any], zone: ZoneInfo, now: datetime
+    params: dict[str, Any], zone: ZoneInfo, now: datetime, parsing: Parsing | None = None
 ) -> tuple[dict[str, Any], list[dict[str, str]]]:
     """The typed value of every parameter sent (absent, empty and macro values left out), and
     an error for each bad one, in the fixed order of `_KINDS`; `conversion_id` is required.
+    `parsing`: the partner's options, if it has any.
 
     One pass over what was sent, so a postback pays for the ~17 parameters it carries, not for
     every known field and its aliases (`build_row` 15.7 → 14.5 µs, docs/benchmarks.md). An
@@ -255,6 +315,7 @@ def typed_values(
     """
     values: dict[str, Any] = {}
     problems: dict[str, str] = {}
+    typed = _typed if parsing is None else parsing.typed
     for name, value in params.items():
         kind = _KIND_OF.get(name)
         if kind is None:
@@ -270,7 +331,7 @@ def typed_values(
                 continue
             if "\x00" in text:
                 raise ValueError("contains a NUL character")
-            values[name] = _typed(kind, text, zone, now)
+            values[name] = typed(kind, text, zone, now)
         except ValueError as exc:
             problems[name] = str(exc)
     if "conversion_id" not in values and "conversion_id" not in problems:

@@ -124,8 +124,8 @@ SELECT id, receipt_id, is_duplicate FROM conversion WHERE receipt_id = ANY($1::u
 
 INSERT_REJECTIONS = """
 INSERT INTO rejection (received_at, tenant_id, reason, errors, conversion_id, method,
-                       source_ip, payload, raw_text)
-VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::inet, $8::jsonb, $9)
+                       source_ip, payload, raw_text, raw_truncated)
+VALUES ($1, $2, $3, $4::jsonb, $5, $6, $7::inet, $8::jsonb, $9, $10)
 """
 
 _MAX_ROUNDS = 3

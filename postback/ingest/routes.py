@@ -30,6 +30,8 @@ log = structlog.get_logger(__name__)
 
 PATHS = frozenset(("/postback", "/postback/"))
 MAX_FIELDS = 1000
+# Of a body over the size limit, this much is read and kept with the rejection.
+KEPT_PREFIX = 8192
 _JSON_HEADERS = [(b"content-type", b"application/json")]
 # The counter of each outcome, looked up once: `POSTBACKS.labels(…)` costs 1.6 µs a request.
 _COUNTED = {
@@ -41,11 +43,16 @@ _COUNTED = {
 
 
 class BadRequest(Exception):
-    def __init__(self, status_code: int, reason: str, field: str, message: str) -> None:
+    """A request refused as a whole; `kept` is the start of a body too large to read."""
+
+    def __init__(
+        self, status_code: int, reason: str, field: str, message: str, kept: bytes | None = None
+    ) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.reason = reason
         self.errors = [{"field": field, "message": message}]
+        self.kept = kept
 
 
 def printable(data: bytes, limit: int) -> str:
@@ -99,14 +106,22 @@ def _pairs(text: str, field: str) -> list[tuple[str, str]]:
         raise BadRequest(422, "bad_encoding", field, "is not valid UTF-8") from None
 
 
-def _merge(pairs: Iterable[tuple[str, Any]], params: dict[str, Any], raw: dict[str, Any]) -> None:
-    """Later values win in `params`; `raw` keeps every value of a repeated parameter."""
+def _merge(
+    pairs: Iterable[tuple[str, Any]],
+    params: dict[str, Any],
+    raw: dict[str, Any],
+    conflicts: list[str],
+) -> None:
+    """`raw` keeps every value of a repeated parameter; a repeat with the same value is
+    harmless, one with another value is named in `conflicts` (the postback is refused)."""
     for key, value in pairs:
         if "\x00" in key:
             raise BadRequest(422, "invalid", "query", "a parameter name contains a NUL character")
         if key in raw and key in params:
             previous = raw[key]
             raw[key] = [*previous, value] if isinstance(previous, list) else [previous, value]
+            if value != params[key] and key not in conflicts:
+                conflicts.append(key)
         else:
             raw[key] = value
         params[key] = value
@@ -119,10 +134,15 @@ def _header(scope: Scope, name: bytes) -> bytes | None:
     return None
 
 
+def _too_large(limit: int, kept: bytes) -> BadRequest:
+    message = f"is larger than {limit} bytes (its first {KEPT_PREFIX} bytes are kept)"
+    return BadRequest(413, "too_large", "body", message, kept)
+
+
 async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     length = _header(scope, b"content-length")
     if length is not None and length.isdigit() and int(length) > limit:
-        raise BadRequest(413, "too_large", "body", f"is larger than {limit} bytes")
+        raise _too_large(limit, await _read_prefix(receive))
     chunks = []
     size = 0
     more = True
@@ -132,15 +152,36 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
             raise BadRequest(400, "disconnected", "body", "the client disconnected")
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limit:
-            raise BadRequest(413, "too_large", "body", f"is larger than {limit} bytes")
         chunks.append(chunk)
+        if size > limit:
+            raise _too_large(limit, b"".join(chunks)[: KEPT_PREFIX + 1])
         more = message.get("more_body", False)
     return b"".join(chunks)
 
 
+async def _read_prefix(receive: Receive) -> bytes:
+    """The start of a body too large to read: a little more than KEPT_PREFIX when there is
+    more (so it shows as cut off), the rest is never read."""
+    chunks = []
+    size = 0
+    more = True
+    while more and size <= KEPT_PREFIX:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            break
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        chunks.append(chunk)
+        more = message.get("more_body", False)
+    return b"".join(chunks)[: KEPT_PREFIX + 1]
+
+
 def _parse_body(
-    body: bytes, content_type: bytes, params: dict[str, Any], raw: dict[str, Any]
+    body: bytes,
+    content_type: bytes,
+    params: dict[str, Any],
+    raw: dict[str, Any],
+    conflicts: list[str],
 ) -> None:
     if not body.strip():
         return
@@ -161,11 +202,11 @@ def _parse_body(
             raise BadRequest(
                 422, "too_many_fields", "body", f"has more than {MAX_FIELDS} parameters"
             )
-        _merge(document.items(), params, raw)
+        _merge(document.items(), params, raw, conflicts)
     elif kind.startswith(b"multipart/"):
         raise BadRequest(415, "unsupported", "body", "use a query string, JSON or a form body")
     else:
-        _merge(_pairs(_decode(body, "body"), "body"), params, raw)
+        _merge(_pairs(_decode(body, "body"), "body"), params, raw, conflicts)
 
 
 class PostbackEndpoint:
@@ -213,32 +254,39 @@ class PostbackEndpoint:
         source_ip = client[0] if client else None
         query = scope.get("query_string", b"")
         body = b""
+        params: dict[str, Any] = {}
+        raw: dict[str, Any] = {}
+        conflicts: list[str] = []
         try:
             if len(query) > self._max_query:
                 raise BadRequest(
                     414, "too_large", "query", f"is longer than {self._max_query} bytes"
                 )
-            params: dict[str, Any] = {}
-            raw: dict[str, Any] = {}
             if query:
-                _merge(_pairs(_decode(query, "query"), "query"), params, raw)
+                _merge(_pairs(_decode(query, "query"), "query"), params, raw, conflicts)
             if method == "POST":
                 body = await _read_body(scope, receive, self._max_body)
-                _parse_body(body, _header(scope, b"content-type") or b"", params, raw)
+                _parse_body(body, _header(scope, b"content-type") or b"", params, raw, conflicts)
         except BadRequest as exc:
             raw_text = printable(query, self._max_query)
-            if body:
-                raw_text += "\n\n" + printable(body, self._max_body)
+            kept = body or exc.kept
+            if kept:
+                raw_text += "\n\n" + printable(kept, KEPT_PREFIX if exc.kept else self._max_body)
             return await service.refuse(
                 None,
                 exc.status_code,
                 exc.reason,
                 exc.errors,
+                await service.partner_of(params),
                 method=method,
                 source_ip=source_ip,
                 raw_text=raw_text,
+                raw_truncated=len(query) > self._max_query or exc.kept is not None,
             )
-        return await service.receive(Received(params, raw, method, source_ip, datetime.now(UTC)))
+        received = Received(params, raw, method, source_ip, datetime.now(UTC))
+        if conflicts:
+            return await service.refuse_conflicting(received, conflicts)
+        return await service.receive(received)
 
 
 def _answer(outcome: Outcome) -> tuple[int, dict[str, Any], list[tuple[bytes, bytes]] | None]:

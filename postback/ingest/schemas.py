@@ -65,6 +65,7 @@ class RejectionRow(NamedTuple):
     source_ip: str | None
     payload: str | None  # JSON text of the raw payload
     raw_text: str | None
+    raw_truncated: bool  # raw_text holds only the start of what was sent
 
     @classmethod
     def of(
@@ -79,6 +80,7 @@ class RejectionRow(NamedTuple):
         source_ip: str | None = None,
         payload: dict[str, Any] | None = None,
         raw_text: str | None = None,
+        raw_truncated: bool = False,
     ) -> RejectionRow:
         """The row for a refusal, its errors and payload as JSON PostgreSQL accepts."""
         return cls(
@@ -91,6 +93,7 @@ class RejectionRow(NamedTuple):
             source_ip,
             _json_text(payload) if payload is not None else None,
             raw_text,
+            raw_truncated,
         )
 
 

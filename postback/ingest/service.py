@@ -3,6 +3,7 @@ it went as an outcome (`Accepted`, `Refused`, `Unavailable`) that the route turn
 
 from __future__ import annotations
 
+import hashlib
 import random
 import time
 import uuid
@@ -63,7 +64,15 @@ class Unavailable:
     cause: Literal["overloaded", "database"]
 
 
+@dataclass(frozen=True, slots=True)
+class Invalid:
+    """A replayed postback that is still refused: nothing new was kept."""
+
+    errors: list[dict[str, str]]
+
+
 Outcome = Accepted | Refused | Unavailable
+ReplayOutcome = Accepted | Invalid | Unavailable
 OVERLOADED = Unavailable("overloaded")
 DATABASE_AWAY = Unavailable("database")
 
@@ -76,6 +85,18 @@ def new_receipt_id() -> uuid.UUID:
     """A time-ordered UUID (version 7) so the receipt index grows at its right edge."""
     millis = time.time_ns() // 1_000_000
     rand = _random.getrandbits(80)
+    value = (millis << 80) | (0x7 << 76) | ((rand >> 68) << 64) | (0b10 << 62)
+    value |= rand & ((1 << 62) - 1)
+    return uuid.UUID(int=value)
+
+
+def replay_receipt_id(rejection_id: int, received_at: datetime) -> uuid.UUID:
+    """The receipt id a rejection is stored under when replayed: the same at every replay, so
+    the receipt's unique key stores it once however often (or concurrently) it is replayed.
+    Version 7 like every receipt id, its time the rejection's, its other bits from its id."""
+    millis = int(received_at.timestamp() * 1000)
+    digest = hashlib.sha256(f"postback rejection replay {rejection_id}".encode()).digest()
+    rand = int.from_bytes(digest[:10], "big")
     value = (millis << 80) | (0x7 << 76) | ((rand >> 68) << 64) | (0b10 << 62)
     value |= rand & ((1 << 62) - 1)
     return uuid.UUID(int=value)
@@ -111,7 +132,9 @@ def build_row(
     received: Received, tenant: TenantInfo, zone: ZoneInfo, receipt_id: uuid.UUID
 ) -> ConversionRow:
     """Type every Involve Asia parameter; raise FieldErrors naming each bad one."""
-    values, errors = fields.typed_values(received.params, zone, received.received_at)
+    values, errors = fields.typed_values(
+        received.params, zone, received.received_at, tenant.parsing
+    )
     if errors:
         raise fields.FieldErrors(errors)
     get = values.get
@@ -204,6 +227,46 @@ class IngestService:
             return await self.refuse(received, 422, "unstorable", errors)
         return Accepted(stored=stored, conversion_id=row.conversion_id, tenant=tenant)
 
+    async def partner_of(self, params: dict[str, Any]) -> TenantInfo | None:
+        """The partner a request's tokens name, if they name one: to file a refusal of the
+        whole request under it (a request with no token is no one's, not the default's)."""
+        tokens = extract_tokens(params)
+        return await self.directory.known(tokens) if tokens else None
+
+    async def refuse_conflicting(
+        self, received: Received, names: list[str]
+    ) -> Refused | Unavailable:
+        """A parameter sent twice with different values: which one was meant is not ours to
+        guess, so the postback is kept as a rejection (every value in its payload) and refused."""
+        message = "was sent more than once with different values"
+        errors = [{"field": name, "message": message} for name in names]
+        tokens = extract_tokens({k: v for k, v in received.params.items() if k not in names})
+        tenant = await self.directory.known(tokens) if tokens else None
+        return await self.refuse(received, 422, "conflicting", errors, tenant)
+
+    async def replay(
+        self, received: Received, tenant: TenantInfo, receipt_id: uuid.UUID, raw: str
+    ) -> ReplayOutcome:
+        """Store a refused postback again (corrected, or its partner's options changed) through
+        the same typing and write as a live one, under `receipt_id` and with `raw` (JSON, tokens
+        already fingerprinted) as its raw payload. Still refused: `Invalid`, and nothing new is
+        kept (the rejection itself stays). No rate limit: an operator's action."""
+        try:
+            row = build_row(received, tenant, tenant.zone, receipt_id)._replace(raw=raw)
+        except fields.FieldErrors as exc:
+            return Invalid(exc.errors)
+        try:
+            stored = await self.storage.submit(row)
+        except Overloaded:
+            return OVERLOADED
+        except StorageUnavailable:
+            return DATABASE_AWAY
+        except Unstorable:
+            return Invalid(
+                [{"field": "postback", "message": "could not be stored as a conversion"}]
+            )
+        return Accepted(stored=stored, conversion_id=row.conversion_id, tenant=tenant)
+
     async def refuse(
         self,
         received: Received | None,
@@ -215,6 +278,7 @@ class IngestService:
         method: str | None = None,
         source_ip: str | None = None,
         raw_text: str | None = None,
+        raw_truncated: bool = False,
         retry_after: int | None = None,
     ) -> Refused | Unavailable:
         """Keep the refused postback with its reason: `Refused` once that row is committed
@@ -234,6 +298,7 @@ class IngestService:
             source_ip=received.source_ip if received else source_ip,
             payload=masked(received.raw) if received else None,
             raw_text=raw_text,
+            raw_truncated=raw_truncated,
         )
         try:
             await self.storage.submit_rejection(rejection)

@@ -16,6 +16,10 @@ from postback.tenants.schemas import Rotated, TenantOut, TenantUpdate
 
 app = typer.Typer(help="Manage partners (tenants).", no_args_is_help=True)
 
+# Parsing options, for senders that cannot change how they write values.
+DAY_FIRST_HELP = "Read dates such as 31/12/2026 23:59 day first"
+DECIMAL_COMMA_HELP = "Read amounts such as 1.234,56 and 12,34 with a decimal comma"
+
 
 @app.command("create")
 def create(
@@ -32,6 +36,8 @@ def create(
     retention_days: Annotated[int, typer.Option(min=1)] = 7,
     dedup: Annotated[bool, typer.Option(help="Flag repeated conversion_ids")] = True,
     timezone: Annotated[str | None, typer.Option(help="IANA timezone")] = None,
+    day_first: Annotated[bool, typer.Option(help=DAY_FIRST_HELP)] = False,
+    decimal_comma: Annotated[bool, typer.Option(help=DECIMAL_COMMA_HELP)] = False,
 ) -> None:
     """Create a partner; prints its secrets once."""
 
@@ -46,6 +52,8 @@ def create(
             retention_days=retention_days,
             dedup_enabled=dedup,
             timezone=timezone,
+            day_first_dates=day_first,
+            decimal_comma=decimal_comma,
         )
 
     created = run_change(work)
@@ -65,6 +73,15 @@ def _echo_tenant(tenant: TenantOut) -> None:
         f"retention {tenant.retention_days} days; dedup {'on' if tenant.dedup_enabled else 'off'}; "
         f"rate limit {f'{limit}/min' if limit else 'none'}; timezone {tenant.reporting_timezone}"
     )
+    options = [
+        name
+        for name, on in (
+            ("day-first dates", tenant.day_first_dates),
+            ("decimal comma", tenant.decimal_comma),
+        )
+        if on
+    ]
+    typer.echo(f"  parsing: {', '.join(options) or 'standard'}")
 
 
 @app.command("list")
@@ -104,6 +121,8 @@ def update(
     timezone: Annotated[
         str | None, typer.Option(help="IANA timezone; '' for the reporting timezone")
     ] = None,
+    day_first: Annotated[bool | None, typer.Option(help=DAY_FIRST_HELP)] = None,
+    decimal_comma: Annotated[bool | None, typer.Option(help=DECIMAL_COMMA_HELP)] = None,
 ) -> None:
     """Change a partner's settings; only the options given change."""
     changes: dict[str, object] = {
@@ -113,6 +132,8 @@ def update(
             "slug": new_slug,
             "retention_days": retention_days,
             "dedup_enabled": dedup,
+            "day_first_dates": day_first,
+            "decimal_comma": decimal_comma,
         }.items()
         if value is not None
     }

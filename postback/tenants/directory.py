@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import structlog
 
+from postback.ingest.fields import Parsing
 from postback.security import token_digest
 from postback.tenants import repository
 
@@ -34,6 +35,8 @@ class TenantInfo:
     enabled: bool
     rate_limit_per_minute: int | None
     is_default: bool
+    # The partner's parsing options; None (nearly every partner) types values the usual way.
+    parsing: Parsing | None = None
 
 
 class UnknownToken(Exception):
@@ -79,6 +82,7 @@ class TenantDirectory:
                 enabled=row["enabled"],
                 rate_limit_per_minute=row["rate_limit_per_minute"],
                 is_default=row["is_default"],
+                parsing=Parsing.of(row["day_first_dates"], row["decimal_comma"]),
             )
             by_id[info.id] = info
             if info.is_default:
@@ -114,6 +118,20 @@ class TenantDirectory:
                     # known so far; the next reload is tried after another max_age.
                     log.warning("tenant_directory_stale")
                     self._loaded_at = self._clock()
+
+    async def known(self, tokens: dict[str, str]) -> TenantInfo | None:
+        """The partner these tokens name, if any (no default): for recording a refusal."""
+        await self._ensure_fresh(self._ttl)
+        return self._lookup(tokens)
+
+    async def find(self, tenant_id: int) -> TenantInfo | None:
+        """A partner by id, reloading once (throttled) if this instance does not know it yet."""
+        await self._ensure_fresh(self._ttl)
+        info = self._by_id.get(tenant_id)
+        if info is None:
+            await self._ensure_fresh(MISS_RELOAD_INTERVAL)
+            info = self._by_id.get(tenant_id)
+        return info
 
     def _lookup(self, tokens: dict[str, str]) -> TenantInfo | None:
         for field in TOKEN_ORDER:

@@ -46,6 +46,9 @@ class Tenant(Base):
     rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
     timezone: Mapped[str | None] = mapped_column(Text)
     enabled: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    # Parsing options for senders that cannot change (postback/ingest/fields.py, Parsing).
+    day_first_dates: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    decimal_comma: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     is_default: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

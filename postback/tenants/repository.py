@@ -106,7 +106,8 @@ async def directory_rows(pool: asyncpg.Pool) -> list[asyncpg.Record]:
     async with pool.acquire() as conn:
         rows: list[asyncpg.Record] = await conn.fetch(
             "SELECT id, slug, timezone, dedup_enabled, enabled, rate_limit_per_minute, "
-            "is_default, ts_token_hash, ts_param_hash, tlm_token_hash FROM tenant"
+            "is_default, ts_token_hash, ts_param_hash, tlm_token_hash, day_first_dates, "
+            "decimal_comma FROM tenant"
         )
     return rows
 

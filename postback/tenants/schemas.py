@@ -42,7 +42,18 @@ Timezone = Annotated[
     ),
 ]
 
-NOT_NULL = ("name", "slug", "retention_days", "dedup_enabled", "enabled")
+NOT_NULL = (
+    "name", "slug", "retention_days", "dedup_enabled", "enabled", "day_first_dates",
+    "decimal_comma",
+)  # fmt: skip
+DayFirstDates = Annotated[
+    bool,
+    Field(description="Read dates such as 31/12/2026 23:59 day first (for senders that write so)"),
+]
+DecimalComma = Annotated[
+    bool,
+    Field(description="Read amounts such as 1.234,56 with a decimal comma (12,34 is 12.34)"),
+]
 
 
 class TenantCreate(BaseModel):
@@ -57,6 +68,8 @@ class TenantCreate(BaseModel):
     dedup_enabled: bool = True
     rate_limit_per_minute: RateLimit | None = None
     timezone: Timezone | None = None
+    day_first_dates: DayFirstDates = False
+    decimal_comma: DecimalComma = False
 
 
 class TenantUpdate(BaseModel):
@@ -74,6 +87,8 @@ class TenantUpdate(BaseModel):
     rate_limit_per_minute: RateLimit | None = None
     timezone: Timezone | None = None
     enabled: bool | None = None
+    day_first_dates: DayFirstDates | None = None
+    decimal_comma: DecimalComma | None = None
 
     @field_validator(*NOT_NULL)
     @classmethod
@@ -103,6 +118,8 @@ class TenantOut(BaseModel):
     rate_limit_per_minute: int | None
     timezone: str | None = Field(description="The partner's own timezone, if it has one")
     reporting_timezone: str = Field(description="The timezone its days are counted in")
+    day_first_dates: DayFirstDates
+    decimal_comma: DecimalComma
     secrets_set: list[SecretKind] = Field(description="Which tokens and keys the partner has")
     conversions_today: int = Field(description="Distinct conversions today (reporting timezone)")
     last_postback_at: datetime | None = Field(description="When its last conversion arrived")

@@ -124,6 +124,8 @@ async def create_tenant(
     dedup_enabled: bool = True,
     rate_limit_per_minute: int | None = None,
     timezone: str | None = None,
+    day_first_dates: bool = False,
+    decimal_comma: bool = False,
 ) -> CreatedTenant:
     if timezone is not None:
         check_timezone(timezone)
@@ -145,6 +147,8 @@ async def create_tenant(
         dedup_enabled=dedup_enabled,
         rate_limit_per_minute=rate_limit_per_minute,
         timezone=timezone,
+        day_first_dates=day_first_dates,
+        decimal_comma=decimal_comma,
         enabled=True,
         is_default=False,
         **hashes,
@@ -237,6 +241,8 @@ def _out(row: repository.TenantRow, default_zone: str) -> TenantOut:
         rate_limit_per_minute=tenant.rate_limit_per_minute,
         timezone=tenant.timezone,
         reporting_timezone=tenant.timezone or default_zone,
+        day_first_dates=tenant.day_first_dates,
+        decimal_comma=tenant.decimal_comma,
         secrets_set=[k for k in SECRET_KINDS if getattr(tenant, f"{k}_hash")],
         conversions_today=conversions_today,
         last_postback_at=last_postback_at,

@@ -22,7 +22,13 @@ from postback.web.session import CSRF_FIELD
 PACKAGE = Path(__file__).parent.parent
 # area: the package folder holding its templates ("conversions": the search and conversion
 # page parts the admin and the dashboard both include).
-AREAS = {"admin": "admin", "dashboard": "dashboard", "ask": "nlq", "conversions": "conversions"}
+AREAS = {
+    "admin": "admin",
+    "dashboard": "dashboard",
+    "ask": "nlq",
+    "conversions": "conversions",
+    "rejections": "rejections",
+}
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
 environment = Environment(

@@ -203,3 +203,84 @@ def test_percent_decoding_matches_the_standard_library(text):
             _unquote_plus(text)
         return
     assert _unquote_plus(text) == expected
+
+
+# ---- a partner's parsing options -----------------------------------------------------------
+
+
+def with_decimal_comma(value: Decimal) -> str:
+    """The German way of writing a number, built without the code under test: 1.234.567,89"""
+    return f"{value:,f}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+@given(amounts)
+def test_decimal_comma_amounts_round_trip_exactly(value):
+    plain = format(value, "f").replace(".", ",")
+    assert Decimal(fields.comma_amount_text(plain)) == value
+    assert Decimal(fields.comma_amount_text(with_decimal_comma(value))) == value
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("12,34", "12.34"),
+        ("1.234,56", "1234.56"),
+        ("1.234", "1234"),
+        ("-0,5", "-0.5"),
+        ("1.234.567", "1234567"),
+        ("999.999.999.999,999999", "999999999999.999999"),
+    ],
+)
+def test_decimal_comma(text, expected):
+    assert Decimal(fields.comma_amount_text(text)) == Decimal(expected)
+
+
+@pytest.mark.parametrize("text", ["12.5", "1,234.56", "1.23,4", "1,2,3", ",", "12,", "1.2345"])
+def test_decimal_comma_refuses_what_is_ambiguous(text):
+    with pytest.raises(ValueError, match="decimal comma"):
+        fields.comma_amount_text(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "wall_clock"),
+    [
+        ("31/12/2025 23:59:59", datetime(2025, 12, 31, 23, 59, 59)),
+        ("03/11/2026 08:05", datetime(2026, 11, 3, 8, 5)),
+        ("3-11-2026", datetime(2026, 11, 3)),
+        ("03.11.2026T08:05:09", datetime(2026, 11, 3, 8, 5, 9)),
+        # Unambiguous forms keep their meaning for such a partner too.
+        ("2026-11-03 08:05:09", datetime(2026, 11, 3, 8, 5, 9)),
+    ],
+)
+def test_day_first_dates(text, wall_clock):
+    assert fields.day_first_datetime(text, KL, NOW) == wall_clock.replace(tzinfo=KL)
+
+
+def test_day_first_keeps_epoch_and_offsets_absolute():
+    assert fields.day_first_datetime("1764000000", KL, NOW) == datetime.fromtimestamp(
+        1764000000, UTC
+    )
+    assert fields.day_first_datetime("2026-11-03T08:05:09+07:00", KL, NOW) == datetime(
+        2026, 11, 3, 1, 5, 9, tzinfo=UTC
+    )
+
+
+@pytest.mark.parametrize("text", ["12/31/2025", "31/02/2026", "31/12/1999", "03/11/26"])
+def test_day_first_refuses_impossible_or_out_of_range_dates(text):
+    with pytest.raises(ValueError, match=r"date|out of range|must be"):
+        fields.day_first_datetime(text, KL, NOW)
+
+
+def test_options_apply_only_when_given():
+    params = {"conversion_id": "X", "usd_payout": "12,34", "datetime_conversion": "03/11/2026"}
+    _, errors = fields.typed_values(params, KL, NOW)
+    assert [e["field"] for e in errors] == ["usd_payout", "datetime_conversion"]
+    options = fields.Parsing.of(day_first_dates=True, decimal_comma=True)
+    values, errors = fields.typed_values(params, KL, NOW, options)
+    assert errors == []
+    assert Decimal(values["usd_payout"]) == Decimal("12.34")
+    assert values["datetime_conversion"] == datetime(2026, 11, 3, tzinfo=KL)
+    only_dates = fields.Parsing.of(day_first_dates=True, decimal_comma=False)
+    _, errors = fields.typed_values(params, KL, NOW, only_dates)
+    assert [e["field"] for e in errors] == ["usd_payout"]
+    assert fields.Parsing.of(day_first_dates=False, decimal_comma=False) is None

@@ -79,11 +79,12 @@ class TestAccepted:
         assert raw["x"] == "1"
         assert raw["conversion_id"] == "C-105"
 
-    async def test_repeated_parameter_keeps_all_values_and_uses_the_last(self, client, db):
-        response = await client.get("/postback/?conversion_id=C-106&aff_sub=a&aff_sub=b")
+    async def test_a_parameter_repeated_with_the_same_value_is_accepted(self, client, db):
+        response = await client.get("/postback/?conversion_id=C-106&aff_sub=a&aff_sub=a")
+        assert response.status_code == 200, response.text
         row = await stored(db, response.json()["id"])
-        assert row["aff_sub"] == "b"
-        assert orjson.loads(row["raw"])["aff_sub"] == ["a", "b"]
+        assert row["aff_sub"] == "a"
+        assert orjson.loads(row["raw"])["aff_sub"] == ["a", "a"]
 
     async def test_tokens_are_not_kept_in_clear(self, client, db):
         await create_tenant(client._transport.app, "lazada", ts_token="secret-token-1")
@@ -383,6 +384,37 @@ class TestRefused:
         refused(response, 422, "body")
         assert (await last_rejection(db))["reason"] == "too_many_fields"
 
+    async def test_a_parameter_repeated_with_other_values_is_refused_and_kept(self, client, db):
+        response = await client.get(
+            "/postback/?conversion_id=C-107&aff_sub=a&usd_payout=1&aff_sub=b&usd_payout=1"
+            "&status=pending&status=approved"
+        )
+        assert response.status_code == 422
+        errors = response.json()["errors"]
+        assert [e["field"] for e in errors] == ["aff_sub", "status"]
+        assert "different values" in errors[0]["message"]
+        assert await db.fetchval("SELECT count(*) FROM conversion") == 0
+        rejection = await last_rejection(db)
+        assert rejection["reason"] == "conflicting"
+        assert rejection["conversion_id"] == "C-107"
+        assert orjson.loads(rejection["payload"]) == {
+            "conversion_id": "C-107",
+            "aff_sub": ["a", "b"],
+            "usd_payout": ["1", "1"],
+            "status": ["pending", "approved"],
+        }
+
+    async def test_a_conflict_between_query_and_body_is_refused(self, client, db):
+        await create_tenant(client._transport.app, "shopee", ts_token="tok-shopee")
+        response = await client.post(
+            "/postback/?conversion_id=C-108&ts_token=tok-shopee",
+            json={"conversion_id": "C-109"},
+        )
+        assert "different values" in refused(response, 422, "conversion_id")
+        rejection = await last_rejection(db)
+        tenant_id = await db.fetchval("SELECT id FROM tenant WHERE slug = 'shopee'")
+        assert rejection["tenant_id"] == tenant_id  # its token still names the partner
+
     async def test_query_too_long(self, client, db):
         response = await client.get("/postback/?conversion_id=1&pad=" + "x" * 20_000)
         refused(response, 414, "query")
@@ -394,9 +426,42 @@ class TestRefused:
             content=b"conversion_id=1&pad=" + b"x" * 100_000,
             headers={"content-type": "application/x-www-form-urlencoded"},
         )
-        refused(response, 413, "body")
+        assert "first 8192 bytes are kept" in refused(response, 413, "body")
         rejection = await last_rejection(db)
         assert rejection["reason"] == "too_large"
+        assert rejection["raw_truncated"] is True
+        assert rejection["tenant_id"] is None
+        kept = "conversion_id=1&pad=" + "x" * (8192 - len("conversion_id=1&pad="))
+        assert rejection["raw_text"] == "\n\n" + kept + "…"
+
+    async def test_body_too_large_in_chunks_keeps_its_start_and_partner(self, client, db):
+        await create_tenant(client._transport.app, "lazada", ts_token="tok-lazada")
+
+        async def chunks():
+            yield b"conversion_id=C-9&"
+            for _ in range(20):
+                yield b"y" * 5000
+
+        response = await client.post(
+            "/postback/?ts_token=tok-lazada",
+            content=chunks(),
+            headers={"content-type": "application/x-www-form-urlencoded"},
+        )
+        refused(response, 413, "body")
+        rejection = await last_rejection(db)
+        assert rejection["raw_truncated"] is True
+        assert rejection["raw_text"].startswith("ts_token=tok-lazada\n\nconversion_id=C-9&yyy")
+        assert len(rejection["raw_text"]) == len("ts_token=tok-lazada\n\n") + 8192 + 1
+        lazada = await db.fetchval("SELECT id FROM tenant WHERE slug = 'lazada'")
+        assert rejection["tenant_id"] == lazada
+
+    async def test_a_small_refused_body_is_kept_whole(self, client, db):
+        response = await client.post(
+            "/postback/", content=b"{bad json", headers={"content-type": "application/json"}
+        )
+        refused(response, 422, "body")
+        rejection = await last_rejection(db)
+        assert (rejection["raw_text"], rejection["raw_truncated"]) == ("\n\n{bad json", False)
 
     async def test_multipart_is_refused_clearly(self, client, db):
         response = await client.post("/postback/", files={"conversion_id": ("a", b"1")})

@@ -288,3 +288,36 @@ class TestTenantsCreate:
         assert len(token) >= 24
         row = await db.fetchrow("SELECT * FROM tenant WHERE slug = 'shopee-partner'")
         assert token not in repr(dict(row))
+
+
+class TestParsingOptions:
+    async def test_set_at_creation(self, cli, db, app, client):
+        result = await cli(*CREATE, "--ts-token", "tok-eu", "--day-first", "--decimal-comma")
+        assert result.code == 0, result.stderr
+        row = await db.fetchrow("SELECT * FROM tenant WHERE slug = 'shopee-partner'")
+        assert (row["day_first_dates"], row["decimal_comma"]) == (True, True)
+        await app.state.directory.reload()
+        sent = await client.get(
+            "/postback/",
+            params={"conversion_id": "EU-1", "ts_token": "tok-eu", "usd_payout": "1.234,5"},
+        )
+        assert sent.status_code == 200, sent.text
+        stored = await db.fetchval(
+            "SELECT usd_payout FROM conversion WHERE id = $1", sent.json()["id"]
+        )
+        assert str(stored) == "1234.500000"
+
+    async def test_off_by_default_and_changed_by_update(self, cli, acme, db):
+        row = await db.fetchrow("SELECT * FROM tenant WHERE slug = 'acme'")
+        assert (row["day_first_dates"], row["decimal_comma"]) == (False, False)
+        result = await cli("tenants", "update", "acme", "--decimal-comma")
+        assert result.code == 0, result.stderr
+        assert "parsing: decimal comma" in result.stdout
+        result = await cli("tenants", "update", "acme", "--day-first", "--no-decimal-comma")
+        assert result.code == 0, result.stderr
+        assert "parsing: day-first dates" in result.stdout
+        row = await db.fetchrow("SELECT * FROM tenant WHERE slug = 'acme'")
+        assert (row["day_first_dates"], row["decimal_comma"]) == (True, False)
+        result = await cli("tenants", "update", "acme", "--name", "Acme 2")
+        row = await db.fetchrow("SELECT * FROM tenant WHERE slug = 'acme'")
+        assert (row["day_first_dates"], row["decimal_comma"]) == (True, False)

@@ -9,6 +9,7 @@ import hashlib
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -136,6 +137,8 @@ class TestCreate:
             "rate_limit_per_minute": None,
             "timezone": None,
             "reporting_timezone": "Asia/Kuala_Lumpur",
+            "day_first_dates": False,
+            "decimal_comma": False,
             "secrets_set": ["api_key", "ts_token"],
             "conversions_today": 0,
             "last_postback_at": None,
@@ -412,6 +415,78 @@ class TestUpdate:
 
     async def test_unknown_id(self, api):
         refused(await api.update(999, 404, name="Nobody"), 404, "id")
+
+
+class TestParsingOptions:
+    """Day-first dates and decimal commas, for one partner's sender only."""
+
+    @staticmethod
+    def values(moment: datetime) -> dict[str, str]:
+        return {
+            "datetime_conversion": moment.strftime("%d/%m/%Y %H:%M:%S"),
+            "usd_sale_amount": "1.234,56",
+            "usd_payout": "12,34",
+            # The other amounts as such a sender writes them too ("120.50" would be ambiguous).
+            **dict.fromkeys(("sale_amount_local", "myr_sale_amount"), "5.520,5"),
+            **dict.fromkeys(("payout_local", "myr_payout"), "276"),
+        }
+
+    async def test_set_at_creation_and_applied_to_that_partner_only(self, api, client, db):
+        body = await api.create(
+            slug="euro", ts_token="tok-euro", day_first_dates=True, decimal_comma=True
+        )
+        assert (body["day_first_dates"], body["decimal_comma"]) == (True, True)
+        await api.create(slug="plain", ts_token="tok-plain")
+        # The third day of the month: read month first, it would be another date.
+        local = datetime.now(ZoneInfo("Asia/Kuala_Lumpur")).replace(microsecond=0)
+        moment = (local - timedelta(days=40)).replace(day=3, hour=9, minute=5, second=7)
+        sent = await send(client, "EU-1", ts_token="tok-euro", **self.values(moment))
+        assert sent.status_code == 200, sent.text
+        row = await db.fetchrow("SELECT * FROM conversion WHERE id = $1", sent.json()["id"])
+        assert row["datetime_conversion"] == moment
+        assert row["usd_sale_amount"] == Decimal("1234.56")
+        assert row["usd_payout"] == Decimal("12.34")
+
+        plain = await send(client, "PL-1", ts_token="tok-plain", **self.values(moment))
+        assert plain.status_code == 422
+        assert [e["field"] for e in plain.json()["errors"]] == [
+            "sale_amount_local",
+            "myr_sale_amount",
+            "usd_sale_amount",
+            "usd_payout",
+            "datetime_conversion",
+        ]
+        assert row["myr_sale_amount"] == Decimal("5520.5")
+        assert row["payout_local"] == Decimal("276")
+
+    async def test_changed_by_update_at_once(self, api, client, db):
+        euro = await api.create(slug="euro", ts_token="tok-euro")
+        moment = datetime.now(ZoneInfo("Asia/Kuala_Lumpur")).replace(microsecond=0, day=1)
+        assert (
+            await send(client, "EU-2", ts_token="tok-euro", **self.values(moment))
+        ).status_code == 422
+        body = (await api.update(euro["id"], decimal_comma=True, day_first_dates=True)).json()
+        assert (body["day_first_dates"], body["decimal_comma"]) == (True, True)
+        assert (
+            await send(client, "EU-3", ts_token="tok-euro", **self.values(moment))
+        ).status_code == 200
+        row = await stored_row(db, "euro")
+        assert (row["day_first_dates"], row["decimal_comma"]) == (True, True)
+        body = (await api.update(euro["id"], decimal_comma=False)).json()
+        assert (body["day_first_dates"], body["decimal_comma"]) == (True, False)
+        refused_again = await send(client, "EU-4", ts_token="tok-euro", **self.values(moment))
+        assert [e["field"] for e in refused_again.json()["errors"]] == [
+            "sale_amount_local",
+            "myr_sale_amount",
+            "usd_sale_amount",
+            "usd_payout",
+        ]
+
+    @pytest.mark.parametrize("field", ["day_first_dates", "decimal_comma"])
+    async def test_null_or_not_a_boolean_is_refused(self, api, field):
+        acme = await api.create(slug="acme")
+        refused(await api.update(acme["id"], 422, **{field: None}), 422, field)
+        refused(await api.update(acme["id"], 422, **{field: "sometimes"}), 422, field)
 
 
 class TestDefaultPartner:

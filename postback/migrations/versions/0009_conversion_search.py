@@ -1,7 +1,7 @@
 """indexes to search conversions by their identifiers
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 Create Date: 2026-12-03
 
 One btree per identifier (conversion_id, order_id, aff_sub..aff_sub4, adv_sub..adv_sub5) in
@@ -31,7 +31,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0009"
-down_revision: str | None = "0006"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
