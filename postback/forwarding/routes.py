@@ -88,7 +88,7 @@ async def update_forward(
     policy: Rules,
     _: AdminAuth,
 ) -> ForwardSaved:
-    """Change the fields sent (`enabled: false` pauses it: deliveries wait, none is lost)."""
+    """Change the fields sent (`enabled: false` pauses: nothing new fires, queued ones wait)."""
     return await service.update_forward(session, tenant_id, forward_id, data, policy)
 
 
