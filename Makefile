@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 # The packages come at the versions in constraints.txt, the set CI tested: the service with
 # its development tools, and beside it the benchmark harness (bench/, its own distribution).
-INSTALL := -e ".[dev]" -e "./bench[dev]"
+INSTALL := -e ".[dev,embedded]" -e "./bench[dev]"
 $(STAMP): pyproject.toml bench/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -31,15 +31,18 @@ run: $(STAMP)
 	$(BIN)/postback serve
 
 # Programs the tests drive for real, from Debian's packages when the machine lacks them:
-# a Redis server, and Chromium (with CJK fonts) for the browser tests.
+# a Redis server, Chromium (with CJK fonts) for the browser tests, and docker-compose (the
+# Python one, without a container engine) to check compose.yaml.
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
 	test -x /usr/bin/chromium || missing="$$missing chromium"; \
 	test -d /usr/share/fonts/opentype/noto || missing="$$missing fonts-noto-cjk"; \
+	command -v docker-compose >/dev/null || missing="$$missing docker-compose"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing (Debian packages)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends $$missing; \
 	fi
 
 test: $(STAMP) system-deps
