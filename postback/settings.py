@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     nlq_llm_base_url: str | None = Field(default=None, alias="NLQ_LLM_BASE_URL")
     nlq_llm_model: str = Field(default="gpt-4o-mini", alias="NLQ_LLM_MODEL")
     nlq_llm_api_key: SecretStr | None = Field(default=None, alias="NLQ_LLM_API_KEY")
+    # "key": NLQ_LLM_API_KEY as the bearer token; "google": the service account's access token
+    # from the metadata server (Vertex AI from Cloud Run, no key to keep).
+    nlq_llm_auth: Literal["key", "google"] = Field(default="key", alias="NLQ_LLM_AUTH")
     nlq_llm_timeout: float = Field(default=20.0, gt=0, le=300, alias="NLQ_LLM_TIMEOUT")
     # Rollups: how often pending deltas are folded (readers are exact either way).
     compaction_interval: float = Field(default=5.0, ge=0, alias="POSTBACK_COMPACTION_INTERVAL")
