@@ -13,8 +13,13 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 RUN python -m venv /opt/postback
 COPY pyproject.toml constraints.txt README.md ./
+# The dependencies first, from an empty package: this layer is rebuilt only when
+# pyproject.toml or constraints.txt change, not with every change of the code.
+RUN mkdir postback && touch postback/__init__.py \
+    && /opt/postback/bin/pip install --constraint constraints.txt ".${EXTRAS:+[$EXTRAS]}" \
+    && rm -rf postback
 COPY postback ./postback
-RUN /opt/postback/bin/pip install --constraint constraints.txt ".${EXTRAS:+[$EXTRAS]}"
+RUN /opt/postback/bin/pip install --no-deps --force-reinstall .
 
 FROM ${PYTHON_IMAGE} AS runtime
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin postback
