@@ -179,14 +179,13 @@ def get_routes(app: PostbackApp) -> list[Any]:
 def needs_token(route: Any) -> bool:
     """Whether the route resolves who is asking (the admin token or a partner's key)."""
     from postback.auth import get_principal
-    from postback.web.session import bearer_or_session
 
     pending = [getattr(route, "dependant", None)]
     while pending:
         dependant = pending.pop()
         if dependant is None:
             continue
-        if dependant.call in (get_principal, bearer_or_session):
+        if dependant.call is get_principal:
             return True
         pending.extend(dependant.dependencies)
     return False

@@ -28,6 +28,8 @@ AREAS = {
     "ask": "nlq",
     "conversions": "conversions",
     "rejections": "rejections",
+    "accounts": "accounts",
+    "web": "web",
 }
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
