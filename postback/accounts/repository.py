@@ -103,6 +103,10 @@ async def tenant_id_of(db: Db, slug: str) -> int | None:
     return found
 
 
+async def partner_slugs(db: Db) -> Sequence[str]:
+    return (await db.execute(select(Tenant.slug).order_by(Tenant.slug))).scalars().all()
+
+
 async def count_admins(db: Db) -> int:
     query = select(func.count()).where(AppUser.role == "admin", AppUser.disabled_at.is_(None))
     return int((await db.execute(query)).scalar_one())

@@ -28,7 +28,6 @@ AREAS = {
     "ask": "nlq",
     "conversions": "conversions",
     "rejections": "rejections",
-    "accounts": "accounts",
     "web": "web",
 }
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
