@@ -302,7 +302,7 @@ def cli(app, database_url: str, tmp_path: Path):
         "LOG_LEVEL": "WARNING",
     }
 
-    async def run(*args: str) -> Run:
+    async def run(*args: str, stdin: str | None = None) -> Run:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -310,10 +310,12 @@ def cli(app, database_url: str, tmp_path: Path):
             *args,
             cwd=tmp_path,
             env=env,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        stdout, stderr = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT)
+        given = stdin.encode() if stdin is not None else None
+        stdout, stderr = await asyncio.wait_for(process.communicate(given), COMMAND_TIMEOUT)
         assert process.returncode is not None
         return Run(process.returncode, stdout.decode(), stderr.decode())
 
