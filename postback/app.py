@@ -16,6 +16,8 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from postback import __version__, migrate
+from postback.accounts.pages import router as accounts_pages_router
+from postback.accounts.routes import router as accounts_router
 from postback.admin.routes import router as admin_router
 from postback.auth import ADMIN_TOKEN_FILE, load_admin_token
 from postback.conversions.routes import router as conversions_router
@@ -179,6 +181,8 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(forwarding_pages_router)
     api.include_router(rejections_router)
     api.include_router(rejections_pages_router)
+    api.include_router(accounts_router)
+    api.include_router(accounts_pages_router)
     api.include_router(nlq_pages_router)
     api.include_router(nlq_router)
     api.include_router(dashboard_router)

@@ -87,6 +87,12 @@ class Settings(BaseSettings):
     )
     # A forward is flagged as failing once this many of its deliveries in a row died.
     forward_flag_after: int = Field(default=3, ge=1, alias="POSTBACK_FORWARD_FLAG_AFTER")
+    # Browser sessions (postback/web/session.py): signed out after this long in any case, and
+    # after this long without a request.
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 90, alias="POSTBACK_SESSION_HOURS")
+    session_idle_minutes: float = Field(
+        default=60.0, gt=0, le=24 * 60 * 90, alias="POSTBACK_SESSION_IDLE_MINUTES"
+    )
 
     @field_validator("forward_retry_seconds")
     @classmethod

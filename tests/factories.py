@@ -51,3 +51,27 @@ def fill_macros(url: str, conversion_id: str, **fields: Any) -> str:
 
     values = postback(conversion_id, **fields)
     return re.sub(r"\{(\w+)\}", lambda m: quote(str(values.get(m.group(1), "")), safe=""), url)
+
+
+async def create_user(
+    app: PostbackApp,
+    email: str,
+    role: str = "analyst",
+    *,
+    partner: str | None = None,
+    password: str = "correct horse battery",
+    name: str | None = None,
+) -> int:
+    """Create a user through the accounts service, committed; its id."""
+    from postback.accounts import service as accounts
+    from postback.accounts.models import Role
+    from postback.accounts.schemas import UserCreate
+    from postback.auth import ADMIN
+
+    data = UserCreate(
+        email=email, role=Role(role), partner=partner, password=password, display_name=name
+    )
+    async with AsyncSession(app.state.db.engine, expire_on_commit=False) as session:
+        created = await accounts.create_user(session, ADMIN, data)
+        await session.commit()
+    return created.id

@@ -113,7 +113,8 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
     for attempt in range(3):
         try:
             await conn.execute(
-                "TRUNCATE conversion, rejection, tenant RESTART IDENTITY CASCADE;"
+                "TRUNCATE conversion, rejection, tenant, app_user, sign_in_session"
+                " RESTART IDENTITY CASCADE;"
                 "INSERT INTO tenant (slug, name, is_default) VALUES ('default', 'Default', true)"
             )
             break
@@ -301,7 +302,7 @@ def cli(app, database_url: str, tmp_path: Path):
         "LOG_LEVEL": "WARNING",
     }
 
-    async def run(*args: str) -> Run:
+    async def run(*args: str, stdin: str | None = None) -> Run:
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -309,10 +310,12 @@ def cli(app, database_url: str, tmp_path: Path):
             *args,
             cwd=tmp_path,
             env=env,
+            stdin=asyncio.subprocess.PIPE if stdin is not None else asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        stdout, stderr = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT)
+        given = stdin.encode() if stdin is not None else None
+        stdout, stderr = await asyncio.wait_for(process.communicate(given), COMMAND_TIMEOUT)
         assert process.returncode is not None
         return Run(process.returncode, stdout.decode(), stderr.decode())
 

@@ -16,5 +16,5 @@ class TestMigrate:
     async def test_help(self, cli):
         result = await cli("--help")
         assert result.code == 0
-        for command in ("serve", "migrate", "tenants"):
+        for command in ("serve", "migrate", "tenants", "users"):
             assert command in result.stdout

@@ -1,4 +1,5 @@
-"""Partner A's API key never shows a row, count or sum of partner B.
+"""Partner A's API key, and A's personal user signed in with a browser session, never show a
+row, count or sum of partner B.
 
 The walk covers every GET route the app has, found from the app itself: each read route that
 needs a token is called with A's key, with B's ids and slug wherever a path or query
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,8 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from postback.app import PostbackApp, create_app
-from tests.factories import create_tenant, postback
+from tests.accounts.helpers import sign_in as user_sign_in
+from tests.factories import create_tenant, create_user, postback
 
 
 @dataclass(frozen=True)
@@ -179,14 +181,13 @@ def get_routes(app: PostbackApp) -> list[Any]:
 def needs_token(route: Any) -> bool:
     """Whether the route resolves who is asking (the admin token or a partner's key)."""
     from postback.auth import get_principal
-    from postback.web.session import bearer_or_session
 
     pending = [getattr(route, "dependant", None)]
     while pending:
         dependant = pending.pop()
         if dependant is None:
             continue
-        if dependant.call in (get_principal, bearer_or_session):
+        if dependant.call is get_principal:
             return True
         pending.extend(dependant.dependencies)
     return False
@@ -480,3 +481,54 @@ class TestPartnerASeesNothingOfB:
         everything = "".join(response.text for _, response in answers.values())
         for value in BRAVO_ROW_VALUES:
             assert value in everything, f"no answer shows {value!r}, so A's walk proves nothing"
+
+
+class TestPartnerUserSeesNothingOfB:
+    """The same walk with A's personal user signed in (a browser session, no token): a
+    partner's user is held to exactly what its partner's key may see."""
+
+    @pytest.fixture
+    async def alpha_user(self, app, partners) -> AsyncIterator[httpx.AsyncClient]:
+        await app.state.sign_in_throttle.reset()
+        await create_user(app, "user@alpha.test", "partner", partner="alpha", password="a" * 12)
+        transport = httpx.ASGITransport(app=app, client=("203.0.113.8", 40000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+            signed = await user_sign_in(http, "user@alpha.test", "a" * 12)
+            assert signed.status_code == 303, signed.text
+            yield http
+
+    async def test_no_value_of_b_shows(self, app, alpha_user, partners):
+        _, bravo = partners
+        answers = await walk(app, alpha_user, {}, bravo)
+        assert len(answers) >= 20
+        for key, (_, response) in answers.items():
+            for value in BRAVO_VALUES:
+                assert value not in response.text, f"{key} shows B's {value!r} to A's user"
+
+    async def test_no_count_or_sum_of_b_moves_an_answer(self, app, alpha_user, db, partners):
+        _, bravo = partners
+        with_b = await walk(app, alpha_user, {}, bravo)
+        await db.execute("DELETE FROM conversion WHERE tenant_id = $1", bravo.tenant_id)
+        await db.execute("DELETE FROM rejection WHERE tenant_id = $1", bravo.tenant_id)
+        await db.execute("DELETE FROM forward WHERE tenant_id = $1", bravo.tenant_id)
+        without_b = await walk(app, alpha_user, {}, bravo)
+        assert set(with_b) == set(without_b)
+        compared = 0
+        for key, (status, response) in with_b.items():
+            if key.split("?")[0] in PUBLIC:
+                continue
+            other_status, other = without_b[key]
+            assert (status, comparable(response)) == (other_status, comparable(other)), key
+            compared += 1
+        assert compared >= 15
+
+    async def test_the_user_reads_as_its_partners_key(self, alpha_user, client, partners):
+        """The walk means something: the session opens A's own data, as A's key does."""
+        alpha, _ = partners
+        for url in ("/postback/conversions", "/api/rejections", "/dashboard/api/status?range=30d"):
+            as_user = await alpha_user.get(url)
+            as_key = await client.get(url, headers=alpha.headers)
+            assert as_user.status_code == as_key.status_code == 200, url
+            assert comparable(as_user) == comparable(as_key), url
+        page = await alpha_user.get("/dashboard")
+        assert 'id="kpis"' in page.text

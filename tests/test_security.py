@@ -3,7 +3,8 @@ time, CORS is off unless configured.
 
 The route table below is checked against the app itself: a route added without saying who
 may call it (and how to call it) fails `TestEveryRouteIsClassified`, so no route can be
-open by accident."""
+open by accident. Each protected route is called by every kind of caller: nobody, a
+partner's API key, a partner's user, an analyst, an admin user, and the admin token."""
 
 from __future__ import annotations
 
@@ -22,8 +23,10 @@ from starlette.routing import Mount
 from postback.app import PostbackApp, create_app
 from postback.ingest.routes import PATHS
 from postback.security import hash_secret
+from tests.accounts.helpers import csrf_header
+from tests.accounts.helpers import sign_in as user_sign_in
 from tests.admin.conftest import csrf_in, sign_in
-from tests.factories import create_tenant, postback
+from tests.factories import create_tenant, create_user, postback
 from tests.fixtures import ADMIN_TOKEN, make_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,9 +34,26 @@ ROOT = Path(__file__).resolve().parent.parent
 
 class Access(enum.Enum):
     PUBLIC = "anyone"
-    READER = "the admin token or a partner's API key"
-    ADMIN = "the admin token only"
+    READER = "anyone signed in or with a token: a partner sees only its own data"
+    EVERY_PARTNER = "reads every partner: an admin or an analyst"
+    ADMIN = "changes: an admin (the admin token or an admin user)"
     ADMIN_PAGE = "a signed-in admin session (cookie)"
+    USER = "a personal account (any role), not a token"
+
+
+class Caller(enum.Enum):
+    PARTNER_USER = "partner"
+    ANALYST = "analyst"
+    ADMIN_USER = "admin"
+
+
+# Who may call what, for the signed-in users (tokens: TestPartnerKey, TestRightCredential).
+ALLOWED: dict[Caller, set[Access]] = {
+    Caller.PARTNER_USER: {Access.READER, Access.USER},
+    Caller.ANALYST: {Access.READER, Access.EVERY_PARTNER, Access.USER},
+    Caller.ADMIN_USER: set(Access) - {Access.PUBLIC},
+}
+USER_PASSWORD = "security test password"
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,7 @@ class Target:
     rejection_pk: int
     forward_id: int
     delivery_id: int
+    user_id: int  # a user the admin changes (not the caller)
 
 
 @dataclass(frozen=True)
@@ -86,18 +107,18 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/postback/conversions/{conversion_pk}/history"): Call(Access.READER),
     ("GET", "/postback/stats"): Call(Access.READER),
     ("POST", "/api/nlq"): Call(Access.READER, lambda _: {"json": {"question": "sales by offer"}}),
-    ("GET", "/api/tenants"): Call(Access.ADMIN),
+    ("GET", "/api/tenants"): Call(Access.EVERY_PARTNER),
     ("POST", "/api/tenants"): Call(
         Access.ADMIN, lambda _: {"json": {"name": "New", "slug": "new-partner"}}, 201
     ),
-    ("GET", "/api/tenants/{tenant_id}"): Call(Access.ADMIN),
+    ("GET", "/api/tenants/{tenant_id}"): Call(Access.EVERY_PARTNER),
     ("PATCH", "/api/tenants/{tenant_id}"): Call(Access.ADMIN, lambda _: {"json": {"name": "X"}}),
     ("POST", "/api/tenants/{tenant_id}/disable"): Call(Access.ADMIN),
     ("POST", "/api/tenants/{tenant_id}/enable"): Call(Access.ADMIN),
     ("POST", "/api/tenants/{tenant_id}/rotate"): Call(
         Access.ADMIN, lambda _: {"json": {"kind": "tlm_token"}}
     ),
-    ("GET", "/api/tenants/{tenant_id}/postback-url"): Call(Access.ADMIN),
+    ("GET", "/api/tenants/{tenant_id}/postback-url"): Call(Access.EVERY_PARTNER),
     # Forwarding: the partner reads its own forwards and delivery log; the admin changes them.
     ("GET", "/api/tenants/{tenant_id}/forwards"): Call(Access.READER),
     ("POST", "/api/tenants/{tenant_id}/forwards"): Call(
@@ -201,11 +222,37 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/dashboard/api/status"): Call(Access.READER),
     ("GET", "/dashboard/api/currencies"): Call(Access.READER),
     ("GET", "/dashboard/api/offers"): Call(Access.READER),
-    ("GET", "/dashboard/api/partners"): Call(Access.ADMIN),
+    ("GET", "/dashboard/api/partners"): Call(Access.EVERY_PARTNER),
     ("GET", "/dashboard/api/feed"): Call(Access.READER, url="/dashboard/api/feed?once=true"),
     ("GET", "/dashboard/export/{table}.{fmt}"): Call(
         Access.READER, url="/dashboard/export/status.csv"
     ),
+    # Users: an admin manages them; every personal account reads itself and sets its password.
+    ("GET", "/api/users/me"): Call(Access.READER),
+    ("POST", "/api/users/me/password"): Call(
+        Access.USER,
+        lambda _: {"json": {"current_password": USER_PASSWORD, "new_password": "n" * 12}},
+    ),
+    ("GET", "/api/users"): Call(Access.ADMIN),
+    ("POST", "/api/users"): Call(
+        Access.ADMIN, lambda _: {"json": {"email": "made@x.test", "role": "analyst"}}, 201
+    ),
+    ("GET", "/api/users/{user_id}"): Call(Access.ADMIN),
+    ("PATCH", "/api/users/{user_id}"): Call(Access.ADMIN, lambda _: {"json": {"role": "admin"}}),
+    ("POST", "/api/users/{user_id}/reset-password"): Call(Access.ADMIN),
+    ("POST", "/api/users/{user_id}/revoke-sessions"): Call(Access.ADMIN),
+    ("GET", "/admin/users"): Call(Access.ADMIN_PAGE),
+    ("POST", "/admin/users"): Call(
+        Access.ADMIN_PAGE, lambda _: {"data": {"email": "form@x.test", "role": "analyst"}}, 303
+    ),
+    ("GET", "/admin/users/{user_id}"): Call(Access.ADMIN_PAGE),
+    ("POST", "/admin/users/{user_id}"): Call(
+        Access.ADMIN_PAGE, lambda _: {"data": {"display_name": "Renamed"}}, 303
+    ),
+    ("POST", "/admin/users/{user_id}/disable"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/users/{user_id}/enable"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/users/{user_id}/reset-password"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/users/{user_id}/revoke-sessions"): Call(Access.ADMIN_PAGE, status=303),
 }
 PROTECTED = sorted(key for key, call in ROUTES.items() if call.access is not Access.PUBLIC)
 
@@ -238,6 +285,7 @@ def url_of(path: str, call: Call, target: Target) -> str:
         rejection_id=target.rejection_pk,
         forward_id=target.forward_id,
         delivery_id=target.delivery_id,
+        user_id=target.user_id,
     )
 
 
@@ -261,9 +309,15 @@ class World:
         method: str,
         path: str,
         headers: dict[str, str] | None = None,
+        *,
+        signed_in: bool = False,
     ) -> httpx.Response:
         call = ROUTES[(method, path)]
         kwargs = call.send(self.target)
+        if signed_in and call.access is not Access.ADMIN_PAGE and method != "GET":
+            # A signed-in browser calling the API: its own CSRF token, so only who it is
+            # decides.
+            headers = {**(headers or {}), **await csrf_header(http)}
         if call.access is Access.ADMIN_PAGE and method == "POST":
             # The session's own CSRF token, so nothing but the credential decides.
             page = await http.get("/admin/login", follow_redirects=True)
@@ -298,7 +352,9 @@ async def world(app: PostbackApp, client: httpx.AsyncClient) -> World:
     )
     assert bad.status_code == 422, bad.text
     rejection_pk = await app.state.db.write_pool.fetchval("SELECT max(id) FROM rejection")
-    target = Target(tenant_id, conversion_pk, rejection_pk, forward_id, delivery_id)
+    subject = await create_user(app, "subject@x.test", "analyst")
+    await app.state.sign_in_throttle.reset()
+    target = Target(tenant_id, conversion_pk, rejection_pk, forward_id, delivery_id, subject)
     return World(app, target, created.secrets["api_key"])
 
 
@@ -365,15 +421,44 @@ class TestPartnerKey:
             response = await world.send(http, method, path, bearer(world.partner_key))
         if access is Access.READER:
             assert response.status_code == 200, response.text
-        elif access is Access.ADMIN:
+        elif access in (Access.ADMIN, Access.EVERY_PARTNER, Access.USER):
             assert response.status_code == 403, response.text
             assert response.json()["errors"][0]["field"] == "authorization"
         else:
             assert is_sign_in_redirect(response)
 
 
-class TestRightCredential:
+class TestSignedInUsers:
+    """Each role's browser session on every protected route: what the role may call answers
+    as for the admin, anything else is refused (a 403 naming authorization; for an admin
+    page, the way to its sign-in)."""
+
+    @pytest.mark.parametrize("caller", list(Caller), ids=lambda c: c.value)
     @pytest.mark.parametrize(("method", "path"), PROTECTED)
+    async def test_by_role(self, app, world, caller, method, path):
+        call = ROUTES[(method, path)]
+        email = f"{caller.value}@acme.test"
+        partner = "acme" if caller is Caller.PARTNER_USER else None
+        await create_user(app, email, caller.value, partner=partner, password=USER_PASSWORD)
+        async with await world.client() as http:
+            area = "admin" if caller is Caller.ADMIN_USER else "dashboard"
+            signed = await user_sign_in(http, email, USER_PASSWORD, area=area)
+            assert signed.status_code == 303, signed.text[:300]
+            response = await world.send(http, method, path, signed_in=True)
+        if call.access in ALLOWED[caller]:
+            assert response.status_code == call.status, response.text[:300]
+            assert not is_sign_in_redirect(response)
+        elif call.access is Access.ADMIN_PAGE:
+            assert is_sign_in_redirect(response), (response.status_code, response.text[:200])
+        else:
+            assert response.status_code == 403, response.text
+            assert response.json()["errors"][0]["field"] == "authorization"
+
+
+class TestRightCredential:
+    @pytest.mark.parametrize(
+        ("method", "path"), [k for k in PROTECTED if ROUTES[k].access is not Access.USER]
+    )
     async def test_accepted(self, world, method, path):
         call = ROUTES[(method, path)]
         async with await world.client() as http:
@@ -389,6 +474,14 @@ class TestRightCredential:
                 assert is_sign_in_redirect(await http.get("/admin"))
             else:
                 assert not is_sign_in_redirect(response)
+
+    @pytest.mark.parametrize(
+        ("method", "path"), [k for k in PROTECTED if ROUTES[k].access is Access.USER]
+    )
+    async def test_the_admin_token_is_no_personal_account(self, world, method, path):
+        async with await world.client() as http:
+            response = await world.send(http, method, path, bearer(ADMIN_TOKEN))
+        assert response.status_code == 403, response.text
 
     async def test_admin_pages_ignore_a_bearer_token(self, world):
         async with await world.client() as http:

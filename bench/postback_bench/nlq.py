@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 
 from postback import migrate
-from postback.auth import Principal
+from postback.auth import ADMIN, partner_principal
 from postback.db import asyncpg_url
 from postback.settings import Settings
 from postback_bench.database import compact, create_database, drop_database
@@ -392,8 +392,8 @@ async def measure(url: str, options: Options, say: Callable[[str], None]) -> Ben
         machine_info["postgresql"] = str(await conn.fetchval("SHOW server_version"))
         say(f"loaded {loaded:,} rows in {load_seconds:.1f} s ({table_mb:.0f} MB with indexes)")
         results = [QuestionResult(q, q in AS_PARTNER, 0) for q in QUESTIONS]
-        admin = Principal(tenant_id=None)
-        partner = Principal(tenant_id=tenant_ids[0])
+        admin = ADMIN
+        partner = partner_principal(tenant_ids[0])
         # One warm-up pass (caches, the names read from the data), not counted.
         for result in results:
             try:

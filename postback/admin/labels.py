@@ -3,6 +3,7 @@ areas share: postback/web/labels.py)."""
 
 from __future__ import annotations
 
+from postback.accounts.labels import USER_LABELS
 from postback.conversions.labels import LABELS as CONVERSION_LABELS
 from postback.web.labels import COMMON
 
@@ -206,7 +207,7 @@ FORWARDING_LABELS: dict[str, tuple[str, str]] = {
 }
 
 # The labels every admin page starts from: the shared ones and the forwarding pages'.
-BASE = COMMON | FORWARDING_LABELS
+BASE = COMMON | FORWARDING_LABELS | USER_LABELS
 
 # key: (English, Chinese)
 LABELS: dict[str, tuple[str, str]] = BASE | {

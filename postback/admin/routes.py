@@ -17,7 +17,7 @@ from postback.deps import AppSettings, Session
 from postback.tenants.routes import Changes, PublicBase, TenantId
 from postback.tenants.service import SECRET_KINDS
 from postback.web import session as cookie
-from postback.web.session import CSRF_FIELD, BrowserSession, Refused, Throttled
+from postback.web.session import CSRF_FIELD, BrowserSession, Credentials, Refused, Throttled
 from postback.web.throttle import Throttle
 
 router = APIRouter(prefix="/admin", include_in_schema=False, route_class=AdminRoute)
@@ -25,9 +25,9 @@ router = APIRouter(prefix="/admin", include_in_schema=False, route_class=AdminRo
 FORM_LIMITS = {"max_files": 0, "max_fields": 100}
 
 
-def signed_in(request: Request) -> BrowserSession:
-    """The admin's session (a partner's session does not open the admin pages)."""
-    current = cookie.read(request)
+async def signed_in(request: Request) -> BrowserSession:
+    """An admin's session (an analyst's or a partner's does not open the admin pages)."""
+    current = await cookie.read(request)
     if current is None or not current.is_admin:
         raise SignInRequired()
     return current
@@ -56,10 +56,11 @@ def _partner_url(tenant_id: int, notice: str | None = None) -> str:
 
 @router.get("/login")
 async def login_page(request: Request) -> Response:
-    current = cookie.read(request)
+    current = await cookie.read(request)
     if current is not None and current.is_admin:
         return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
-    current = current or cookie.anonymous()
+    # A partner's or an analyst's session stays (the form only needs its CSRF token).
+    current = current or cookie.anonymous(request)
     response = render(
         request, "login.html", session=current, next=safe_next(request.query_params.get("next"))
     )
@@ -70,11 +71,12 @@ async def login_page(request: Request) -> Response:
 @router.post("/login")
 async def login(request: Request, throttle: Throttle) -> Response:
     form = await request.form(**FORM_LIMITS)
-    current = cookie.read(request)
+    current = await cookie.read(request)
     if current is None or not current.csrf_matches(form.get(CSRF_FIELD)):
         raise CsrfFailed()
     next_page = safe_next(form.get("next"))
-    outcome = await cookie.sign_in(request, throttle, form.get("token"), "admin")
+    given = Credentials.of(form)
+    outcome = await cookie.sign_in(request, throttle, given, "admin")
     if isinstance(outcome, Throttled):
         response = render(
             request,
@@ -93,17 +95,17 @@ async def login(request: Request, throttle: Throttle) -> Response:
             session=current,
             status_code=401,
             next=next_page,
-            error=("wrong_token", 0),
+            error=(cookie.refusal_label(given, outcome), 0),
         )
     redirect = RedirectResponse(next_page, status_code=303)
-    cookie.write(request, redirect, cookie.signed_in_as(outcome))
+    cookie.write(request, redirect, await cookie.start(request, outcome))
     return redirect
 
 
 @router.post("/logout")
-async def logout(_: CheckedForm) -> Response:
+async def logout(request: Request, current: SignedIn, _: CheckedForm) -> Response:
     response = RedirectResponse("/admin/login", status_code=303)
-    cookie.clear(response)
+    await cookie.end(request, response, current)
     return response
 
 

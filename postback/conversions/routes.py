@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
+from postback.auth import Auth
 from postback.conversions import service
 from postback.conversions.schemas import (
     NO_NUL,
@@ -17,7 +18,6 @@ from postback.conversions.schemas import (
     Stats,
 )
 from postback.deps import AppSettings, Session, SingleValues, StrictQuery
-from postback.web.session import Viewer
 
 router = APIRouter(prefix="/postback", tags=["conversions"])
 
@@ -36,7 +36,7 @@ ConversionPk = Annotated[int, Path(ge=1, le=2**63 - 1)]
 @router.get("/conversions", response_model=ConversionPage, dependencies=[SingleValues])
 async def list_conversions(
     session: Session,
-    principal: Viewer,
+    principal: Auth,
     settings: AppSettings,
     query: Annotated[ConversionQuery, Query()],
 ) -> ConversionPage:
@@ -46,7 +46,7 @@ async def list_conversions(
 
 @router.get("/conversions/{conversion_pk}", response_model=ConversionOut)
 async def get_conversion(
-    conversion_pk: ConversionPk, session: Session, principal: Viewer
+    conversion_pk: ConversionPk, session: Session, principal: Auth
 ) -> ConversionOut:
     """One conversion by its id."""
     return await service.get_conversion(session, principal, conversion_pk)
@@ -54,7 +54,7 @@ async def get_conversion(
 
 @router.get("/conversions/{conversion_pk}/history", response_model=ConversionHistory)
 async def conversion_history(
-    conversion_pk: ConversionPk, session: Session, principal: Viewer
+    conversion_pk: ConversionPk, session: Session, principal: Auth
 ) -> ConversionHistory:
     """A conversion's first row and every postback of it in arrival order (any row's id)."""
     return await service.history(session, principal, conversion_pk)
@@ -63,7 +63,7 @@ async def conversion_history(
 @router.get("/stats", response_model=Stats, dependencies=[SingleValues, StrictQuery])
 async def stats(
     session: Session,
-    principal: Viewer,
+    principal: Auth,
     settings: AppSettings,
     hours: Annotated[int | None, Query(ge=1, le=service.MAX_STATS_HOURS)] = None,
     since: Since = None,

@@ -54,7 +54,7 @@ def parse_moment(value: str | None, field: str, zone: ZoneInfo) -> datetime | No
 
 async def scope_tenant(session: AsyncSession, principal: Principal, slug: str | None) -> int | None:
     """The tenant a query is limited to: the caller's own, or the one an admin asked for."""
-    if not principal.is_admin:
+    if not principal.sees_every_partner:
         return principal.tenant_id
     if slug is None:
         return None

@@ -51,7 +51,7 @@ async def _who(
     partner = None
     choices: list[tuple[str, str]] = []
     zone = request.app.state.settings.zone.key
-    if principal.is_admin:
+    if principal.sees_every_partner:
         choices = list(await repository.partner_choices(session))
     elif principal.tenant_id is not None:
         info = await repository.tenant_by_id(session, principal.tenant_id)
@@ -64,11 +64,11 @@ async def _who(
 async def dashboard(request: Request, session: AsyncSession, principal: Principal) -> HTMLResponse:
     partner, choices, zone = await _who(request, session, principal)
     labels = orjson.dumps(translator(request).all()).decode()
-    current = browser.read(request)
+    current = await browser.read(request)
     return render(
         request,
         "dashboard.html",
-        is_admin=principal.is_admin,
+        is_admin=principal.sees_every_partner,
         partner=partner,
         choices=choices,
         zone=zone,
@@ -135,11 +135,11 @@ async def conversion_search(
         "conversions.html",
         422 if found.problems else 200,
         search=found,
-        is_admin=principal.is_admin,
+        is_admin=principal.sees_every_partner,
         partner=partner,
         choices=choices,
         statuses=conversion_pages.STATUSES,
-        session=browser.read(request),
+        session=await browser.read(request),
     )
 
 
@@ -159,8 +159,8 @@ async def conversion(
         200 if view else 404,
         view=view,
         forwards=None,
-        is_admin=principal.is_admin,
+        is_admin=principal.sees_every_partner,
         partner=partner,
         statuses=conversion_pages.STATUSES,
-        session=browser.read(request),
+        session=await browser.read(request),
     )

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
+from postback.auth import Auth
 from postback.conversions.routes import ConversionPk, text_filter
 from postback.conversions.service import scope_tenant
 from postback.dashboard import exports, pages, repository, service
@@ -30,7 +31,7 @@ from postback.dashboard.schemas import (
 )
 from postback.deps import AppSettings, Session
 from postback.web import session as browser
-from postback.web.session import CSRF_FIELD, BrowserIdentity, Refused, Throttled, Viewer
+from postback.web.session import CSRF_FIELD, BrowserIdentity, Refused, Throttled
 from postback.web.throttle import Throttle
 
 router = APIRouter(prefix="/dashboard", tags=["dashboard"])
@@ -50,7 +51,7 @@ Partner = Annotated[str | None, text_filter("Partner slug (admin only)")]
 
 async def scope_of(
     session: Session,
-    principal: Viewer,
+    principal: Auth,
     settings: AppSettings,
     name: Range = RangeName.today,
     since: Day = None,
@@ -77,7 +78,7 @@ Scope = Annotated[service.Scope, Depends(scope_of)]
 @router.get("", include_in_schema=False)
 async def page(request: Request, session: Session, signed_in: BrowserIdentity) -> Response:
     if signed_in is None:
-        return pages.login(request, browser.for_sign_in_form(browser.read(request)))
+        return pages.login(request, browser.for_sign_in_form(request, await browser.read(request)))
     return await pages.dashboard(request, session, signed_in.principal)
 
 
@@ -86,7 +87,7 @@ async def conversion_search(
     request: Request, session: Session, signed_in: BrowserIdentity
 ) -> Response:
     if signed_in is None:
-        return pages.login(request, browser.for_sign_in_form(browser.read(request)))
+        return pages.login(request, browser.for_sign_in_form(request, await browser.read(request)))
     return await pages.conversion_search(request, session, signed_in.principal)
 
 
@@ -95,41 +96,42 @@ async def conversion_page(
     request: Request, conversion_pk: ConversionPk, session: Session, signed_in: BrowserIdentity
 ) -> Response:
     if signed_in is None:
-        return pages.login(request, browser.for_sign_in_form(browser.read(request)))
+        return pages.login(request, browser.for_sign_in_form(request, await browser.read(request)))
     return await pages.conversion(request, session, signed_in.principal, conversion_pk)
 
 
 @router.post("/login", include_in_schema=False)
 async def login(request: Request, throttle: Throttle) -> Response:
     form = await request.form(max_files=0, max_fields=10)
-    current = browser.read(request)
+    current = await browser.read(request)
     if current is None or not current.csrf_matches(form.get(CSRF_FIELD)):
-        expired = current or browser.anonymous()
+        expired = browser.for_sign_in_form(request, current)
         return pages.login(request, expired, status_code=403, error=("csrf_failed", 0))
-    outcome = await browser.sign_in(request, throttle, form.get("api_key"), "partner")
+    given = browser.Credentials.of(form, "api_key")
+    outcome = await browser.sign_in(request, throttle, given, "anyone")
     if isinstance(outcome, Throttled):
         wait = outcome.retry_after
         response = pages.login(request, current, status_code=429, error=("too_many_attempts", wait))
         response.headers["Retry-After"] = str(wait)
         return response
-    if outcome is Refused.WRONG:
-        return pages.login(request, current, status_code=401, error=("wrong_key", 0))
-    if outcome is Refused.DISABLED:
-        return pages.login(request, current, status_code=403, error=("partner_disabled", 0))
+    if isinstance(outcome, Refused):
+        status = 401 if outcome is Refused.WRONG else 403
+        label = browser.refusal_label(given, outcome, "wrong_key")
+        return pages.login(request, current, status_code=status, error=(label, 0))
     redirect = RedirectResponse("/dashboard", status_code=303)
-    browser.write(request, redirect, browser.signed_in_as(outcome))
+    browser.write(request, redirect, await browser.start(request, outcome))
     return redirect
 
 
 @router.post("/logout", include_in_schema=False)
 async def logout(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=10)
-    current = browser.read(request)
+    current = await browser.read(request)
     if current is None or not current.csrf_matches(form.get(CSRF_FIELD)):
-        expired = current or browser.anonymous()
+        expired = browser.for_sign_in_form(request, current)
         return pages.login(request, expired, status_code=403, error=("csrf_failed", 0))
     response = RedirectResponse("/dashboard", status_code=303)
-    browser.clear(response)
+    await browser.end(request, response, current)
     return response
 
 
@@ -167,7 +169,7 @@ async def offers(session: Session, scope: Scope) -> TableOut[OfferRow]:
 
 
 @router.get("/api/partners", response_model=TableOut[PartnerRow])
-async def partners(session: Session, principal: Viewer, scope: Scope) -> TableOut[PartnerRow]:
+async def partners(session: Session, principal: Auth, scope: Scope) -> TableOut[PartnerRow]:
     """Every partner's figures (admin only)."""
     return await service.partners(session, principal, scope)
 
@@ -179,7 +181,7 @@ TableName = Literal["kpis", "series", "status", "currencies", "offers", "partner
 async def export(
     request: Request,
     session: Session,
-    principal: Viewer,
+    principal: Auth,
     scope: Scope,
     table: Annotated[TableName, Path()],
     fmt: Annotated[Literal["csv", "xlsx"], Path()],
@@ -204,7 +206,7 @@ async def export(
 async def feed(
     request: Request,
     session: Session,
-    principal: Viewer,
+    principal: Auth,
     tenant: Partner = None,
     after: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
     once: Annotated[bool, Query(description="Send what is there now, then end")] = False,

@@ -293,7 +293,7 @@ async def top_offers(session: AsyncSession, scope: Scope) -> TableOut[OfferRow]:
 async def partners(
     session: AsyncSession, principal: Principal, scope: Scope
 ) -> TableOut[PartnerRow]:
-    if not principal.is_admin:
+    if not principal.sees_every_partner:
         raise Forbidden("the partner table is for the admin", "authorization")
     rows = await rollups.grouped(session, scope.window, ["tenant_id"], order="conversions DESC, 1")
     names = await repository.tenant_names(session)

@@ -49,7 +49,7 @@ Rules = Annotated[Policy, Depends(_policy)]
 
 def _own_tenant(tenant_id: Id, principal: Auth) -> int:
     """The admin reads any partner's log; a partner's API key only its own (others: 404)."""
-    if not principal.is_admin and principal.tenant_id != tenant_id:
+    if not principal.sees_every_partner and principal.tenant_id != tenant_id:
         raise NotFound(f"no partner with id {tenant_id}", "tenant_id")
     return tenant_id
 

@@ -20,6 +20,7 @@ LABELS: dict[str, tuple[str, str]] = COMMON | {
         "已登录管理后台？以管理员身份继续",
     ),
     "signed_in_as_admin": ("Admin: all partners", "管理员：全部合作伙伴"),
+    "signed_in_as_analyst": ("Analyst {name}: all partners", "分析师 {name}：全部合作伙伴"),
     "signed_in_as_partner": ("Partner: {name}", "合作伙伴：{name}"),
     "question": ("Question", "问题"),
     "placeholder": (

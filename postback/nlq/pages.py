@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+from postback.accounts.models import Role
 from postback.auth import Identity, Principal
 from postback.errors import error_body
 from postback.nlq import service
@@ -74,10 +75,10 @@ def login_page(
 
 @pages_router.get("/ask")
 async def ask_page(request: Request) -> Response:
-    current = browser.read(request)
-    asker = await browser.identity_of(request, current)
+    current = await browser.read(request)
+    asker = current.identity if current is not None else None
     if current is None or asker is None:
-        fresh = browser.for_sign_in_form(current)
+        fresh = browser.for_sign_in_form(request, current)
         response = login_page(request, fresh)
         browser.write(request, response, fresh)
         return response
@@ -86,12 +87,14 @@ async def ask_page(request: Request) -> Response:
 
 def _ask_page(request: Request, current: BrowserSession, asker: Identity) -> HTMLResponse:
     translate = translator(request)
-    is_admin = asker.principal.is_admin
-    who = (
-        translate("signed_in_as_admin")
-        if is_admin
-        else translate("signed_in_as_partner", name=asker.name)
-    )
+    principal = asker.principal
+    is_admin = principal.sees_every_partner
+    if principal.role is Role.ANALYST:
+        who = translate("signed_in_as_analyst", name=asker.name)
+    elif is_admin:
+        who = translate("signed_in_as_admin")
+    else:
+        who = translate("signed_in_as_partner", name=asker.name)
     return render(
         request,
         "ask.html",
@@ -100,48 +103,57 @@ def _ask_page(request: Request, current: BrowserSession, asker: Identity) -> HTM
         is_admin=is_admin,
         examples=EXAMPLES,
         labels=translate.some(SCRIPT_LABELS),
-        history_scope="admin" if is_admin else str(asker.principal.tenant_id),
+        history_scope=_history_scope(principal),
     )
+
+
+def _history_scope(principal: Principal) -> str:
+    """Whose questions the page remembers (in the browser): a user's own, else the admin
+    token's or the partner key's."""
+    if principal.user_id is not None:
+        return f"user-{principal.user_id}"
+    return "admin" if principal.sees_every_partner else str(principal.tenant_id)
 
 
 @pages_router.post("/ask/login")
 async def ask_login(request: Request, throttle: Throttle) -> Response:
     form = await request.form(max_files=0, max_fields=10)
-    current = browser.read(request)
+    current = await browser.read(request)
     if current is None or not current.csrf_matches(form.get(CSRF_FIELD)):
         return _form_expired(request, current)
     translate = translator(request)
-    outcome = await browser.sign_in(request, throttle, form.get("token"), "anyone")
+    given = browser.Credentials.of(form)
+    outcome = await browser.sign_in(request, throttle, given, "anyone")
     if isinstance(outcome, Throttled):
         wait = outcome.retry_after
         message = translate("too_many_attempts", seconds=wait)
         response = login_page(request, current, status_code=429, error=message)
         response.headers["Retry-After"] = str(wait)
         return response
-    if outcome is Refused.DISABLED:
-        return login_page(request, current, status_code=403, error=translate("partner_disabled"))
-    if outcome is Refused.WRONG:
-        return login_page(request, current, status_code=401, error=translate("wrong_token"))
+    if isinstance(outcome, Refused):
+        status = 401 if outcome is Refused.WRONG else 403
+        message = translate(browser.refusal_label(given, outcome))
+        return login_page(request, current, status_code=status, error=message)
     redirect = RedirectResponse("/ask", status_code=303)
-    browser.write(request, redirect, browser.signed_in_as(outcome))
+    browser.write(request, redirect, await browser.start(request, outcome))
     return redirect
 
 
 @pages_router.post("/ask/logout")
 async def ask_logout(request: Request) -> Response:
     form = await request.form(max_files=0, max_fields=10)
-    current = browser.read(request)
+    current = await browser.read(request)
     if current is None or not current.csrf_matches(form.get(CSRF_FIELD)):
         return _form_expired(request, current)
     response = RedirectResponse("/ask", status_code=303)
-    browser.clear(response)
+    await browser.end(request, response, current)
     return response
 
 
 @pages_router.get("/admin/ask")
 async def from_admin_session(request: Request) -> Response:
     """The admin pages' link to /ask: the admin's session opens it as it is."""
-    current = browser.read(request)
+    current = await browser.read(request)
     if current is None or not current.is_admin:
         return RedirectResponse("/admin/login?next=/admin/ask", status_code=303)
     return RedirectResponse("/ask", status_code=303)
@@ -150,13 +162,13 @@ async def from_admin_session(request: Request) -> Response:
 @pages_router.post("/ask/answer")
 async def ask_answer(request: Request) -> Response:
     """The page's questions: the session cookie and its CSRF token instead of a bearer token."""
-    current = browser.read(request)
+    current = await browser.read(request)
     if current is None or not current.csrf_matches(request.headers.get(CSRF_HEADER)):
         return JSONResponse(
             error_body([{"field": "csrf", "message": "missing or wrong X-CSRF-Token"}]),
             status_code=403,
         )
-    asker = await browser.identity_of(request, current)
+    asker = current.identity
     if asker is None:
         return JSONResponse(
             error_body([{"field": "authorization", "message": "sign in again at /ask"}]),
@@ -175,7 +187,7 @@ async def ask_answer(request: Request) -> Response:
 
 def _form_expired(request: Request, current: BrowserSession | None) -> Response:
     """The sign-in form again (on the browser's session, or a new one if it had none)."""
-    session = current or browser.anonymous()
+    session = browser.for_sign_in_form(request, current)
     response = login_page(
         request, session, status_code=403, error=translator(request)("csrf_failed")
     )

@@ -217,7 +217,9 @@ async def _from_plan(
     return NlqAnswer(
         question=question,
         language=plan.language,
-        interpretation=explain.interpretation(plan, zone_name, partner_only=not principal.is_admin),
+        interpretation=explain.interpretation(
+            plan, zone_name, partner_only=not principal.sees_every_partner
+        ),
         sql=sql,
         columns=columns,
         rows=rows,
@@ -269,7 +271,7 @@ async def _from_llm(
         else "Answered with SQL written by the LLM (the engine could not parse the question); "
         "the SQL passed the safety check and ran read-only"
     )
-    if not principal.is_admin:
+    if not principal.sees_every_partner:
         note += "，仅限你自己的数据" if zh else ", on your own data only"
     return NlqAnswer(
         question=question,

@@ -11,7 +11,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from postback import migrate
-from postback.auth import Principal
+from postback.auth import ADMIN, partner_principal
 from postback.nlq import repository, service
 from postback.nlq.plan import CannotAnswer
 from postback.settings import Settings
@@ -48,7 +48,10 @@ async def ask(
                 )
         try:
             answer = await service.answer(
-                conn, Principal(tenant_id=tenant_id), question, settings=settings
+                conn,
+                ADMIN if tenant_id is None else partner_principal(tenant_id),
+                question,
+                settings=settings,
             )
         except CannotAnswer as exc:
             return _cannot_answer(exc, as_json)

@@ -1,4 +1,4 @@
-"""Managing partners (tenants): admin token only."""
+"""Managing partners (tenants): an admin changes them; an admin or an analyst reads them."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, status
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
-from postback.auth import require_admin
+from postback.auth import reads_every_partner_changes_admin
 from postback.deps import AppSettings, Session
 from postback.tenants import service
 from postback.tenants.directory import TenantDirectory
@@ -22,8 +22,13 @@ from postback.tenants.schemas import (
     TenantUpdate,
 )
 
-# Every route here, including any added later, needs the admin token.
-router = APIRouter(prefix="/api/tenants", tags=["tenants"], dependencies=[Depends(require_admin)])
+# Every route here, including any added later: reads need an admin or an analyst, anything
+# else an admin.
+router = APIRouter(
+    prefix="/api/tenants",
+    tags=["tenants"],
+    dependencies=[Depends(reads_every_partner_changes_admin)],
+)
 
 TenantId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 

@@ -31,6 +31,14 @@ COMMON: dict[str, tuple[str, str]] = {
     "sign_out": ("Sign out", "退出"),
     "wrong_token": ("This token is not valid.", "令牌无效。"),
     "partner_disabled": ("This partner is disabled.", "该合作伙伴已停用。"),
+    "email": ("Email", "邮箱"),
+    "password": ("Password", "密码"),
+    "sign_in_with_token": ("Or sign in with a token", "或使用令牌登录"),
+    "wrong_password": ("This email and password do not match.", "邮箱或密码不正确。"),
+    "account_disabled": (
+        "This account (or its partner) is disabled.",
+        "该账户（或其所属合作伙伴）已停用。",
+    ),
     "too_many_attempts": (
         "Too many failed sign-ins from your address. Try again in {seconds} seconds.",
         "登录失败次数过多，请在 {seconds} 秒后重试。",

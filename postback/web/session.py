@@ -1,53 +1,50 @@
-"""The browser session of every page (/admin, /dashboard, /ask): one signed cookie (and,
-for what a form's answer shows once after its redirect, a short-lived one beside it).
+"""The browser session of every page (/admin, /dashboard, /ask): one cookie holding a random
+token, and the server-side store behind it (postback/accounts/sessions.py: the
+`sign_in_session` table keeps the token's hash, who signed in, when it ends and whether it was
+revoked). A browser that has not signed in holds a token with no stored session: it only
+carries the CSRF token of its sign-in form. Signing in issues a fresh token (nothing from
+before carries over); signing out revokes the stored session; disabling a user, resetting its
+password, rotating a partner's API key or changing the admin token ends its sessions.
 
-The cookie holds a CSRF token and who signed in: the admin, or one partner with the
-fingerprint of its API key (postback/auth.py), so rotating the key or disabling the partner
-ends its sessions at once. The signing key is derived from the admin token, so every
-instance agrees on it without shared state, and changing the admin token signs everyone out.
-The cookie holds no secret of its own: it only proves this server issued it, and when.
-Secrets a form just made ride in the short-lived `postback_once` cookie instead (signed,
-HttpOnly, SameSite, bound to the session's CSRF token and to the one page that shows them),
-from the form's redirect to that page, which drops it (`keep_once`, `read_once`,
-`forget_once`).
+The CSRF token of a session is derived from its token with a key made from the admin token
+(`postback.auth.session_key`), so nothing more is stored and every instance agrees. What a
+form's answer shows once after its redirect (a secret just made) rides in a short-lived
+signed cookie beside it, bound to the session's CSRF token and to the one page that shows it
+(`keep_once`, `read_once`, `forget_once`).
 
 Signing in anywhere signs in everywhere the principal may go, and signing out anywhere signs
-out everywhere: the admin token opens all three areas, a partner's key the dashboard and
-/ask (the admin pages need the admin).
+out everywhere: an admin opens all three areas, an analyst and a partner the dashboard and
+/ask (the admin pages need an admin).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import secrets
 from dataclasses import dataclass
 from enum import Enum
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends
-from fastapi.security import HTTPAuthorizationCredentials
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.requests import Request
 from starlette.responses import Response
 
+from postback.accounts import sessions
+from postback.accounts.models import SessionKind
 from postback.auth import (
-    ADMIN_IDENTITY,
-    BEARER,
+    COOKIE,
     Identity,
-    Principal,
     Refusal,
-    get_principal,
     identify,
-    recognise,
+    identify_user,
+    session_identity,
+    session_key,
 )
-from postback.errors import NotAuthenticated
 from postback.security import secrets_equal
 from postback.web.throttle import SignInThrottle, client_address
 
-COOKIE = "postback_session"
 COOKIE_PATH = "/"
-MAX_AGE = 12 * 3600
 CSRF_FIELD = "csrf_token"
 ONCE_COOKIE = "postback_once"
 ONCE_SALT = "postback.once"
@@ -56,82 +53,73 @@ ONCE_MAX_AGE = 300
 
 @dataclass(frozen=True, slots=True)
 class BrowserSession:
-    """`signed_in` with `tenant_id` None: the admin. `key`: the partner's API key fingerprint."""
+    """The browser's token, its CSRF token, and who it stands for (None: nobody yet)."""
 
+    token: str
     csrf: str
-    signed_in: bool = False
-    tenant_id: int | None = None
-    key: str | None = None
+    identity: Identity | None = None
+
+    @property
+    def signed_in(self) -> bool:
+        return self.identity is not None
 
     @property
     def is_admin(self) -> bool:
-        return self.signed_in and self.tenant_id is None
+        """Opens the admin pages: an admin (user or admin token)."""
+        return self.identity is not None and self.identity.principal.may_change
 
     def csrf_matches(self, given: object) -> bool:
         return isinstance(given, str) and secrets_equal(given, self.csrf)
 
 
-def anonymous() -> BrowserSession:
-    """A session that only carries a CSRF token (for a sign-in form)."""
-    return BrowserSession(csrf=secrets.token_urlsafe(32))
+def _session(request: Request, token: str, identity: Identity | None = None) -> BrowserSession:
+    return BrowserSession(token, sessions.csrf_for(session_key(request), token), identity)
 
 
-def for_sign_in_form(current: BrowserSession | None) -> BrowserSession:
+def anonymous(request: Request) -> BrowserSession:
+    """A session that only carries a CSRF token (for a sign-in form); nothing is stored."""
+    return _session(request, sessions.new_token())
+
+
+def for_sign_in_form(request: Request, current: BrowserSession | None) -> BrowserSession:
     """The session a sign-in form is shown on when nobody is signed in: the browser's own
-    while it is anonymous, else (its principal is gone) a fresh anonymous one."""
-    return current if current is not None and not current.signed_in else anonymous()
+    while it is anonymous, else (its session ended) a fresh anonymous one."""
+    return current if current is not None and not current.signed_in else anonymous(request)
 
 
-def signed_in_as(identity: Identity) -> BrowserSession:
-    """A fresh session (and CSRF token) on signing in: nothing issued before carries over."""
-    return BrowserSession(
-        csrf=secrets.token_urlsafe(32),
-        signed_in=True,
-        tenant_id=identity.principal.tenant_id,
-        key=identity.key,
+async def start(request: Request, identity: Identity) -> BrowserSession:
+    """A fresh stored session (and CSRF token) for who just signed in."""
+    opening = sessions.Opening(
+        kind=identity.kind,
+        user_id=identity.principal.user_id if identity.kind is SessionKind.USER else None,
+        tenant_id=identity.principal.tenant_id
+        if identity.kind is SessionKind.PARTNER_KEY
+        else None,
+        credential=identity.key,
+        ip=client_address(request),
+        user_agent=request.headers.get("user-agent"),
     )
+    hours = request.app.state.settings.session_hours
+    token = await sessions.open_session(request.app.state.db.engine, opening, hours)
+    return _session(request, token, identity)
 
 
-def _serializer(request: Request, salt: str = "postback.session") -> URLSafeTimedSerializer:
-    context = b"postback browser session v2"
-    key = hmac.new(request.app.state.admin_token.encode(), context, hashlib.sha256).digest()
-    return URLSafeTimedSerializer(key, salt=salt)
-
-
-def read(request: Request) -> BrowserSession | None:
-    """The session the request's cookie carries, if it is genuine and not expired."""
-    cookie = request.cookies.get(COOKIE)
-    if not cookie:
+async def read(request: Request) -> BrowserSession | None:
+    """The session the request's cookie carries (None without a well-formed cookie), with
+    who it stands for if its stored session is live."""
+    token = request.cookies.get(COOKIE)
+    if not sessions.is_token(token):
         return None
-    try:
-        data = _serializer(request).loads(cookie, max_age=MAX_AGE)
-    except BadSignature:
-        return None
-    return _from_cookie(data)
-
-
-def _from_cookie(data: Any) -> BrowserSession | None:
-    if not isinstance(data, dict):
-        return None
-    csrf, signed_in = data.get("csrf"), data.get("in")
-    tenant_id, key = data.get("tenant"), data.get("key")
-    if not isinstance(csrf, str) or not isinstance(signed_in, bool):
-        return None
-    if tenant_id is not None and (not isinstance(tenant_id, int) or not isinstance(key, str)):
-        return None
-    return BrowserSession(csrf=csrf, signed_in=signed_in, tenant_id=tenant_id, key=key)
+    assert token is not None
+    return _session(request, token, await session_identity(request, token))
 
 
 def write(request: Request, response: Response, session: BrowserSession) -> None:
-    data: dict[str, Any] = {
-        "csrf": session.csrf,
-        "in": session.signed_in,
-        "tenant": session.tenant_id,
-    }
+    hours = request.app.state.settings.session_hours
     response.set_cookie(
         COOKIE,
-        _serializer(request).dumps({**data, "key": session.key}),
-        max_age=MAX_AGE,
+        session.token,
+        max_age=int(hours * 3600),
         path=COOKIE_PATH,
         httponly=True,
         samesite="lax",
@@ -139,8 +127,17 @@ def write(request: Request, response: Response, session: BrowserSession) -> None
     )
 
 
-def clear(response: Response) -> None:
+async def end(request: Request, response: Response, session: BrowserSession | None) -> None:
+    """Signing out: the stored session is revoked and the browser drops the cookie."""
+    if session is not None:
+        await sessions.revoke(request.app.state.db.engine, session.token)
     response.delete_cookie(COOKIE, path=COOKIE_PATH, httponly=True, samesite="lax")
+
+
+def _serializer(request: Request, salt: str) -> URLSafeTimedSerializer:
+    context = b"postback shown once v1"
+    key = hmac.new(request.app.state.admin_token.encode(), context, hashlib.sha256).digest()
+    return URLSafeTimedSerializer(key, salt=salt)
 
 
 # --- Shown once: what a form's answer shows after post/redirect/get -------------------
@@ -194,38 +191,13 @@ def forget_once(request: Request, response: Response) -> None:
     response.delete_cookie(ONCE_COOKIE, path=request.url.path, httponly=True, samesite="lax")
 
 
-async def identity_of(request: Request, session: BrowserSession | None) -> Identity | None:
-    """Who the session stands for, checked against the database on every request."""
-    if session is None or not session.signed_in:
-        return None
-    if session.tenant_id is None:
-        return ADMIN_IDENTITY
-    return await recognise(request, session.tenant_id, session.key)
-
-
 async def browser_identity(request: Request) -> Identity | None:
     """The principal dependency of the pages: who the request's session stands for."""
-    return await identity_of(request, read(request))
+    current = await read(request)
+    return current.identity if current is not None else None
 
 
 BrowserIdentity = Annotated[Identity | None, Depends(browser_identity)]
-
-
-async def bearer_or_session(
-    request: Request,
-    signed_in: BrowserIdentity,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
-) -> Principal:
-    """Who reads data: a bearer token when one is sent, else the browser's session (the
-    admin's or a partner's), so a signed-in browser can open the JSON it links to."""
-    if request.headers.get("authorization"):
-        return await get_principal(request, credentials)
-    if signed_in is None:
-        raise NotAuthenticated("sign in at /dashboard, or send Authorization: Bearer <token>")
-    return signed_in.principal
-
-
-Viewer = Annotated[Principal, Depends(bearer_or_session)]
 
 
 # --- Signing in -------------------------------------------------------------------------
@@ -237,37 +209,74 @@ class Throttled:
 
 
 class Refused(Enum):
-    WRONG = "wrong"  # the token is unknown, or not one this form takes
-    DISABLED = "disabled"  # a partner's right key, but the partner is disabled
+    WRONG = "wrong"  # unknown credentials, or not ones this form takes
+    DISABLED = "disabled"  # the right credentials, but the account or partner is disabled
 
 
 SignInOutcome = Identity | Throttled | Refused
-Accepts = Literal["admin", "partner", "anyone"]
+Accepts = Literal["admin", "anyone"]
 
 
-def _accepts(accepts: Accepts, identity: Identity) -> bool:
-    if accepts == "anyone":
-        return True
-    return identity.principal.is_admin == (accepts == "admin")
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """What a sign-in form sent: a token (the admin token or an API key), or an email and a
+    password."""
+
+    token: str = ""
+    email: str = ""
+    password: str = ""
+
+    @classmethod
+    def of(cls, form: Any, token_field: str = "token") -> Credentials:  # noqa: S107 (a name)
+        def text(name: str) -> str:
+            value = form.get(name)
+            return value if isinstance(value, str) else ""
+
+        return cls(text(token_field).strip(), text("email").strip(), text("password"))
 
 
 async def sign_in(
-    request: Request, throttle: SignInThrottle, given: object, accepts: Accepts
+    request: Request, throttle: SignInThrottle, given: Credentials, accepts: Accepts
 ) -> SignInOutcome:
-    """What a sign-in form's token is worth; failures count against the client's address."""
-    address = client_address(request)
-    wait = await throttle.retry_after(address)
-    if wait:
-        return Throttled(wait)
-    token = given.strip() if isinstance(given, str) else ""
-    found = await identify(request, token) if token else Refusal.UNKNOWN
-    if isinstance(found, Identity) and not _accepts(accepts, found):
+    """What a sign-in form's credentials are worth. Failures count against the client's
+    address and, for an email, against that email (whichever address guesses it)."""
+    keys = [client_address(request)]
+    if given.email and not given.token:
+        keys.append("email:" + given.email.lower())
+    for key in keys:
+        wait = await throttle.retry_after(key)
+        if wait:
+            return Throttled(wait)
+    found = await _identify(request, given)
+    if isinstance(found, Identity) and accepts == "admin" and not found.principal.may_change:
         found = Refusal.UNKNOWN
-    if found is Refusal.DISABLED and accepts == "admin":
+    if found is Refusal.DISABLED and accepts == "admin" and given.token:
         found = Refusal.UNKNOWN
     if found is Refusal.UNKNOWN:
-        await throttle.failed(address)
+        for key in keys:
+            await throttle.failed(key)
         return Refused.WRONG
-    # A disabled partner's key is still the right key: no guess to count.
-    await throttle.succeeded(address)
+    # A disabled account's right password is still right: no guess to count.
+    for key in keys:
+        await throttle.succeeded(key)
     return Refused.DISABLED if found is Refusal.DISABLED else found
+
+
+def refusal_label(
+    given: Credentials,
+    refused: Refused,
+    wrong_token: str = "wrong_token",  # noqa: S107 (a label key)
+) -> str:
+    """The label key a sign-in form shows for a refusal of these credentials."""
+    by_password = bool(given.email) and not given.token
+    if refused is Refused.DISABLED:
+        return "account_disabled" if by_password else "partner_disabled"
+    return "wrong_password" if by_password else wrong_token
+
+
+async def _identify(request: Request, given: Credentials) -> Identity | Refusal:
+    if given.token:
+        return await identify(request, given.token)
+    if given.email and given.password:
+        return await identify_user(request, given.email, given.password)
+    return Refusal.UNKNOWN

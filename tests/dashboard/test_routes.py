@@ -15,7 +15,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from postback.auth import Principal
+from postback.auth import ADMIN
 from postback.dashboard import service
 from postback.dashboard.schemas import RangeName
 from tests.admin.conftest import sign_in as admin_sign_in
@@ -258,7 +258,7 @@ class TestRanges:
             async def scope(name: RangeName, **days: str) -> service.Scope:
                 return await service.resolve(
                     session,
-                    Principal(None),
+                    ADMIN,
                     name=name,
                     since=days.get("since"),
                     until=days.get("until"),

@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from postback.app import PostbackApp
-from postback.auth import Principal
+from postback.auth import ADMIN
 from postback.nlq import service
 from postback.nlq.plan import CannotAnswer
 from postback.rollups import service as compaction
@@ -926,9 +926,7 @@ async def test_question_set_scores_at_least_95_percent(
     from_days = 0
     for question, check in CASES:
         try:
-            answer = await service.answer(
-                db, Principal(tenant_id=None), question, settings=settings, now=NOW
-            )
+            answer = await service.answer(db, ADMIN, question, settings=settings, now=NOW)
         except CannotAnswer as exc:
             failures.append(f"{question!r}: refused: {exc.message}")
             continue

@@ -1,0 +1,1 @@
+"""Personal accounts: users with roles, their passwords and their browser sessions."""
