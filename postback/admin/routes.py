@@ -93,7 +93,7 @@ async def login(request: Request, throttle: Throttle) -> Response:
             request,
             "login.html",
             session=current,
-            status_code=401,
+            status_code=401 if outcome is Refused.WRONG else 403,
             next=next_page,
             error=(cookie.refusal_label(given, outcome), 0),
         )

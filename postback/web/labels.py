@@ -35,6 +35,10 @@ COMMON: dict[str, tuple[str, str]] = {
     "password": ("Password", "密码"),
     "sign_in_with_token": ("Or sign in with a token", "或使用令牌登录"),
     "wrong_password": ("This email and password do not match.", "邮箱或密码不正确。"),
+    "not_an_admin": (
+        "This account is not an admin's: use the dashboard or /ask.",
+        "该账户不是管理员账户，请使用数据看板或问答页面。",
+    ),
     "account_disabled": (
         "This account (or its partner) is disabled.",
         "该账户（或其所属合作伙伴）已停用。",

@@ -211,6 +211,7 @@ class Throttled:
 class Refused(Enum):
     WRONG = "wrong"  # unknown credentials, or not ones this form takes
     DISABLED = "disabled"  # the right credentials, but the account or partner is disabled
+    NOT_ADMIN = "not_admin"  # a user's right password at the admin's form, not an admin's
 
 
 SignInOutcome = Identity | Throttled | Refused
@@ -249,6 +250,11 @@ async def sign_in(
             return Throttled(wait)
     found = await _identify(request, given)
     if isinstance(found, Identity) and accepts == "admin" and not found.principal.may_change:
+        if found.kind is SessionKind.USER:
+            # The right password of an account without the role: no guess to count.
+            for key in keys:
+                await throttle.succeeded(key)
+            return Refused.NOT_ADMIN
         found = Refusal.UNKNOWN
     if found is Refusal.DISABLED and accepts == "admin" and given.token:
         found = Refusal.UNKNOWN
@@ -269,6 +275,8 @@ def refusal_label(
 ) -> str:
     """The label key a sign-in form shows for a refusal of these credentials."""
     by_password = bool(given.email) and not given.token
+    if refused is Refused.NOT_ADMIN:
+        return "not_an_admin"
     if refused is Refused.DISABLED:
         return "account_disabled" if by_password else "partner_disabled"
     return "wrong_password" if by_password else wrong_token

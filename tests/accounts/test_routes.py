@@ -239,10 +239,14 @@ class TestRoles:
             response = await client.request(method, url, json=body, headers=csrf)
             assert response.status_code == 403, (method, url, response.text)
             assert field_of(response) == ["authorization"]
-        # The admin pages are for admins: the analyst is sent to sign in as one.
+        # The admin pages are for admins: the analyst is sent to sign in as one, and its own
+        # password there says so (a 403, not a wrong password).
         page = await client.get("/admin")
         assert page.status_code == 303
         assert page.headers["location"].startswith("/admin/login")
+        there = await sign_in(client, "a@x.test", area="admin")
+        assert there.status_code == 403
+        assert "This account is not an admin&#39;s" in there.text
 
     async def test_a_partner_user_sees_what_its_key_sees(self, app, client):
         acme = await create_tenant(app, "acme", ts_token="tok-acme")
