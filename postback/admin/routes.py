@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from postback.admin import service
 from postback.admin.pages import AdminRoute, CsrfFailed, SignInRequired, render, safe_next
+from postback.audit.routes import Audited
 from postback.auth import ADMIN
 from postback.conversions import pages as conversion_pages
 from postback.conversions.routes import ConversionPk
@@ -174,7 +175,7 @@ async def create_partner(
     request: Request,
     current: SignedIn,
     form: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     base: PublicBase,
 ) -> Response:
@@ -232,7 +233,7 @@ async def update_partner(
     tenant_id: TenantId,
     current: SignedIn,
     form: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     base: PublicBase,
 ) -> Response:
@@ -255,7 +256,7 @@ async def enable_partner(
     tenant_id: TenantId,
     current: SignedIn,
     _: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     base: PublicBase,
 ) -> Response:
@@ -268,7 +269,7 @@ async def disable_partner(
     tenant_id: TenantId,
     current: SignedIn,
     _: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     base: PublicBase,
 ) -> Response:
@@ -281,7 +282,7 @@ async def rotate_secret(
     tenant_id: TenantId,
     current: SignedIn,
     form: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     base: PublicBase,
 ) -> Response:

@@ -28,6 +28,7 @@ AREAS = {
     "ask": "nlq",
     "conversions": "conversions",
     "rejections": "rejections",
+    "audit": "audit",
 }
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 
