@@ -160,8 +160,9 @@ async def replay(
         after: dict[str, Any] = {"conversion_pk": outcome.conversion_pk}
         if fix is not None:
             after |= {"corrected": dict(fix.fields), "tenant": fix.tenant}
+        # The partner it was stored under: the correction's, else the rejection's (`_partner`).
         tenant_id = rejection.tenant_id
-        if tenant_id is None and fix is not None and fix.tenant is not None:
+        if fix is not None and fix.tenant is not None:
             tenant_id = await repository.tenant_id_by_slug(session, fix.tenant)
         target = Target("rejection", rejection.id, rejection.reason, tenant_id)
         await audit.record(
