@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from postback import migrate as migrations
+from postback.audit.cli import app as audit
 from postback.cli_support import database_url
 from postback.lifecycle.cli import cleanup
 from postback.nlq.cli import ask
@@ -59,6 +60,7 @@ def migrate() -> None:
 app.command()(cleanup)
 app.command()(ask)
 app.add_typer(tenants, name="tenants")
+app.add_typer(audit, name="audit")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@ user who ran it, on this machine; the secrets it prints appear nowhere in the lo
 
 from __future__ import annotations
 
+import json
 import os
 import pwd
 import re
@@ -72,3 +73,34 @@ async def test_a_refused_command_leaves_no_entry(cli, db):
     result = await cli("tenants", "update", "nobody", "--name", "X")
     assert result.code != 0
     assert await entries(db) == []
+
+
+async def test_audit_list(cli, db):
+    for args in (
+        ("tenants", "create", "--name", "Acme", "--slug", "acme"),
+        ("tenants", "update", "acme", "--retention-days", "30"),
+        ("tenants", "create", "--name", "Other", "--slug", "other"),
+    ):
+        assert (await cli(*args)).code == 0
+    result = await cli("audit", "list", "--tenant", "acme", "--json")
+    assert result.code == 0, result.stderr
+    ids = [
+        row["id"]
+        for row in await db.fetch(
+            "SELECT a.id FROM audit_entry a JOIN tenant t ON t.id = a.tenant_id"
+            " WHERE t.slug = 'acme' ORDER BY a.id DESC"
+        )
+    ]
+    listed = json.loads(result.stdout)
+    assert [item["id"] for item in listed["items"]] == ids
+    assert [item["action"] for item in listed["items"]] == ["tenant.update", "tenant.create"]
+
+    text = await cli("audit", "list", "--action", "tenant.update")
+    assert text.code == 0, text.stderr
+    assert f"{os_user()} [cli]  tenant.update  tenant" in text.stdout
+    assert "retention_days: 7 -> 30" in text.stdout
+    assert "tenant.create" not in text.stdout
+
+    unknown = await cli("audit", "list", "--tenant", "nobody")
+    assert unknown.code != 0
+    assert "error: tenant:" in unknown.stderr
