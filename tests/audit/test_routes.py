@@ -323,3 +323,48 @@ class TestReading:
         }
         assert datetime.fromisoformat(item["at"]) == datetime.fromisoformat(stored["created_at"])
         assert response.json()["next_before_id"] is None
+
+
+# Routes that change nothing kept (signing in and out, asking a question, a forward's test
+# send, which keeps nothing): every other POST, PUT, PATCH and DELETE must be audited.
+CHANGES_NOTHING = {
+    ("POST", "/admin/login"),
+    ("POST", "/admin/logout"),
+    ("POST", "/dashboard/login"),
+    ("POST", "/dashboard/logout"),
+    ("POST", "/ask/login"),
+    ("POST", "/ask/logout"),
+    ("POST", "/ask/answer"),
+    ("POST", "/api/nlq"),
+    ("POST", "/api/tenants/{tenant_id}/forwards/{forward_id}/test"),
+    ("POST", "/admin/partners/{tenant_id}/forwards/{forward_id}/test"),
+}
+
+
+def _dependencies(dependant: Any) -> set[Any]:
+    found, pending = set(), [dependant]
+    while pending:
+        current = pending.pop()
+        found.add(current.call)
+        pending.extend(current.dependencies)
+    return found
+
+
+def test_every_changing_route_works_on_the_audited_session(app):
+    from fastapi.routing import iter_route_contexts
+
+    from postback.audit.routes import audited_session
+
+    checked, unaudited = 0, []
+    for context in iter_route_contexts(app.api.routes):
+        dependant = getattr(context, "dependant", None)
+        if dependant is None:
+            continue
+        for method in (context.methods or set()) & {"POST", "PUT", "PATCH", "DELETE"}:
+            if (method, context.path) in CHANGES_NOTHING:
+                continue
+            checked += 1
+            if audited_session not in _dependencies(dependant):
+                unaudited.append((method, context.path))
+    assert checked > 20
+    assert unaudited == []
