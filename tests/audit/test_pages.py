@@ -171,6 +171,14 @@ async def test_the_page_in_both_languages(admin, db, language):  # noqa: F811
     )
     assert re.search(cells, row.group(0))
 
+    # A creation has no before: its table has no such column.
+    created_id = await db.fetchval("SELECT id FROM audit_entry WHERE action = 'tenant.create'")
+    created = re.search(rf'<tr id="entry-{created_id}".*?</table>', page.text, re.S)
+    assert created is not None
+    assert 'class="before"' not in created.group(0)
+    assert t("before") not in created.group(0)
+    assert created.group(0).count('class="after"') == 13
+
     filtered = await client.get("/admin/audit", params={"lang": language, "action": "tenant.dis"})
     ids = re.findall(r'<tr id="entry-(\d+)"', filtered.text)
     assert ids == [str(disabled)]
