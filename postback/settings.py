@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
@@ -32,7 +32,18 @@ class Settings(BaseSettings):
         default="development", alias="POSTBACK_ENV"
     )
     host: str = Field(default="127.0.0.1", alias="POSTBACK_HOST")
-    port: int = Field(default=8000, alias="POSTBACK_PORT")
+    # Cloud Run (and most container platforms) name the port in PORT.
+    port: int = Field(
+        default=8000, ge=1, le=65535, validation_alias=AliasChoices("POSTBACK_PORT", "PORT")
+    )
+    # Set by Cloud Run in every instance: logs become Cloud Logging's JSON, and the service
+    # listens on every interface unless POSTBACK_HOST says otherwise.
+    cloud_run_service: str | None = Field(default=None, alias="K_SERVICE")
+    # The Google Cloud project, for the trace field of log lines (Cloud Logging links them to
+    # the request's trace when it is set).
+    gcp_project: str | None = Field(
+        default=None, validation_alias=AliasChoices("POSTBACK_GCP_PROJECT", "GOOGLE_CLOUD_PROJECT")
+    )
     public_url: str | None = Field(default=None, alias="POSTBACK_PUBLIC_URL")
     redis_url: SecretStr | None = Field(default=None, alias="REDIS_URL")
     # Browsers on these origins may call the API (comma-separated); unset, CORS stays off.
@@ -58,6 +69,9 @@ class Settings(BaseSettings):
     nlq_llm_base_url: str | None = Field(default=None, alias="NLQ_LLM_BASE_URL")
     nlq_llm_model: str = Field(default="gpt-4o-mini", alias="NLQ_LLM_MODEL")
     nlq_llm_api_key: SecretStr | None = Field(default=None, alias="NLQ_LLM_API_KEY")
+    # "key": NLQ_LLM_API_KEY as the bearer token; "google": the service account's access token
+    # from the metadata server (Vertex AI from Cloud Run, no key to keep).
+    nlq_llm_auth: Literal["key", "google"] = Field(default="key", alias="NLQ_LLM_AUTH")
     nlq_llm_timeout: float = Field(default=20.0, gt=0, le=300, alias="NLQ_LLM_TIMEOUT")
     # Rollups: how often pending deltas are folded (readers are exact either way).
     compaction_interval: float = Field(default=5.0, ge=0, alias="POSTBACK_COMPACTION_INTERVAL")
@@ -126,6 +140,17 @@ class Settings(BaseSettings):
                 "http://127.0.0.1:11434/v1"
             )
         return value
+
+    @model_validator(mode="after")
+    def _listen_everywhere_on_cloud_run(self) -> Settings:
+        if self.cloud_run_service and "host" not in self.model_fields_set:
+            self.host = "0.0.0.0"
+        return self
+
+    @property
+    def json_logs(self) -> bool:
+        """Log lines as JSON (Cloud Logging's fields) in production and on Cloud Run."""
+        return self.environment == "production" or self.cloud_run_service is not None
 
     @model_validator(mode="after")
     def _secure_outside_development(self) -> Settings:

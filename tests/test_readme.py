@@ -21,6 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import AliasChoices
+from pydantic.fields import FieldInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = re.compile(
@@ -149,9 +151,18 @@ def test_every_setting_is_in_the_readme() -> None:
     from postback.settings import Settings
 
     text = (ROOT / "README.md").read_text()
-    names = [field.alias or name for name, field in Settings.model_fields.items()]
+    names = [env_name(name, field) for name, field in Settings.model_fields.items()]
     assert "POSTBACK_PUBLIC_URL" in names
     assert [name for name in names if f"`{name}`" not in text] == []
+
+
+def env_name(name: str, field: FieldInfo) -> str:
+    """The variable a setting is documented under: its alias, or the first of its choices."""
+    if field.alias:
+        return field.alias
+    if isinstance(field.validation_alias, AliasChoices):
+        return str(field.validation_alias.choices[0])
+    return str(field.validation_alias or name)
 
 
 def test_what_make_test_installs_is_explained() -> None:
@@ -159,6 +170,8 @@ def test_what_make_test_installs_is_explained() -> None:
     makefile = (ROOT / "Makefile").read_text()
     packages = re.findall(r'missing="\$\$missing ([\w-]+)"', makefile)
     assert packages == ["redis-server", "chromium", "fonts-noto-cjk"]
+    assert "--no-install-recommends docker-compose" in makefile
+    packages.append("docker-compose")
     development = (ROOT / "README.md").read_text().split("## Development", 1)[1]
     for package in packages:
         assert f"`{package}`" in development, package

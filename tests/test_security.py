@@ -74,6 +74,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/redoc"): Call(Access.PUBLIC),
     ("GET", "/openapi.json"): Call(Access.PUBLIC),
     ("GET", "/health"): Call(Access.PUBLIC),
+    ("GET", "/health/live"): Call(Access.PUBLIC),
     ("GET", "/info"): Call(Access.PUBLIC),
     ("GET", "/metrics"): Call(Access.PUBLIC),
     ("GET", "/static"): Call(Access.PUBLIC, url="/static/vendor/swagger-ui/swagger-ui.css"),

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from postback.gcp import MetadataTokenError, metadata_token
 from postback.nlq.guard import REPORTING_VIEWS
 from postback.settings import Settings
 
@@ -111,7 +112,12 @@ async def generate_sql(
     if settings.nlq_llm_base_url is None:
         raise LlmUnavailable("no LLM is configured (NLQ_LLM_BASE_URL)")
     headers = {"Content-Type": "application/json"}
-    if settings.nlq_llm_api_key is not None:
+    if settings.nlq_llm_auth == "google":
+        try:
+            headers["Authorization"] = f"Bearer {await metadata_token().get()}"
+        except MetadataTokenError as exc:
+            raise LlmUnavailable(str(exc)) from exc
+    elif settings.nlq_llm_api_key is not None:
         headers["Authorization"] = f"Bearer {settings.nlq_llm_api_key.get_secret_value()}"
     body = {
         "model": settings.nlq_llm_model,

@@ -34,6 +34,13 @@ async def health(request: Request) -> JSONResponse:
     return JSONResponse(body, status_code=200 if accepting else 503)
 
 
+@router.get("/health/live")
+async def live() -> dict[str, str]:
+    """The process is up and answering: the startup and liveness probe (no database check)."""
+    # A database outage must not restart instances: they keep acknowledging from the spool.
+    return {"status": "live"}
+
+
 async def _deliveries(request: Request) -> dict[str, int] | None:
     """Outgoing postbacks waiting and given up, also set as the `postback_deliveries` gauge."""
     try:
