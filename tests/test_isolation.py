@@ -44,6 +44,7 @@ PUBLIC = {
     "/docs",
     "/redoc",
     "/health",
+    "/health/live",
     "/info",
     "/metrics",
     "/openapi.json",
