@@ -19,6 +19,9 @@ from postback import __version__, migrate
 from postback.accounts.pages import router as accounts_pages_router
 from postback.accounts.routes import router as accounts_router
 from postback.admin.routes import router as admin_router
+from postback.audit.jobs import AuditRetentionJob
+from postback.audit.pages import router as audit_pages_router
+from postback.audit.routes import router as audit_router
 from postback.auth import ADMIN_TOKEN_FILE, load_admin_token
 from postback.conversions.routes import router as conversions_router
 from postback.dashboard.routes import router as dashboard_router
@@ -103,6 +106,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     cleanup = CleanupJob(db.engine, settings.cleanup_interval)
     cleanup.start()
     app.state.cleanup = cleanup
+    audit_retention = AuditRetentionJob(db.engine, settings.cleanup_interval, settings.audit_days)
+    audit_retention.start()
+    app.state.audit_retention = audit_retention
     compaction = CompactionJob(db.engine, settings.compaction_interval, settings.timezone)
     compaction.start()
     app.state.compaction = compaction
@@ -137,6 +143,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await cleanup.stop()
+        await audit_retention.stop()
         await compaction.stop()
         await deliveries.stop()
         await sender.close()
@@ -183,6 +190,8 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(rejections_pages_router)
     api.include_router(accounts_router)
     api.include_router(accounts_pages_router)
+    api.include_router(audit_router)
+    api.include_router(audit_pages_router)
     api.include_router(nlq_pages_router)
     api.include_router(nlq_router)
     api.include_router(dashboard_router)

@@ -11,6 +11,7 @@ import typer
 
 from postback import migrate as migrations
 from postback.accounts.cli import app as users
+from postback.audit.cli import app as audit
 from postback.cli_support import database_url
 from postback.lifecycle.cli import cleanup
 from postback.nlq.cli import ask
@@ -63,6 +64,7 @@ app.command()(cleanup)
 app.command()(ask)
 app.add_typer(tenants, name="tenants")
 app.add_typer(users, name="users")
+app.add_typer(audit, name="audit")
 app.add_typer(db, name="db")
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import getpass
 import re
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from typing import TypeVar
 
@@ -13,6 +15,8 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from postback import migrate as migrations
+from postback.audit import service as audit
+from postback.audit.schemas import Actor
 from postback.db import sqlalchemy_url
 from postback.embedded import EmbeddedPostgres
 from postback.settings import get_settings
@@ -50,12 +54,23 @@ def database_url() -> Iterator[str]:
         embedded.stop()
 
 
+def cli_actor() -> Actor:
+    """Who a command's changes are recorded as: the OS user, on this machine."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = "unknown"
+    return Actor("cli", user, user_agent=f"postback CLI on {socket.gethostname()}")
+
+
 @contextlib.asynccontextmanager
 async def session(url: str) -> AsyncIterator[AsyncSession]:
-    """One transaction, committed when the block ends without an error."""
+    """One transaction, committed when the block ends without an error; its changes are
+    audited as the OS user's (`cli_actor`)."""
     engine = create_async_engine(sqlalchemy_url(url))
     try:
         async with AsyncSession(engine, expire_on_commit=False) as opened, opened.begin():
+            audit.act_as(opened, cli_actor())
             yield opened
     finally:
         await engine.dispose()

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     # Retention: how often each instance tries to run the cleanup (one at a time, by an
     # advisory lock); 0 leaves it to `postback cleanup` from cron or Cloud Scheduler.
     cleanup_interval: int = Field(default=3600, ge=0, alias="POSTBACK_CLEANUP_INTERVAL")
+    # The audit log (who changed what) keeps entries this many days; its pruning runs with
+    # the cleanup's interval.
+    audit_days: int = Field(default=730, ge=1, alias="POSTBACK_AUDIT_DAYS")
     # Natural-language questions: an OpenAI-compatible endpoint (Vertex AI, Ollama, vLLM...)
     # asked for SQL when the offline engine cannot parse a question; unset, no LLM is used.
     nlq_llm_base_url: str | None = Field(default=None, alias="NLQ_LLM_BASE_URL")
@@ -203,6 +206,7 @@ class Settings(BaseSettings):
             "max_body_bytes": self.max_body_bytes,
             "strict_tokens": self.strict_tokens,
             "cleanup_interval": self.cleanup_interval,
+            "audit_days": self.audit_days,
             "rate_limits": "redis" if self.redis_url else "in-process",
             "cors_origins": self.cors_origin_list,
             "forwarding": {

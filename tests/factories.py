@@ -7,14 +7,20 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postback.app import PostbackApp
+from postback.audit import service as audit
+from postback.audit.schemas import Actor
 from postback.tenants import service
 from postback.tenants.service import CreatedTenant
+
+# Who the factories' changes are recorded as (a change needs an actor: audit.service.act_as).
+TEST_ACTOR = Actor("cli", "tests")
 
 
 async def create_tenant(app: PostbackApp, slug: str = "acme", **fields: Any) -> CreatedTenant:
     """Create a partner through the service, committed, and make ingestion see it."""
     fields.setdefault("name", slug.title())
     async with AsyncSession(app.state.db.engine, expire_on_commit=False) as session:
+        audit.act_as(session, TEST_ACTOR)
         created = await service.create_tenant(session, slug=slug, **fields)
         await session.commit()
     await app.state.directory.reload()

@@ -113,7 +113,7 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
     for attempt in range(3):
         try:
             await conn.execute(
-                "TRUNCATE conversion, rejection, tenant, app_user, sign_in_session"
+                "TRUNCATE conversion, rejection, tenant, app_user, sign_in_session, audit_entry"
                 " RESTART IDENTITY CASCADE;"
                 "INSERT INTO tenant (slug, name, is_default) VALUES ('default', 'Default', true)"
             )

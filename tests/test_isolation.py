@@ -46,6 +46,7 @@ PUBLIC = {
     "/docs",
     "/redoc",
     "/health",
+    "/health/live",
     "/info",
     "/metrics",
     "/openapi.json",
@@ -98,6 +99,9 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
     ],
     "/api/rejections/{rejection_id}": lambda b: [{}],
     "/admin/rejections": lambda b: [{}],
+    # The audit log: the admin token only (a partner's key is refused, its own entries too).
+    "/api/audit": lambda b: [{}, {"tenant": b.slug}, {"action": "tenant."}, {"limit": 500}],
+    "/admin/audit": lambda b: [{}, {"tenant": b.slug}],
     # Admin pages need the admin's session cookie: a partner's key only gets the sign-in page.
     "/admin": lambda b: [{}],
     "/admin/partners/new": lambda b: [{}],

@@ -146,6 +146,8 @@ ROUTES: dict[tuple[str, str], Call] = {
         Access.ADMIN_PAGE, lambda _: {"data": {"field.usd_payout": "1.00"}}, 303
     ),
     ("POST", "/admin/rejections/replay"): Call(Access.ADMIN_PAGE, status=303),
+    ("GET", "/api/audit"): Call(Access.ADMIN),
+    ("GET", "/admin/audit"): Call(Access.ADMIN_PAGE),
     ("GET", "/admin"): Call(Access.ADMIN_PAGE),
     ("GET", "/admin/partners/new"): Call(Access.ADMIN_PAGE),
     ("POST", "/admin/partners/new"): Call(Access.ADMIN_PAGE, partner_form("form-new"), 303),

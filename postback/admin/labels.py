@@ -311,6 +311,7 @@ LABELS: dict[str, tuple[str, str]] = BASE | {
     "copy_failed": ("Selected: press Ctrl+C", "已选中，请按 Ctrl+C 复制"),
     "recent_postbacks": ("Recent postbacks", "最近回传记录"),
     "rejections": ("Rejections", "拒绝记录"),
+    "audit_log": ("Audit log", "审计日志"),
     "no_postbacks": ("No postbacks yet.", "暂无回传。"),
     "no_rejections": ("No rejections.", "暂无拒绝记录。"),
     "all_rejections": ("All, with replay", "查看全部并重放"),

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 
 from postback.admin import service
 from postback.admin.pages import AdminRoute, CsrfFailed, SignInRequired, render, safe_next
+from postback.audit.routes import Audited
 from postback.auth import ADMIN
 from postback.conversions import pages as conversion_pages
 from postback.conversions.routes import ConversionPk
@@ -176,7 +177,7 @@ async def create_partner(
     request: Request,
     current: SignedIn,
     form: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     base: PublicBase,
 ) -> Response:
@@ -234,7 +235,7 @@ async def update_partner(
     tenant_id: TenantId,
     current: SignedIn,
     form: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     base: PublicBase,
 ) -> Response:
@@ -257,7 +258,7 @@ async def enable_partner(
     tenant_id: TenantId,
     current: SignedIn,
     _: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     base: PublicBase,
 ) -> Response:
@@ -270,7 +271,7 @@ async def disable_partner(
     tenant_id: TenantId,
     current: SignedIn,
     _: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     base: PublicBase,
 ) -> Response:
@@ -283,7 +284,7 @@ async def rotate_secret(
     tenant_id: TenantId,
     current: SignedIn,
     form: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     base: PublicBase,
 ) -> Response:

@@ -127,6 +127,11 @@ def fill(url: str, filled: Mapping[str, str]) -> str:
 _SECRET_NAME = re.compile(r"token|key|secret|pass|sig|auth|hash", re.IGNORECASE)
 
 
+def secret_name(name: str) -> bool:
+    """Whether a parameter's name says its value is a secret (masked wherever it is shown)."""
+    return _SECRET_NAME.search(name) is not None
+
+
 def masked(url: str) -> str:
     """`url` as it may be shown and kept: the values of parameters named like secrets (token,
     key, secret, password, signature, auth, hash) and any password in the authority as ***."""

@@ -27,7 +27,8 @@ from starlette.responses import RedirectResponse, Response
 
 from postback.admin.pages import AdminRoute, render
 from postback.admin.routes import CheckedForm, SignedIn
-from postback.deps import AppSettings, Session
+from postback.audit.routes import Audited
+from postback.deps import AppSettings
 from postback.errors import InvalidInput
 from postback.forwarding import macros, service
 from postback.forwarding.routes import Id, Rules
@@ -279,7 +280,7 @@ def _partner(
     request: Request,
     tenant_id: TenantId,
     current: SignedIn,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     policy: Rules,
 ) -> Partner:

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
+from postback.audit.routes import Audited
 from postback.auth import AdminAuth, Auth
 from postback.deps import AppSettings, Session
 from postback.errors import NotFound
@@ -65,7 +66,7 @@ async def list_forwards(tenant_id: OwnTenant, session: Session, policy: Rules) -
 
 @router.post("/forwards", response_model=ForwardSaved, status_code=status.HTTP_201_CREATED)
 async def create_forward(
-    tenant_id: Id, data: ForwardIn, session: Session, policy: Rules, _: AdminAuth
+    tenant_id: Id, data: ForwardIn, session: Audited, policy: Rules, _: AdminAuth
 ) -> ForwardSaved:
     """Send the partner's conversions to a URL; a signing secret is shown this once."""
     return await service.create_forward(session, tenant_id, data, policy)
@@ -84,7 +85,7 @@ async def update_forward(
     tenant_id: Id,
     forward_id: Id,
     data: ForwardUpdate,
-    session: Session,
+    session: Audited,
     policy: Rules,
     _: AdminAuth,
 ) -> ForwardSaved:
@@ -94,21 +95,21 @@ async def update_forward(
 
 @router.post("/forwards/{forward_id}/rotate-secret", response_model=ForwardSaved)
 async def rotate_secret(
-    tenant_id: Id, forward_id: Id, session: Session, policy: Rules, _: AdminAuth
+    tenant_id: Id, forward_id: Id, session: Audited, policy: Rules, _: AdminAuth
 ) -> ForwardSaved:
     """A new signing secret, shown this once; the old one stops at once."""
     return await service.rotate_signing_secret(session, tenant_id, forward_id, policy)
 
 
 @router.delete("/forwards/{forward_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def delete_forward(tenant_id: Id, forward_id: Id, session: Session, _: AdminAuth) -> Response:
+async def delete_forward(tenant_id: Id, forward_id: Id, session: Audited, _: AdminAuth) -> Response:
     """Remove the forward, with its delivery log and anything still waiting."""
     await service.delete_forward(session, tenant_id, forward_id)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.post("/forwards/{forward_id}/resend", response_model=Resent)
-async def resend_dead(tenant_id: Id, forward_id: Id, session: Session, _: AdminAuth) -> Resent:
+async def resend_dead(tenant_id: Id, forward_id: Id, session: Audited, _: AdminAuth) -> Resent:
     """Every dead delivery of the forward queued again, with a fresh retry schedule."""
     return Resent(requeued=await service.resend(session, tenant_id, forward_id))
 
@@ -158,7 +159,7 @@ async def get_delivery(tenant_id: OwnTenant, delivery_id: Id, session: Session) 
 
 
 @router.post("/deliveries/{delivery_id}/resend", response_model=Resent)
-async def resend_one(tenant_id: Id, delivery_id: Id, session: Session, _: AdminAuth) -> Resent:
+async def resend_one(tenant_id: Id, delivery_id: Id, session: Audited, _: AdminAuth) -> Resent:
     """One dead delivery queued again."""
     found = await service.get_delivery(session, tenant_id, delivery_id)
     count = await service.resend(session, tenant_id, found.forward_id, delivery_id)

@@ -20,6 +20,8 @@ import orjson
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postback.audit import service as audit
+from postback.audit.schemas import Target
 from postback.errors import InvalidInput, NotFound
 from postback.forwarding import macros, repository, targets
 from postback.forwarding.models import Forward
@@ -163,6 +165,25 @@ def _out(forward: Forward, counts: dict[str, int], policy: Policy) -> dict[str, 
     }
 
 
+def _target(forward: Forward) -> Target:
+    return Target("forward", forward.id, macros.masked(forward.url), forward.tenant_id)
+
+
+def _snapshot(forward: Forward) -> dict[str, Any]:
+    """The forward as its audit entries keep it: the URL masked, whether it signs (the
+    signing secret itself never)."""
+    return {
+        "url": macros.masked(forward.url),
+        "method": forward.method,
+        "events": list(forward.events),
+        "statuses": forward.statuses,
+        "offers": forward.offers,
+        "payout_percent": forward.payout_percent,
+        "signing": forward.signing_secret is not None,
+        "enabled": forward.enabled,
+    }
+
+
 async def list_forwards(session: AsyncSession, tenant_id: int, policy: Policy) -> list[ForwardOut]:
     await _tenant_exists(session, tenant_id)
     forwards = await repository.forwards_of(session, tenant_id)
@@ -210,6 +231,7 @@ async def create_forward(
     session.add(forward)
     await session.flush()
     await session.refresh(forward)
+    await audit.record(session, "forward.create", _target(forward), after=_snapshot(forward))
     return ForwardSaved(**_out(forward, {}, policy), signing_secret=forward.signing_secret)
 
 
@@ -217,6 +239,7 @@ async def update_forward(
     session: AsyncSession, tenant_id: int, forward_id: int, data: ForwardUpdate, policy: Policy
 ) -> ForwardSaved:
     forward = await _forward(session, tenant_id, forward_id)
+    before = _snapshot(forward)
     changes = data.model_dump(exclude_unset=True)
     if "url" in changes:
         await _check_url(changes["url"], policy)
@@ -233,6 +256,9 @@ async def update_forward(
     forward.updated_at = func.now()
     await session.flush()
     await session.refresh(forward)
+    old, new = audit.changed(before, _snapshot(forward))
+    if new:
+        await audit.record(session, "forward.update", _target(forward), before=old, after=new)
     counts = await repository.delivery_counts(session, [forward.id])
     return ForwardSaved(**_out(forward, counts.get(forward.id, {}), policy), signing_secret=shown)
 
@@ -242,10 +268,18 @@ async def rotate_signing_secret(
 ) -> ForwardSaved:
     forward = await _forward(session, tenant_id, forward_id)
     _check_signing(forward.method, True)
+    was_set = forward.signing_secret is not None
     forward.signing_secret = new_signing_secret()
     forward.updated_at = func.now()
     await session.flush()
     await session.refresh(forward)
+    await audit.record(
+        session,
+        "forward.rotate_secret",
+        _target(forward),
+        before={"signing_secret": audit.MASK if was_set else None},
+        after={"signing_secret": audit.REPLACED},
+    )
     counts = await repository.delivery_counts(session, [forward.id])
     return ForwardSaved(
         **_out(forward, counts.get(forward.id, {}), policy), signing_secret=forward.signing_secret
@@ -254,7 +288,9 @@ async def rotate_signing_secret(
 
 async def delete_forward(session: AsyncSession, tenant_id: int, forward_id: int) -> None:
     forward = await _forward(session, tenant_id, forward_id)
+    target, before = _target(forward), _snapshot(forward)
     await repository.delete_forward(session, forward.id)
+    await audit.record(session, "forward.delete", target, before=before)
 
 
 def _delivery_out(row: DeliveryRow, attempts: Sequence[AttemptOut] | None) -> DeliveryOut:
@@ -332,7 +368,14 @@ async def resend(
             raise NotFound(f"forward {forward_id} has no delivery {delivery_id}", "delivery_id")
         if row.delivery.state != "dead":
             raise NotDead(delivery_id, row.delivery.state)
-    return await repository.requeue_dead(session, forward.id, delivery_id)
+    count = await repository.requeue_dead(session, forward.id, delivery_id)
+    if delivery_id is None:
+        target, action = _target(forward), "forward.resend"
+    else:
+        name = f"forward {forward.id}"
+        target, action = Target("delivery", delivery_id, name, tenant_id), "delivery.resend"
+    await audit.record(session, action, target, after={"requeued": count})
+    return count
 
 
 SAMPLE: dict[str, Any] = {

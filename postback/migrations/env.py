@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from postback.accounts import models as _account_models  # noqa: F401
+from postback.audit import models as _audit_models  # noqa: F401
 from postback.conversions import models as _conversion_models  # noqa: F401
 from postback.db import sqlalchemy_url
 from postback.forwarding import models as _forwarding_models  # noqa: F401

@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from postback.admin.pages import AdminRoute
 from postback.admin.routes import CheckedForm, SignedIn
 from postback.admin.service import Problem
+from postback.audit.routes import Audited
 from postback.auth import ADMIN
 from postback.deps import AppSettings, Session
 from postback.errors import PostbackError
@@ -112,7 +113,7 @@ async def rejections_page(
 async def replay_matching(
     current: SignedIn,
     form: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     ingest: Ingest,
     request: Request,
@@ -141,7 +142,7 @@ async def replay_one(
     rejection_id: RejectionId,
     current: SignedIn,
     form: CheckedForm,
-    session: Session,
+    session: Audited,
     settings: AppSettings,
     ingest: Ingest,
 ) -> Response:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
+from postback.audit.routes import Audited
 from postback.auth import AdminAuth, Auth
 from postback.conversions.routes import PartnerSlug, text_filter
 from postback.deps import AppSettings, Session
@@ -87,7 +88,7 @@ async def list_rejections(
 
 @router.post("/replay", response_model=BulkReplayOut)
 async def replay_matching(
-    session: Session,
+    session: Audited,
     principal: AdminAuth,
     settings: AppSettings,
     ingest: Ingest,
@@ -115,7 +116,7 @@ async def get_rejection(
 )
 async def replay(
     rejection_id: RejectionId,
-    session: Session,
+    session: Audited,
     _: AdminAuth,
     ingest: Ingest,
     fix: Annotated[ReplayIn | None, Body()] = None,

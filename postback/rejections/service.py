@@ -9,13 +9,15 @@ and marked replayed in the request's transaction.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postback.audit import service as audit
+from postback.audit.schemas import Target
 from postback.auth import Principal
 from postback.conversions.models import Rejection
 from postback.conversions.service import parse_moment, scope_tenant
@@ -152,7 +154,21 @@ async def replay(
     rows = await repository.lock_rejections(session, RejectionFilter(), ids=[rejection_id], limit=1)
     if not rows:
         raise NotFound(f"no rejection with id {rejection_id}", "id")
-    return await _replay_locked(session, ingest, rows[0], fix, by)
+    outcome = await _replay_locked(session, ingest, rows[0], fix, by)
+    if isinstance(outcome, Replayed) and not outcome.already:
+        rejection = rows[0][0]
+        after: dict[str, Any] = {"conversion_pk": outcome.conversion_pk}
+        if fix is not None:
+            after |= {"corrected": dict(fix.fields), "tenant": fix.tenant}
+        # The partner it was stored under: the correction's, else the rejection's (`_partner`).
+        tenant_id = rejection.tenant_id
+        if fix is not None and fix.tenant is not None:
+            tenant_id = await repository.tenant_id_by_slug(session, fix.tenant)
+        target = Target("rejection", rejection.id, rejection.reason, tenant_id)
+        await audit.record(
+            session, "rejection.replay", target, before={"replayed": False}, after=after
+        )
+    return outcome
 
 
 async def replay_matching(
@@ -168,17 +184,25 @@ async def replay_matching(
     where = await _where(session, principal, filters, zone)
     rows = await repository.lock_rejections(session, where, ids=None, limit=BULK_LIMIT + 1)
     counts = {"replayed": 0, "still_invalid": 0, "already_replayed": 0, "unavailable": 0}
+    replayed: list[int] = []
     for row in rows[:BULK_LIMIT]:
         match await _replay_locked(session, ingest, row, None, by):
             case Replayed(already=True):
                 counts["already_replayed"] += 1
             case Replayed():
                 counts["replayed"] += 1
+                replayed.append(row[0].id)
             case StillInvalid():
                 counts["still_invalid"] += 1
             case Unavailable():
                 counts["unavailable"] += 1
-    return BulkReplayOut(**counts, more=len(rows) > BULK_LIMIT)
+    result = BulkReplayOut(**counts, more=len(rows) > BULK_LIMIT)
+    if replayed:
+        asked = {name: value for name, value in asdict(filters).items() if value is not None}
+        target = Target("rejection", None, "filters", where.tenant_id)
+        after = {"filters": asked, **result.model_dump(), "rejection_ids": replayed}
+        await audit.record(session, "rejection.replay_bulk", target, after=after)
+    return result
 
 
 async def _replay_locked(

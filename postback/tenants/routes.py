@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Request, status
 from sqlalchemy import event
 from sqlalchemy.orm import Session as OrmSession
 
+from postback.audit.routes import Audited
 from postback.auth import reads_every_partner_changes_admin
 from postback.deps import AppSettings, Session
 from postback.tenants import service
@@ -67,7 +68,7 @@ async def list_tenants(session: Session, settings: AppSettings) -> list[TenantOu
     dependencies=[Changes],
 )
 async def create_tenant(
-    data: TenantCreate, session: Session, settings: AppSettings, base: PublicBase
+    data: TenantCreate, session: Audited, settings: AppSettings, base: PublicBase
 ) -> TenantCreated:
     """Create a partner; its secrets and postback URL are shown this once."""
     return await service.create(session, data, default_zone=settings.timezone, base=base)
@@ -81,27 +82,27 @@ async def get_tenant(tenant_id: TenantId, session: Session, settings: AppSetting
 
 @router.patch("/{tenant_id}", response_model=TenantOut, dependencies=[Changes])
 async def update_tenant(
-    tenant_id: TenantId, data: TenantUpdate, session: Session, settings: AppSettings
+    tenant_id: TenantId, data: TenantUpdate, session: Audited, settings: AppSettings
 ) -> TenantOut:
     """Change the fields sent; a token set here is not shown back."""
     return await service.update(session, tenant_id, data, default_zone=settings.timezone)
 
 
 @router.post("/{tenant_id}/disable", response_model=TenantOut, dependencies=[Changes])
-async def disable_tenant(tenant_id: TenantId, session: Session, settings: AppSettings) -> TenantOut:
+async def disable_tenant(tenant_id: TenantId, session: Audited, settings: AppSettings) -> TenantOut:
     """Refuse the partner's postbacks (kept as rejections) and its API key until enabled."""
     return await service.enable(session, tenant_id, False, default_zone=settings.timezone)
 
 
 @router.post("/{tenant_id}/enable", response_model=TenantOut, dependencies=[Changes])
-async def enable_tenant(tenant_id: TenantId, session: Session, settings: AppSettings) -> TenantOut:
+async def enable_tenant(tenant_id: TenantId, session: Audited, settings: AppSettings) -> TenantOut:
     """Accept the partner's postbacks and API key again."""
     return await service.enable(session, tenant_id, True, default_zone=settings.timezone)
 
 
 @router.post("/{tenant_id}/rotate", response_model=Rotated, dependencies=[Changes])
 async def rotate_secret(
-    tenant_id: TenantId, data: RotateIn, session: Session, settings: AppSettings, base: PublicBase
+    tenant_id: TenantId, data: RotateIn, session: Audited, settings: AppSettings, base: PublicBase
 ) -> Rotated:
     """Replace the API key or a token; the new one is shown this once, the old one stops."""
     return await service.rotate(

@@ -15,6 +15,8 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from postback.audit import service as audit
+from postback.audit.schemas import Target
 from postback.errors import Conflict, InvalidInput, NotFound
 from postback.security import hash_secret, new_secret
 from postback.tenants import postback_url, repository
@@ -105,6 +107,27 @@ async def _check_token_free(
         raise Conflict(_taken_message(kind), kind)
 
 
+def _target(tenant: Tenant) -> Target:
+    return Target("tenant", tenant.id, tenant.name, tenant.id)
+
+
+def _snapshot(tenant: Tenant) -> dict[str, Any]:
+    """The partner's settings as its audit entries keep them (which secrets are set, never
+    what they are)."""
+    return {
+        "name": tenant.name,
+        "slug": tenant.slug,
+        "enabled": tenant.enabled,
+        "retention_days": tenant.retention_days,
+        "dedup_enabled": tenant.dedup_enabled,
+        "rate_limit_per_minute": tenant.rate_limit_per_minute,
+        "timezone": tenant.timezone,
+        "day_first_dates": tenant.day_first_dates,
+        "decimal_comma": tenant.decimal_comma,
+        **{kind: audit.MASK if getattr(tenant, f"{kind}_hash") else None for kind in SECRET_KINDS},
+    }
+
+
 async def _locked(session: AsyncSession, tenant_id: int) -> Tenant:
     tenant = await repository.lock_tenant(session, tenant_id)
     if tenant is None:
@@ -155,16 +178,23 @@ async def create_tenant(
     )
     session.add(tenant)
     await _flush(session)
+    await audit.record(session, "tenant.create", _target(tenant), after=_snapshot(tenant))
     return CreatedTenant(tenant=tenant, secrets=secrets)
 
 
 async def update_tenant(
-    session: AsyncSession, tenant_id: int, changes: Mapping[str, Any]
+    session: AsyncSession,
+    tenant_id: int,
+    changes: Mapping[str, Any],
+    *,
+    action: str = "tenant.update",
 ) -> Tenant:
-    """Apply the given fields; a token value replaces the token, None removes it."""
+    """Apply the given fields; a token value replaces the token, None removes it. The audit
+    entry (`action`) keeps the fields that changed."""
     tenant = await _locked(session, tenant_id)
     if not changes:
         return tenant
+    before = _snapshot(tenant)
     fields = dict(changes)
     if tenant.is_default:
         if fields.get("slug", tenant.slug) != tenant.slug:
@@ -190,6 +220,10 @@ async def update_tenant(
         setattr(tenant, field, value)
     tenant.updated_at = func.now()
     await _flush(session)
+    after = _snapshot(tenant) | {kind: audit.REPLACED for kind, value in tokens.items() if value}
+    old, new = audit.changed(before, after)
+    if new:
+        await audit.record(session, action, _target(tenant), before=old, after=new)
     return tenant
 
 
@@ -198,7 +232,8 @@ def _has_token(tenant: Tenant) -> bool:
 
 
 async def set_enabled(session: AsyncSession, tenant_id: int, enabled: bool) -> Tenant:
-    return await update_tenant(session, tenant_id, {"enabled": enabled})
+    action = "tenant.enable" if enabled else "tenant.disable"
+    return await update_tenant(session, tenant_id, {"enabled": enabled}, action=action)
 
 
 async def rotate_secret(
@@ -212,9 +247,17 @@ async def rotate_secret(
     digest = hash_secret(secret)
     if kind != "api_key":
         await _check_token_free(session, kind, digest, tenant.id)
+    was_set = getattr(tenant, f"{kind}_hash") is not None
     setattr(tenant, f"{kind}_hash", digest)
     tenant.updated_at = func.now()
     await _flush(session)
+    await audit.record(
+        session,
+        "tenant.rotate_secret",
+        _target(tenant),
+        before={kind: audit.MASK if was_set else None},
+        after={kind: audit.REPLACED},
+    )
     return RotatedSecret(tenant=tenant, kind=kind, secret=secret)
 
 

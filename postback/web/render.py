@@ -29,6 +29,7 @@ AREAS = {
     "conversions": "conversions",
     "rejections": "rejections",
     "web": "web",
+    "audit": "audit",
 }
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 

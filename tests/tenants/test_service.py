@@ -14,8 +14,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from postback.app import PostbackApp
+from postback.audit import service as audit
 from postback.errors import Conflict
 from postback.tenants import service
+from tests.factories import TEST_ACTOR
 
 
 async def blocked_on_a_lock(db: asyncpg.Connection) -> None:
@@ -35,6 +37,8 @@ async def race(
     """Run `first` (uncommitted), start `second`, let it wait, commit `first`."""
     engine = app.state.db.engine
     async with AsyncSession(engine) as one, AsyncSession(engine) as two:
+        audit.act_as(one, TEST_ACTOR)
+        audit.act_as(two, TEST_ACTOR)
         await first(one)
 
         async def run_second() -> None:
@@ -80,6 +84,7 @@ class TestRaces:
 
     async def test_renaming_onto_a_new_partner(self, app, db):
         async with AsyncSession(app.state.db.engine) as session:
+            audit.act_as(session, TEST_ACTOR)
             other = (await service.create_tenant(session, name="Other", slug="other")).tenant.id
             await session.commit()
 

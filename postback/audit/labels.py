@@ -1,0 +1,68 @@
+"""The audit page's labels in English and Chinese, on top of the admin pages' own (the
+mechanism: postback/web/labels.py)."""
+
+from __future__ import annotations
+
+from postback.admin.labels import LABELS as ADMIN_LABELS
+
+# What each action is called on the page; the API and the filters use the dotted names.
+ACTION_LABELS: dict[str, tuple[str, str]] = {
+    "action.tenant.create": ("Partner created", "创建合作伙伴"),
+    "action.tenant.update": ("Partner changed", "修改合作伙伴"),
+    "action.tenant.enable": ("Partner enabled", "启用合作伙伴"),
+    "action.tenant.disable": ("Partner disabled", "停用合作伙伴"),
+    "action.tenant.rotate_secret": ("Partner secret rotated", "轮换合作伙伴密钥"),
+    "action.forward.create": ("Forward added", "添加转发"),
+    "action.forward.update": ("Forward changed", "修改转发"),
+    "action.forward.delete": ("Forward deleted", "删除转发"),
+    "action.forward.rotate_secret": ("Signing secret rotated", "轮换签名密钥"),
+    "action.forward.resend": ("Dead deliveries re-sent", "重发失败的投递"),
+    "action.delivery.resend": ("Delivery re-sent", "重发投递"),
+    "action.rejection.replay": ("Rejection replayed", "重放拒绝记录"),
+    "action.rejection.replay_bulk": ("Rejections replayed (bulk)", "批量重放拒绝记录"),
+}
+
+ACTOR_KIND_LABELS: dict[str, tuple[str, str]] = {
+    "actor_kind.admin_token": ("admin token", "管理员令牌"),
+    "actor_kind.api_key": ("partner API key", "合作伙伴 API 密钥"),
+    "actor_kind.user": ("user", "用户"),
+    "actor_kind.cli": ("command line", "命令行"),
+}
+
+# key: (English, Chinese)
+LABELS: dict[str, tuple[str, str]] = (
+    ADMIN_LABELS
+    | ACTION_LABELS
+    | ACTOR_KIND_LABELS
+    | {
+        "audit_help": (
+            "Every change, newest first: who made it, from where, and each field before and"
+            " after. Secrets are never kept, only that they changed (***).",
+            "所有变更，按时间倒序：操作人、来源，以及每个字段修改前后的值。密钥从不保存，"
+            "只记录其已变更（***）。",
+        ),
+        "partner": ("Partner", "合作伙伴"),
+        "any": ("Any", "全部"),
+        "actor": ("Who", "操作人"),
+        "actor_help": ("exactly as listed, e.g. admin token", "与列表中一致，例如 admin token"),
+        "action": ("Action", "操作"),
+        "action_help": ("a name or its start, e.g. forward.", "操作名称或其开头，例如 forward."),
+        "target": ("Target", "对象"),
+        "target_help": ("kind or kind:id, e.g. forward:12", "类型或 类型:ID，例如 forward:12"),
+        "since": ("From", "起始"),
+        "until": ("Until", "截止"),
+        "filter": ("Filter", "筛选"),
+        "when": ("When", "时间"),
+        "from_where": ("From", "来源"),
+        "changes": ("Changes", "变更内容"),
+        "field": ("Field", "字段"),
+        "before": ("Before", "修改前"),
+        "after": ("After", "修改后"),
+        "no_entries": ("No entries match.", "没有符合条件的记录。"),
+        "older": ("Older entries", "更早的记录"),
+        "newest": ("Newest entries", "最新记录"),
+        "empty_value": ("(none)", "（无）"),
+        "yes": ("yes", "是"),
+        "no": ("no", "否"),
+    }
+)
