@@ -98,7 +98,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     batcher.start()
     deliveries.start()
-    cleanup = CleanupJob(db.engine, settings.cleanup_interval)
+    cleanup = CleanupJob(db.engine, settings.cleanup_interval, history_days=settings.history_days)
     cleanup.start()
     app.state.cleanup = cleanup
     compaction = CompactionJob(db.engine, settings.compaction_interval, settings.timezone)

@@ -50,6 +50,9 @@ class Settings(BaseSettings):
     # Retention: how often each instance tries to run the cleanup (one at a time, by an
     # advisory lock); 0 leaves it to `postback cleanup` from cron or Cloud Scheduler.
     cleanup_interval: int = Field(default=3600, ge=0, alias="POSTBACK_CLEANUP_INTERVAL")
+    # History: how many days a conversion's first row (without its payload) and the rollups
+    # are kept, after the partner's retention days have removed the detail.
+    history_days: int = Field(default=400, ge=1, le=36_500, alias="POSTBACK_HISTORY_DAYS")
     # Natural-language questions: an OpenAI-compatible endpoint (Vertex AI, Ollama, vLLM...)
     # asked for SQL when the offline engine cannot parse a question; unset, no LLM is used.
     nlq_llm_base_url: str | None = Field(default=None, alias="NLQ_LLM_BASE_URL")
@@ -172,6 +175,7 @@ class Settings(BaseSettings):
             "max_body_bytes": self.max_body_bytes,
             "strict_tokens": self.strict_tokens,
             "cleanup_interval": self.cleanup_interval,
+            "history_days": self.history_days,
             "rate_limits": "redis" if self.redis_url else "in-process",
             "cors_origins": self.cors_origin_list,
             "forwarding": {

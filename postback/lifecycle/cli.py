@@ -21,7 +21,8 @@ def cleanup(
         int, typer.Option(min=1, help="Rows per delete transaction")
     ] = BATCH_SIZE,
 ) -> None:
-    """Delete rows older than each partner's retention (for cron); prints what went."""
+    """Remove detail past each partner's retention and history past POSTBACK_HISTORY_DAYS
+    (for cron); prints, per partner and kind, what went (or with --dry-run would go)."""
     import sys
     from datetime import UTC, datetime
 
@@ -33,7 +34,8 @@ def cleanup(
     from postback.lifecycle.schemas import CleanupReport
     from postback.logging import configure_logging
 
-    configure_logging(get_settings())
+    settings = get_settings()
+    configure_logging(settings)
     # The report table owns stdout; log lines go to stderr.
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
 
@@ -42,7 +44,11 @@ def cleanup(
         engine = create_async_engine(sqlalchemy_url(url))
         try:
             return await jobs.run_cleanup(
-                engine, now=datetime.now(UTC), dry_run=dry_run, batch_size=batch_size
+                engine,
+                now=datetime.now(UTC),
+                dry_run=dry_run,
+                batch_size=batch_size,
+                history_days=settings.history_days,
             )
         finally:
             await engine.dispose()

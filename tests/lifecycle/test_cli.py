@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from postback.jobs import CLEANUP_LOCK
+from postback.rollups.service import compact
 from tests.factories import create_tenant
 from tests.lifecycle.rows import (
     add_conversion,
@@ -31,6 +32,10 @@ def cleanup(cli):
     return run
 
 
+async def cleared(db) -> set[int]:
+    return {r["id"] for r in await db.fetch("SELECT id FROM conversion WHERE raw IS NULL")}
+
+
 def table_row(stdout: str, slug: str) -> list[str]:
     """The cells of the report line for `slug` (the retention's "N days" as one cell)."""
     [line] = [line for line in stdout.splitlines() if line.split()[:1] == [slug]]
@@ -39,38 +44,47 @@ def table_row(stdout: str, slug: str) -> list[str]:
 
 @pytest.fixture
 async def kept(app, db) -> set[int]:
-    """Rows for the default partner (7 days) and acme (30 days); the ids cleanup must keep."""
+    """Rows for the default partner (7 days) and acme (30 days); the ids cleanup must keep
+    (every first row but the one that occurred past the 400 days of history)."""
     now = datetime.now(UTC)
     default = await default_tenant_id(db)
     acme = (await create_tenant(app, "acme", retention_days=30)).tenant.id
     keep = set()
-    for tenant, retention in ((default, 7), (acme, 30)):
+    for tenant in (default, acme):
         for age in (1, 10, 20, 40):
-            row = await add_conversion(db, tenant, now - age * DAY)
-            if age < retention:
-                keep.add(row)
+            keep.add(await add_conversion(db, tenant, now - age * DAY))
+        await add_conversion(db, tenant, now - 500 * DAY)
     await add_rejection(db, None, now - 10 * DAY)
+    # Folded, so the rollups hold still while the app's own compaction runs beside the test.
+    while await db.fetchval("SELECT count(*) FROM conversion_hourly_delta"):
+        await compact(app.state.db.engine)
     return keep
+
+
+COLUMNS = ["duplicates", "payloads", "rejections", "deliveries", "conversions", "rollup cells"]
 
 
 class TestCleanupCommand:
     async def test_dry_run_prints_the_report_and_deletes_nothing(self, cleanup, db, kept):
-        before = (await conversion_ids(db), await rejection_ids(db))
+        before = (await conversion_ids(db), await rejection_ids(db), await cleared(db))
 
         code, stdout, stderr = await cleanup("--dry-run")
 
         assert code == 0, stderr
         assert "dry run" in stdout
         assert "Traceback" not in stderr
-        header = table_row(stdout, "tenant")
-        assert header == ["tenant", "retention", "cutoff", "conversions", "rejections"]
-        slug, retention, cutoff, conversions, rejections = table_row(stdout, "default")
-        assert (slug, retention, conversions, rejections) == ("default", "7 days", "3", "1")
-        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", cutoff)
-        assert table_row(stdout, "acme")[1] == "30 days"
-        assert table_row(stdout, "acme")[3:] == ["1", "0"]
-        assert table_row(stdout, "total") == ["total", "4", "1"]
-        assert (await conversion_ids(db), await rejection_ids(db)) == before
+        assert table_row(stdout, "tenant") == ["tenant", "retention", "history", *COLUMNS]
+        # The 500-day conversion of each: its row, its hour cell and its day cell in each zone.
+        cells = str(1 + await db.fetchval("SELECT count(*) FROM conversion_daily_zone"))
+        default = ["default", "7 days", "400 days", "0", "3", "1", "0", "1", cells]
+        assert table_row(stdout, "default") == default
+        acme = ["acme", "30 days", "400 days", "0", "1", "0", "0", "1", cells]
+        assert table_row(stdout, "acme") == acme
+        total = ["total", "0", "4", "1", "0", "2", str(2 * int(cells))]
+        assert table_row(stdout, "total") == total
+        # Each kind is explained under the table.
+        assert "raw payloads cleared on first rows" in stdout
+        assert (await conversion_ids(db), await rejection_ids(db), await cleared(db)) == before
 
     async def test_a_real_run_deletes_and_prints_what_it_removed(self, cleanup, db, kept):
         code, stdout, stderr = await cleanup("--batch-size", "2")
@@ -78,8 +92,10 @@ class TestCleanupCommand:
         assert code == 0, stderr
         assert "dry run" not in stdout
         assert "removed" in stdout
-        assert table_row(stdout, "total") == ["total", "4", "1"]
+        cells = 1 + await db.fetchval("SELECT count(*) FROM conversion_daily_zone")
+        assert table_row(stdout, "total") == ["total", "0", "4", "1", "0", "2", str(2 * cells)]
         assert await conversion_ids(db) == kept
+        assert len(await cleared(db)) == 4
         assert await rejection_ids(db) == set()
 
     async def test_skips_while_another_cleanup_holds_the_lock(self, cleanup, db, kept):
