@@ -11,7 +11,7 @@ import typer
 
 from postback import migrate as migrations
 from postback.cli_support import database_url
-from postback.lifecycle.cli import cleanup
+from postback.lifecycle.cli import cleanup, import_history
 from postback.nlq.cli import ask
 from postback.settings import get_settings
 from postback.tenants.cli import app as tenants
@@ -57,6 +57,7 @@ def migrate() -> None:
 
 
 app.command()(cleanup)
+app.command("import")(import_history)
 app.command()(ask)
 app.add_typer(tenants, name="tenants")
 
