@@ -10,6 +10,7 @@ import pytest
 from postback.jobs import CLEANUP_LOCK
 from postback.rollups.service import compact
 from tests.factories import create_tenant
+from tests.lifecycle.exports import write_csv, write_xlsx
 from tests.lifecycle.rows import (
     add_conversion,
     add_rejection,
@@ -114,3 +115,61 @@ class TestCleanupCommand:
         code, stdout, _ = await cleanup("--help")
         assert code == 0
         assert "--dry-run" in stdout
+
+
+class TestImportCommand:
+    async def test_imports_a_file_and_prints_the_summary(self, app, cli, db, tmp_path):
+        await create_tenant(app, "history")
+        path = write_xlsx(tmp_path / "export.xlsx", "zh")
+
+        result = await cli("import", str(path), "--partner", "history")
+
+        assert result.code == 0, result.stderr
+        assert "4 rows read" in result.stdout
+        assert "stored: 4 (3 new conversions, 1 duplicates)" in result.stdout
+        assert "status changes: 1" in result.stdout
+        assert "not sent (use --forward)" in result.stdout
+        assert await db.fetchval("SELECT count(*) FROM conversion") == 4
+
+        again = await cli("import", str(path), "--partner", "history")
+
+        assert again.code == 0, again.stderr
+        assert "stored: 0" in again.stdout
+        assert "already imported: 4" in again.stdout
+        assert await db.fetchval("SELECT count(*) FROM conversion") == 4
+
+    async def test_a_dry_run_stores_nothing(self, app, cli, db, tmp_path):
+        await create_tenant(app, "history")
+        path = write_csv(tmp_path / "export.csv", delimiter=";", bom=True)
+
+        result = await cli("import", str(path), "--partner", "history", "--dry-run")
+
+        assert result.code == 0, result.stderr
+        assert "would store (dry run: nothing stored): 4" in result.stdout
+        assert await db.fetchval("SELECT count(*) FROM conversion") == 0
+
+    async def test_a_bad_row_is_named_and_nothing_is_stored(self, app, cli, db, tmp_path):
+        await create_tenant(app, "history")
+        path = tmp_path / "export.csv"
+        path.write_text(
+            "Conversion ID,Status,转化时间\nIA-1,approved,2026-10-01 10:00\nIA-2,ok,soon\n"
+        )
+
+        result = await cli("import", str(path), "--partner", "history")
+
+        assert result.code == 1
+        assert "error: line 3: datetime_conversion" in result.stderr
+        assert "nothing was imported" in result.stderr
+        assert await db.fetchval("SELECT count(*) FROM conversion") == 0
+
+    async def test_an_unknown_column_or_partner_is_an_error(self, app, cli, tmp_path):
+        path = tmp_path / "export.csv"
+        path.write_text("Conversion ID,Click Time\nIA-1,2026-10-01\n")
+        result = await cli("import", str(path), "--partner", "history")
+        assert result.code == 1
+        assert "unknown column 'Click Time'" in result.stderr
+
+        good = write_csv(tmp_path / "good.csv")
+        result = await cli("import", str(good), "--partner", "nobody")
+        assert result.code == 1
+        assert "error: --partner: no partner with slug 'nobody'" in result.stderr
