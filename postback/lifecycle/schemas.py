@@ -14,7 +14,11 @@ KINDS = (
     ("duplicates", "duplicates", "duplicate rows deleted (retention days, received time)"),
     ("payloads", "payloads", "raw payloads cleared on first rows (retention days, received time)"),
     ("rejections", "rejections", "refused postbacks deleted (retention days, received time)"),
-    ("deliveries", "deliveries", "finished forward deliveries and their attempts deleted"),
+    (
+        "deliveries",
+        "deliveries",
+        "finished forward deliveries and attempts deleted (retention days)",
+    ),
     ("conversions", "conversions", "rows of conversions past history days (conversion time)"),
     ("rollups", "rollup cells", "hour and day cells deleted (history days, whole hours/days)"),
 )
@@ -62,7 +66,7 @@ class CleanupReport:
         return total
 
     def as_table(self) -> str:
-        verb = "would be removed (dry run: nothing deleted)" if self.dry_run else "removed"
+        verb = "would remove or clear (dry run: nothing changed)" if self.dry_run else "removed"
         header = ("tenant", "retention", "history", *(title for _, title, _ in KINDS))
         rows = [
             (
@@ -82,7 +86,7 @@ class CleanupReport:
             right = [cell.rjust(width) for cell, width in zip(row[3:], widths[3:], strict=True)]
             return "  ".join(left + right).rstrip()
 
-        title = f"Cleanup at {_iso(self.now)}: rows past each partner's retention {verb}"
+        title = f"Cleanup at {_iso(self.now)}: what each partner's retention and history {verb}"
         legend = [f"  {title:<12}  {meaning}" for _, title, meaning in KINDS]
         if self.synced_until is not None:
             legend.append(f"  only rows received before {_iso(self.synced_until)} (synced)")

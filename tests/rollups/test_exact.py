@@ -232,13 +232,26 @@ class Mix:
             key = sorted(wrong, key=repr)[0]
             seen = f"raw {raw.get(key)} rollup {rolled.get(key)}"
             return f"{len(wrong)} cells differ, e.g. {key}: {seen}"
-        days = {tuple(r[:6]): tuple(r[6:]) for r in await conn.fetch(DAILY_CELLS)}
-        hours = {tuple(r[:6]): tuple(r[6:]) for r in await conn.fetch(HOURLY_BY_DAY)}
+        days, hours = await day_and_hour_cells(conn)
         if days != hours:
             wrong = {k for k in days.keys() | hours.keys() if days.get(k) != hours.get(k)}
             key = sorted(wrong, key=repr)[0]
             return f"{len(wrong)} day cells differ, e.g. {key}: {days.get(key)} {hours.get(key)}"
         return None
+
+
+async def day_and_hour_cells(conn: asyncpg.Connection) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """Both read in one snapshot: the app's own compaction may fold deltas between two reads."""
+
+    async def read() -> tuple[dict[Any, Any], dict[Any, Any]]:
+        days = {tuple(r[:6]): tuple(r[6:]) for r in await conn.fetch(DAILY_CELLS)}
+        hours = {tuple(r[:6]): tuple(r[6:]) for r in await conn.fetch(HOURLY_BY_DAY)}
+        return days, hours
+
+    if conn.is_in_transaction():  # the caller's transaction is the snapshot
+        return await read()
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await read()
 
 
 async def window_mismatch(
