@@ -421,3 +421,28 @@ class TestBatches:
         report = await service.cleanup(conn, now=NOW, batch_size=4)
 
         assert report.removed.payloads == 4
+
+
+class TestClearedPayload:
+    async def test_the_history_answers_with_the_payload_gone(self, conn, db, client, admin_headers):
+        first = await client.get("/postback/", params=postback("GONE-1", status="pending"))
+        late = await client.get("/postback/", params=postback("GONE-1", status="approved"))
+        await db.execute(
+            "UPDATE conversion SET received_at = $1 WHERE id = $2",
+            datetime.now(UTC) - 10 * DAY,
+            first.json()["id"],
+        )
+        await service.cleanup(conn, now=datetime.now(UTC))
+
+        answer = await client.get(
+            f"/postback/conversions/{first.json()['id']}/history", headers=admin_headers
+        )
+
+        assert answer.status_code == 200, answer.text
+        body = answer.json()
+        assert body["conversion"]["status"] == "approved"
+        assert body["conversion"]["raw"] is None
+        [cleared, update] = body["entries"]
+        assert (cleared["raw"], cleared["status"], cleared["status_raw"]) == (None, "unknown", None)
+        assert update["id"] == late.json()["id"]
+        assert update["raw"]["status"] == "approved"
