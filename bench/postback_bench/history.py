@@ -136,7 +136,7 @@ def markdown(result: HistoryResult, command: str) -> str:
             "import",
             r.import_seconds,
             True,
-            f"type, write in one transaction: {r.stored:,} stored,"
+            f"type, write 500 rows a transaction: {r.stored:,} stored,"
             f" {r.status_changes:,} status changes",
         ),
         ("import again", r.reimport_seconds, True, "the same file: nothing stored"),

@@ -66,6 +66,10 @@ def cleanup(
     typer.echo(report.as_table())
 
 
+# Problems printed of a refused import (the count of the rest follows).
+SHOWN_PROBLEMS = 200
+
+
 def import_history(
     file: Annotated[
         Path,
@@ -131,8 +135,10 @@ def import_history(
             typer.echo(f"error: --partner: {exc}", err=True)
             raise typer.Exit(1) from None
         except importer.ImportRefused as exc:
-            for problem in exc.problems:
+            for problem in exc.problems[:SHOWN_PROBLEMS]:
                 typer.echo(f"error: {problem}", err=True)
+            if len(exc.problems) > SHOWN_PROBLEMS:
+                typer.echo(f"… and {len(exc.problems) - SHOWN_PROBLEMS} more", err=True)
             typer.echo(f"{file.name}: {exc}", err=True)
             raise typer.Exit(1) from None
     typer.echo(summary_text(file.name, summary))

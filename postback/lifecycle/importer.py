@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -125,6 +125,14 @@ def typed_rows(
     return rows, problems
 
 
+@dataclass(slots=True)
+class _Counts:
+    already: int = 0
+    first_rows: int = 0
+    duplicates: int = 0
+    moved: set[int] = field(default_factory=set)  # first rows whose status moved
+
+
 async def import_report(
     conn: asyncpg.Connection,
     report: Report,
@@ -135,82 +143,84 @@ async def import_report(
     progress: Callable[[int], None] | None = None,
     received_at: datetime | None = None,
 ) -> ImportSummary:
-    """Store the report's rows for `tenant` in one transaction (rolled back with `dry_run`,
-    after counting what it would store); ImportRefused, storing nothing, if any row is bad."""
+    """Store the report's rows for `tenant`; ImportRefused, storing nothing, if any row is bad.
+
+    The rows are written CHUNK at a time, each chunk its own short transaction, so that live
+    postbacks of the same conversions never wait long behind an import: an import stopped
+    halfway (the database gone) is finished by running it again, which stores only what is
+    missing. A dry run writes every chunk in one transaction and rolls it back, so its counts
+    are exactly what the import would store; it holds the rows it touched until it ends."""
     received_at = received_at or datetime.now(UTC)
     rows, problems = typed_rows(report, tenant, received_at)
     if problems:
         raise ImportRefused(problems)
-    transaction = conn.transaction()
-    await transaction.start()
-    try:
-        if not forward:
-            await conn.execute("SELECT set_config($1, 'on', true)", NO_FORWARDS)
-        counts = await _write(conn, rows, progress)
-        moved = await _status_changes(conn, tenant.id, rows)
-    except BaseException:
-        await transaction.rollback()
-        raise
+    counts = _Counts()
+    chunks = [rows[start : start + CHUNK] for start in range(0, len(rows), CHUNK)]
     if dry_run:
-        await transaction.rollback()
+        transaction = conn.transaction()
+        await transaction.start()
+        try:
+            for chunk in chunks:
+                await _write(conn, tenant, chunk, forward, counts)
+                if progress is not None:
+                    progress(len(chunk))
+        finally:
+            await transaction.rollback()
     else:
-        await transaction.commit()
-    already, first_rows, duplicates = counts
+        for chunk in chunks:
+            async with conn.transaction():
+                await _write(conn, tenant, chunk, forward, counts)
+            if progress is not None:
+                progress(len(chunk))
     return ImportSummary(
         partner=tenant.slug,
         rows=len(report.rows),
-        stored=first_rows + duplicates,
-        first_rows=first_rows,
-        duplicates=duplicates,
-        already_imported=already,
-        status_changes=moved,
+        stored=counts.first_rows + counts.duplicates,
+        first_rows=counts.first_rows,
+        duplicates=counts.duplicates,
+        already_imported=counts.already,
+        status_changes=len(counts.moved),
         forwarded=forward,
         dry_run=dry_run,
     )
 
 
 async def _write(
-    conn: asyncpg.Connection, rows: Sequence[ConversionRow], progress: Callable[[int], None] | None
-) -> tuple[int, int, int]:
-    """Write in chunks; (already imported, new first rows, new duplicates)."""
-    already = first_rows = duplicates = 0
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        known = {
-            r["receipt_id"]
-            for r in await conn.fetch(
-                "SELECT receipt_id FROM conversion WHERE receipt_id = ANY($1::uuid[])",
-                list({row.receipt_id for row in chunk}),
-            )
-        }
-        # A row repeated within the file has the same receipt: stored once, the rest known.
-        fresh: dict[uuid.UUID, ConversionRow] = {}
-        for row in chunk:
-            if row.receipt_id in known or row.receipt_id in fresh:
-                already += 1
-            else:
-                fresh[row.receipt_id] = row
-        for stored in await write_conversions(conn, list(fresh.values())):
-            if stored.duplicate:
-                duplicates += 1
-            else:
-                first_rows += 1
-        if progress is not None:
-            progress(len(chunk))
-    return already, first_rows, duplicates
-
-
-async def _status_changes(
-    conn: asyncpg.Connection, tenant_id: int, rows: Sequence[ConversionRow]
-) -> int:
-    """Conversions whose first row this transaction moved (the write sets `status_updated_at`
-    to the transaction's time)."""
-    ids = list({row.conversion_id for row in rows})
-    return int(
-        await conn.fetchval(
-            "SELECT count(*) FROM conversion WHERE tenant_id = $1 AND conversion_id = ANY($2)"
-            " AND deduplicated AND NOT is_duplicate AND status_updated_at = now()",
-            tenant_id,
-            ids,
+    conn: asyncpg.Connection,
+    tenant: TenantInfo,
+    chunk: Sequence[ConversionRow],
+    forward: bool,
+    counts: _Counts,
+) -> None:
+    """Write one chunk in the caller's transaction, adding to `counts`."""
+    if not forward:
+        await conn.execute("SELECT set_config($1, 'on', true)", NO_FORWARDS)
+    known = {
+        r["receipt_id"]
+        for r in await conn.fetch(
+            "SELECT receipt_id FROM conversion WHERE receipt_id = ANY($1::uuid[])",
+            list({row.receipt_id for row in chunk}),
         )
+    }
+    # A row repeated within the file has the same receipt: stored once, the rest known.
+    fresh: dict[uuid.UUID, ConversionRow] = {}
+    for row in chunk:
+        if row.receipt_id in known or row.receipt_id in fresh:
+            counts.already += 1
+        else:
+            fresh[row.receipt_id] = row
+    if not fresh:
+        return
+    for stored in await write_conversions(conn, list(fresh.values())):
+        if stored.duplicate:
+            counts.duplicates += 1
+        else:
+            counts.first_rows += 1
+    # The write sets a moved first row's `status_updated_at` to the transaction's time.
+    moved = await conn.fetch(
+        "SELECT id FROM conversion WHERE tenant_id = $1 AND conversion_id = ANY($2)"
+        " AND deduplicated AND NOT is_duplicate AND status_updated_at = now()",
+        tenant.id,
+        list({row.conversion_id for row in fresh.values()}),
     )
+    counts.moved.update(r["id"] for r in moved)

@@ -88,6 +88,22 @@ class TestSameAsPostbacks:
         )
         assert (summary.already_imported, summary.status_changes) == (0, 1)
 
+    async def test_one_row_a_transaction_stores_the_same(
+        self, app, db, conn, live, tmp_path, monkeypatch
+    ):
+        """Chunks are separate transactions: a later chunk's status update still finds the
+        first row an earlier one committed, and a dry run counts what the import stores."""
+        monkeypatch.setattr(importer, "CHUNK", 1)
+        await create_tenant(app, "history")
+        path = write_csv(tmp_path / "export.csv")
+
+        dry = await import_file(conn, path, "history", dry_run=True)
+        summary = await import_file(conn, path, "history")
+
+        assert await stored(db, "history") == await stored(db, "live")
+        assert (dry.stored, dry.duplicates, dry.status_changes) == (4, 1, 1)
+        assert (summary.stored, summary.duplicates, summary.status_changes) == (4, 1, 1)
+
     async def test_the_payload_names_the_file_and_line(self, app, db, conn, tmp_path):
         await create_tenant(app, "history")
         await import_file(conn, write_csv(tmp_path / "export.csv"), "history")
