@@ -13,6 +13,15 @@ Create Date: 2026-12-03
   deletes rollup cells by their hour instead).
 - A partial index on the rows that still hold a payload, by partner and receipt time: what
   the retention looks for every round, without walking 400 days of cleared rows.
+
+On a large live table, build the index first without blocking postbacks (a plain CREATE INDEX
+holds inserts for the whole build), then run the migration, which finds it and skips it:
+
+    CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_conversion_detail
+        ON conversion (tenant_id, received_at) WHERE raw IS NOT NULL;
+
+The first cleanup after the upgrade clears the payloads of every first row past its partner's
+retention: one UPDATE per 5,000 rows, each its own transaction.
 """
 
 from collections.abc import Sequence
