@@ -10,6 +10,7 @@ import pytest
 from asgi_lifespan import LifespanManager
 
 from postback.app import create_app
+from postback.jobs import CLEANUP_LOCK
 from postback.lifecycle.jobs import CleanupJob
 from tests.fixtures import make_settings
 from tests.lifecycle.rows import NOW, add_conversion, conversion_ids, default_tenant_id
@@ -27,7 +28,15 @@ async def eventually(check) -> None:
 
 
 async def advisory_locks(db: asyncpg.Connection) -> int:
-    return int(await db.fetchval("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"))
+    """Sessions holding the cleanup's lock (not the app's compaction, which takes its own
+    every few seconds, nor the compaction lock a cleanup takes briefly to trim rollups)."""
+    return int(
+        await db.fetchval(
+            "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"
+            " AND ((classid::bigint << 32) | objid::bigint) = $1",
+            CLEANUP_LOCK,
+        )
+    )
 
 
 async def a_delete_waits(db: asyncpg.Connection) -> bool:
