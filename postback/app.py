@@ -103,7 +103,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     batcher.start()
     deliveries.start()
-    cleanup = CleanupJob(db.engine, settings.cleanup_interval)
+    cleanup = CleanupJob(db.engine, settings.cleanup_interval, history_days=settings.history_days)
     cleanup.start()
     app.state.cleanup = cleanup
     audit_retention = AuditRetentionJob(db.engine, settings.cleanup_interval, settings.audit_days)

@@ -13,7 +13,7 @@ from postback import migrate as migrations
 from postback.accounts.cli import app as users
 from postback.audit.cli import app as audit
 from postback.cli_support import database_url
-from postback.lifecycle.cli import cleanup
+from postback.lifecycle.cli import cleanup, import_history
 from postback.nlq.cli import ask
 from postback.settings import get_settings
 from postback.system.cli import db
@@ -61,6 +61,7 @@ def migrate() -> None:
 
 
 app.command()(cleanup)
+app.command("import")(import_history)
 app.command()(ask)
 app.add_typer(tenants, name="tenants")
 app.add_typer(users, name="users")

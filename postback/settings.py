@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     # The audit log (who changed what) keeps entries this many days; its pruning runs with
     # the cleanup's interval.
     audit_days: int = Field(default=730, ge=1, alias="POSTBACK_AUDIT_DAYS")
+    # History: how many days a conversion's first row (without its payload) and the rollups
+    # are kept, after the partner's retention days have removed the detail.
+    history_days: int = Field(default=400, ge=1, le=36_500, alias="POSTBACK_HISTORY_DAYS")
     # Natural-language questions: an OpenAI-compatible endpoint (Vertex AI, Ollama, vLLM...)
     # asked for SQL when the offline engine cannot parse a question; unset, no LLM is used.
     nlq_llm_base_url: str | None = Field(default=None, alias="NLQ_LLM_BASE_URL")
@@ -207,6 +210,7 @@ class Settings(BaseSettings):
             "strict_tokens": self.strict_tokens,
             "cleanup_interval": self.cleanup_interval,
             "audit_days": self.audit_days,
+            "history_days": self.history_days,
             "rate_limits": "redis" if self.redis_url else "in-process",
             "cors_origins": self.cors_origin_list,
             "forwarding": {

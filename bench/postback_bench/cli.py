@@ -152,6 +152,36 @@ def search(
 
 
 @app.command()
+def history(
+    rows: Annotated[int, typer.Option(min=100, help="Rows in the export")] = 100_000,
+    database_url: Annotated[
+        str | None,
+        typer.Option(
+            help="PostgreSQL server (default DATABASE_URL); a database is made and dropped"
+        ),
+    ] = None,
+    output: Annotated[
+        str, typer.Option(help="Markdown file for the results ('' for none)")
+    ] = "docs/benchmarks-history.md",
+) -> None:
+    """`postback import` of an Involve Asia export, again, and the cleanup round after it."""
+    import os
+
+    from postback_bench import history as bench_history
+
+    server = database_url or os.environ.get("DATABASE_URL")
+    if not server:
+        typer.echo("error: --database-url or DATABASE_URL names the server", err=True)
+        raise typer.Exit(2)
+    result = bench_history.run(server, rows, typer.echo)
+    text = bench_history.markdown(result, _invocation(hide_urls=True))
+    typer.echo(text)
+    if output:
+        Path(output).write_text(text)
+        typer.echo(f"written to {output}")
+
+
+@app.command()
 def nlq(
     rows: Annotated[int, typer.Option(min=1000, help="Conversions to load")] = 1_000_000,
     rounds: Annotated[int, typer.Option(min=1, help="Times each question is asked")] = 20,

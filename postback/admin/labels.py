@@ -249,6 +249,16 @@ LABELS: dict[str, tuple[str, str]] = BASE | {
         "IANA 时区名，如 Asia/Jakarta；留空则使用报表时区（{zone}）。",
     ),
     "retention_days": ("Retention (days)", "保留天数"),
+    "retention_help": (
+        "Default 7. After these days the detail goes: duplicate postbacks, rejections, finished"
+        " forward deliveries, and the raw payload of each conversion. The conversion itself"
+        " (its fields and current status) and the dashboard's totals stay for {history} days"
+        " (POSTBACK_HISTORY_DAYS), so a late status update still finds it.",
+        "默认 7 天。超过该天数后删除明细：重复回传、拒绝记录、已完成的转发投递，"
+        "以及每条转化的原始数据。"
+        "转化本身（字段和当前状态）及看板汇总保留 {history} 天（POSTBACK_HISTORY_DAYS），"
+        "因此迟到的状态更新仍能找到原转化。",
+    ),
     "dedup_enabled": ("Flag duplicates", "标记重复转化"),
     "parsing": ("Parsing", "解析选项"),
     "day_first_dates": ("Day-first dates (31/12/2026 23:59)", "日在前的日期（31/12/2026 23:59）"),

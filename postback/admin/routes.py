@@ -169,6 +169,7 @@ async def new_partner_page(request: Request, current: SignedIn, settings: AppSet
         values={"dedup_enabled": True, "retention_days": "7"},
         problems=[],
         reporting_zone=settings.timezone,
+        history_days=settings.history_days,
     )
 
 
@@ -195,6 +196,7 @@ async def create_partner(
             values=service.form_values(form),
             problems=exc.problems,
             reporting_zone=settings.timezone,
+            history_days=settings.history_days,
         )
     return _shown_after_redirect(
         request, current, tenant_id, {"notice": "created", "secrets": secrets, "url": url}
@@ -378,5 +380,6 @@ def _render_partner(
         url_has_token=url is not None,
         secret_kinds=SECRET_KINDS,
         public_url_set=request.app.state.settings.public_url is not None,
+        history_days=request.app.state.settings.history_days,
         base_url=str(request.base_url).rstrip("/"),
     )

@@ -70,6 +70,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "status_changed_from": ("changed from {status}", "由 {status} 变更"),
     "payload": ("Payload", "原始数据"),
     "show_payload": ("Show payload", "查看原始数据"),
+    "payload_cleared": (
+        "Payload removed by the partner's retention (the conversion and its status are kept)",
+        "原始数据已按合作伙伴的保留天数删除（转化及其状态仍保留）",
+    ),
     "payload_help": (
         "The parameters exactly as received; partner tokens are shown as fingerprints.",
         "按收到时原样显示的参数；合作伙伴令牌仅显示其指纹。",

@@ -85,6 +85,13 @@ class Conversion(Base):
         ),
         Index("ix_conversion_tenant_id_id", "tenant_id", "id"),
         Index("ix_conversion_tenant_id_received_at", "tenant_id", "received_at"),
+        # The rows whose payload the retention has not cleared yet (migration 0012).
+        Index(
+            "ix_conversion_detail",
+            "tenant_id",
+            "received_at",
+            postgresql_where=text("raw IS NOT NULL"),
+        ),
         Index("ix_conversion_occurred_at", "occurred_at"),
         Index("ix_conversion_tenant_id_occurred_at", "tenant_id", "occurred_at"),
         Index("ix_conversion_first_id", "first_id", postgresql_where=text("first_id IS NOT NULL")),
@@ -118,7 +125,9 @@ class Conversion(Base):
     aff_sub2: Mapped[str | None] = mapped_column(Text)
     aff_sub3: Mapped[str | None] = mapped_column(Text)
     aff_sub4: Mapped[str | None] = mapped_column(Text)
-    raw: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    # The payload as received; NULL once the partner's retention has cleared it (a first row
+    # outlives its payload: postback/lifecycle).
+    raw: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     source_ip: Mapped[str | None] = mapped_column(INET)
     # Whether this row took part in duplicate detection (the tenant had dedup on).

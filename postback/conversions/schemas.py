@@ -150,7 +150,9 @@ class ConversionOut(BaseModel):
     aff_sub2: str | None
     aff_sub3: str | None
     aff_sub4: str | None
-    raw: dict[str, Any]
+    raw: dict[str, Any] | None = Field(
+        description="The payload as received; null once the partner's retention cleared it"
+    )
     received_at: datetime
     source_ip: str | None
     is_duplicate: bool
@@ -224,7 +226,9 @@ class HistoryEntry(BaseModel):
     source_ip: str | None
     usd_sale_amount: Money | None
     usd_payout: Money | None
-    raw: dict[str, Any]
+    raw: dict[str, Any] | None = Field(
+        description="The payload as received; null once the partner's retention cleared it"
+    )
 
 
 class ConversionHistory(BaseModel):

@@ -121,6 +121,8 @@ def _status_as_sent(row: Conversion) -> tuple[str, str | None]:
     since (ingest/repository.py), so once moved, its own is read back from its payload."""
     if row.is_duplicate or row.status_updated_at is None:
         return row.status, row.status_raw
+    if row.raw is None:  # the retention cleared the payload: what it carried is not known
+        return fields.normalise_status(None), None
     sent = row.raw.get("status")
     if isinstance(sent, list):  # a repeated parameter: the last value counted
         sent = sent[-1] if sent else None

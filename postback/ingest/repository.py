@@ -53,6 +53,10 @@ _INPUT = f"""input AS MATERIALIZED (
     WITH ORDINALITY AS t({_COLUMNS}, ord)
 )"""
 
+# While `on` in a transaction (SET LOCAL), its writes queue no forward deliveries: an import
+# of history stores conversions without calling the partners' trackers (lifecycle/importer.py).
+NO_FORWARDS = "postback.no_forwards"
+
 # The statement nearly every batch needs, and the only one when no row repeats a conversion of
 # the same batch: each row is stored as a first row, or, when a first row for its conversion_id
 # was already committed (a deduplicating tenant), as a duplicate linked to it, and then the first
@@ -110,6 +114,7 @@ WITH {_INPUT}, fresh AS (
     JOIN forward w ON w.tenant_id = e.tenant_id AND w.enabled AND e.name = ANY (w.events)
         AND (w.statuses IS NULL OR e.status = ANY (w.statuses))
         AND (w.offers IS NULL OR e.offer_id = ANY (w.offers))
+    WHERE current_setting('{NO_FORWARDS}', true) IS DISTINCT FROM 'on'
     ORDER BY w.id, e.id
     ON CONFLICT DO NOTHING
 )

@@ -20,17 +20,22 @@ async def run_cleanup(
     now: datetime | None = None,
     dry_run: bool = False,
     batch_size: int = service.BATCH_SIZE,
+    history_days: int = service.DEFAULT_HISTORY_DAYS,
 ) -> CleanupReport | None:
     """One cleanup round; None when another run holds the lock (a dry run needs none)."""
     now = now or datetime.now(UTC)
     async with autocommit_connection(engine) as conn:
         if dry_run:
-            return await service.cleanup(conn, now=now, dry_run=True, batch_size=batch_size)
+            return await service.cleanup(
+                conn, now=now, dry_run=True, batch_size=batch_size, history_days=history_days
+            )
         async with advisory_lock(conn, CLEANUP_LOCK) as locked:
             if not locked:
                 log.info("cleanup_skipped", reason="another instance holds the cleanup lock")
                 return None
-            return await service.cleanup(conn, now=now, batch_size=batch_size)
+            return await service.cleanup(
+                conn, now=now, batch_size=batch_size, history_days=history_days
+            )
 
 
 class CleanupJob(PeriodicJob):
@@ -39,11 +44,19 @@ class CleanupJob(PeriodicJob):
     name = "cleanup"
 
     def __init__(
-        self, engine: AsyncEngine, interval: float, *, batch_size: int = service.BATCH_SIZE
+        self,
+        engine: AsyncEngine,
+        interval: float,
+        *,
+        batch_size: int = service.BATCH_SIZE,
+        history_days: int = service.DEFAULT_HISTORY_DAYS,
     ) -> None:
         super().__init__(interval)
         self._engine = engine
         self._batch_size = batch_size
+        self._history_days = history_days
 
     async def run_once(self, now: datetime | None = None) -> CleanupReport | None:
-        return await run_cleanup(self._engine, now=now, batch_size=self._batch_size)
+        return await run_cleanup(
+            self._engine, now=now, batch_size=self._batch_size, history_days=self._history_days
+        )

@@ -16,6 +16,10 @@ from postback.tenants.schemas import Rotated, TenantOut, TenantUpdate
 
 app = typer.Typer(help="Manage partners (tenants).", no_args_is_help=True)
 
+RETENTION_HELP = (
+    "Days of detail kept (duplicate rows, raw payloads, rejections, finished deliveries);"
+    " conversions and rollups stay for POSTBACK_HISTORY_DAYS"
+)
 # Parsing options, for senders that cannot change how they write values.
 DAY_FIRST_HELP = "Read dates such as 31/12/2026 23:59 day first"
 DECIMAL_COMMA_HELP = "Read amounts such as 1.234,56 and 12,34 with a decimal comma"
@@ -33,7 +37,7 @@ def create(
     ] = None,
     ts_param: Annotated[str | None, typer.Option(help="Value sent as ts_param")] = None,
     tlm_token: Annotated[str | None, typer.Option(help="Value sent as tlm_token")] = None,
-    retention_days: Annotated[int, typer.Option(min=1)] = 7,
+    retention_days: Annotated[int, typer.Option(min=1, help=RETENTION_HELP)] = 7,
     dedup: Annotated[bool, typer.Option(help="Flag repeated conversion_ids")] = True,
     timezone: Annotated[str | None, typer.Option(help="IANA timezone")] = None,
     day_first: Annotated[bool, typer.Option(help=DAY_FIRST_HELP)] = False,
@@ -113,7 +117,7 @@ def update(
     ts_token: Annotated[str | None, typer.Option(help="New ts_token; '' removes it")] = None,
     ts_param: Annotated[str | None, typer.Option(help="New ts_param; '' removes it")] = None,
     tlm_token: Annotated[str | None, typer.Option(help="New tlm_token; '' removes it")] = None,
-    retention_days: Annotated[int | None, typer.Option(min=1)] = None,
+    retention_days: Annotated[int | None, typer.Option(min=1, help=RETENTION_HELP)] = None,
     dedup: Annotated[bool | None, typer.Option(help="Flag repeated conversion_ids")] = None,
     rate_limit: Annotated[
         int | None, typer.Option(min=0, help="Postbacks per minute; 0 for no limit")

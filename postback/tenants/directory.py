@@ -39,6 +39,20 @@ class TenantInfo:
     parsing: Parsing | None = None
 
 
+def tenant_info(row: asyncpg.Record, default_zone: ZoneInfo) -> TenantInfo:
+    """A partner as the write path sees it, from its `repository.directory_rows` row."""
+    return TenantInfo(
+        id=row["id"],
+        slug=row["slug"],
+        zone=ZoneInfo(row["timezone"]) if row["timezone"] else default_zone,
+        dedup=row["dedup_enabled"],
+        enabled=row["enabled"],
+        rate_limit_per_minute=row["rate_limit_per_minute"],
+        is_default=row["is_default"],
+        parsing=Parsing.of(row["day_first_dates"], row["decimal_comma"]),
+    )
+
+
 class UnknownToken(Exception):
     def __init__(self, field: str) -> None:
         super().__init__(f"{field} matches no partner")
@@ -74,16 +88,7 @@ class TenantDirectory:
         by_id: dict[int, TenantInfo] = {}
         default = None
         for row in rows:
-            info = TenantInfo(
-                id=row["id"],
-                slug=row["slug"],
-                zone=ZoneInfo(row["timezone"]) if row["timezone"] else self._default_zone,
-                dedup=row["dedup_enabled"],
-                enabled=row["enabled"],
-                rate_limit_per_minute=row["rate_limit_per_minute"],
-                is_default=row["is_default"],
-                parsing=Parsing.of(row["day_first_dates"], row["decimal_comma"]),
-            )
+            info = tenant_info(row, self._default_zone)
             by_id[info.id] = info
             if info.is_default:
                 default = info

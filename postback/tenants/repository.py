@@ -101,15 +101,24 @@ async def list_with_activity(
     return rows
 
 
+DIRECTORY_ROWS = (
+    "SELECT id, slug, timezone, dedup_enabled, enabled, rate_limit_per_minute, "
+    "is_default, ts_token_hash, ts_param_hash, tlm_token_hash, day_first_dates, "
+    "decimal_comma FROM tenant"
+)
+
+
 async def directory_rows(pool: asyncpg.Pool) -> list[asyncpg.Record]:
     """Every tenant with what the postback path needs to resolve it (asyncpg: the hot path)."""
     async with pool.acquire() as conn:
-        rows: list[asyncpg.Record] = await conn.fetch(
-            "SELECT id, slug, timezone, dedup_enabled, enabled, rate_limit_per_minute, "
-            "is_default, ts_token_hash, ts_param_hash, tlm_token_hash, day_first_dates, "
-            "decimal_comma FROM tenant"
-        )
+        rows: list[asyncpg.Record] = await conn.fetch(DIRECTORY_ROWS)
     return rows
+
+
+async def directory_row(conn: asyncpg.Connection, slug: str) -> asyncpg.Record | None:
+    """One tenant's directory row, by slug."""
+    row: asyncpg.Record | None = await conn.fetchrow(f"{DIRECTORY_ROWS} WHERE slug = $1", slug)
+    return row
 
 
 @dataclass(frozen=True, slots=True)

@@ -663,3 +663,35 @@ class TestPublicUrl:
         page = await admin.get(f"/admin/partners/{created.tenant.id}")
         assert 'id="public-url-unset"' not in page.text
         assert postback_url_in(page.text).startswith("https://pb.example.com/postback/")
+
+
+class TestRetentionHelp:
+    """The partner form says what the retention days remove and how long history stays."""
+
+    async def test_in_english_and_chinese_on_both_forms(self, app, admin):
+        created = await create_tenant(app, "acme")
+        for path in ("/admin/partners/new", f"/admin/partners/{created.tenant.id}"):
+            english = html.unescape((await admin.get(path, params={"lang": "en"})).text)
+            assert "Default 7." in english
+            assert "duplicate postbacks, rejections, finished forward deliveries" in english
+            assert "the raw payload of each conversion" in english
+            assert "stay for 400 days (POSTBACK_HISTORY_DAYS)" in english
+            chinese = html.unescape((await admin.get(path, params={"lang": "zh"})).text)
+            assert "默认 7 天" in chinese
+            assert "重复回传、拒绝记录、已完成的转发投递" in chinese
+            assert "保留 400 天（POSTBACK_HISTORY_DAYS）" in chinese
+
+    async def test_a_conversion_whose_payload_the_retention_cleared(self, admin, db):
+        first = await admin.get("/postback/", params=postback("GONE-2", status="pending"))
+        await admin.get("/postback/", params=postback("GONE-2", status="approved"))
+        await db.execute("UPDATE conversion SET raw = NULL WHERE id = $1", first.json()["id"])
+
+        for lang, text in (
+            ("en", "Payload removed by the partner's retention"),
+            ("zh", "原始数据已按合作伙伴的保留天数删除"),
+        ):
+            page = await admin.get(
+                f"/admin/conversions/{first.json()['id']}", params={"lang": lang}
+            )
+            assert page.status_code == 200
+            assert text in html.unescape(page.text)

@@ -1,7 +1,11 @@
 """The hourly and daily rollups equal a plain GROUP BY over `conversion` after every step of a
 random mix: batches through the real write path (new rows, duplicates, replays, two writers
 at once), status updates, retention cleanups, direct deletes and compactions. The seed is
-printed; ROLLUP_SEED=<n> replays a run."""
+printed; ROLLUP_SEED=<n> replays a run.
+
+The retention changes no rollup (postback/lifecycle): the rows it deletes are kept aside by the
+test (`retired`, as they were when deleted) and still count, in the rollups' cells and in the
+whole hours of a window; a window's partial edge hours are read from the rows that remain."""
 
 from __future__ import annotations
 
@@ -42,10 +46,13 @@ MEASURES = """count(*) FILTER (WHERE NOT is_duplicate), count(*) FILTER (WHERE i
     coalesce(sum(usd_payout) FILTER (WHERE NOT is_duplicate), 0),
     coalesce(sum(myr_payout) FILTER (WHERE NOT is_duplicate), 0),
     coalesce(sum(payout_local) FILTER (WHERE NOT is_duplicate), 0)"""
+# Rows the retention deleted, as they were: the rollups still count them.
+RETIRED = "CREATE TEMP TABLE IF NOT EXISTS retired AS SELECT * FROM conversion WITH NO DATA"
+EVERY_ROW = "(SELECT * FROM conversion UNION ALL SELECT * FROM pg_temp.retired) AS c"
 RAW_CELLS = f"""
 SELECT tenant_id, date_trunc('hour', occurred_at, 'UTC'), offer_id, status,
        conversion_currency, {MEASURES}
-FROM conversion GROUP BY 1, 2, 3, 4, 5
+FROM {EVERY_ROW} GROUP BY 1, 2, 3, 4, 5
 """
 ROLLUP_CELLS = f"""
 SELECT tenant_id, hour, offer_id, status, currency,
@@ -54,10 +61,12 @@ FROM (SELECT * FROM conversion_hourly UNION ALL SELECT NULL, * FROM conversion_h
 GROUP BY 1, 2, 3, 4, 5
 HAVING {" OR ".join(f"sum({m}) <> 0" for m in rollups.MEASURES)}
 """
-RAW_WINDOW = f"SELECT {MEASURES} FROM conversion WHERE occurred_at >= $1 AND occurred_at < $2"
+# A window's rows, and the retired ones of its whole hours [$3, $4).
+WINDOW_ROWS = """(SELECT * FROM conversion WHERE occurred_at >= $1 AND occurred_at < $2
+    UNION ALL SELECT * FROM pg_temp.retired WHERE occurred_at >= $3 AND occurred_at < $4) AS c"""
+RAW_WINDOW = f"SELECT {MEASURES} FROM {WINDOW_ROWS}"
 RAW_DAYS = f"""
-SELECT date_trunc('day', occurred_at, $3), {MEASURES} FROM conversion
-WHERE occurred_at >= $1 AND occurred_at < $2
+SELECT date_trunc('day', occurred_at, $5), {MEASURES} FROM {WINDOW_ROWS}
 GROUP BY 1 HAVING count(*) FILTER (WHERE NOT is_duplicate) > 0
 """
 # Every zone's day cells against the hourly cells grouped by that zone's days.
@@ -95,8 +104,10 @@ class Mix:
         tenants: list[tuple[int, bool]],
         compact: Callable[[], Awaitable[object]],
         cleanup: Callable[[datetime], Awaitable[object]],
+        observer: asyncpg.Connection,
     ) -> None:
         self.rng = rng
+        self.observer = observer  # the connection the checks read on (it holds `retired`)
         self.writers = writers
         self.tenants = tenants
         self.compact = compact
@@ -185,7 +196,14 @@ class Mix:
 
     async def retention(self) -> str:
         self.now += timedelta(hours=self.rng.randint(1, 30))
+        checker = self.observer
+        await checker.execute("CREATE TEMP TABLE snapshot AS SELECT * FROM conversion")
         await self.cleanup(self.now)
+        await checker.execute(
+            "INSERT INTO pg_temp.retired SELECT s.* FROM snapshot s"
+            " WHERE NOT EXISTS (SELECT FROM conversion c WHERE c.id = s.id)"
+        )
+        await checker.execute("DROP TABLE snapshot")
         return f"cleanup at {self.now:%Y-%m-%d %H:%M}"
 
     async def run_compaction(self) -> str:
@@ -214,13 +232,26 @@ class Mix:
             key = sorted(wrong, key=repr)[0]
             seen = f"raw {raw.get(key)} rollup {rolled.get(key)}"
             return f"{len(wrong)} cells differ, e.g. {key}: {seen}"
-        days = {tuple(r[:6]): tuple(r[6:]) for r in await conn.fetch(DAILY_CELLS)}
-        hours = {tuple(r[:6]): tuple(r[6:]) for r in await conn.fetch(HOURLY_BY_DAY)}
+        days, hours = await day_and_hour_cells(conn)
         if days != hours:
             wrong = {k for k in days.keys() | hours.keys() if days.get(k) != hours.get(k)}
             key = sorted(wrong, key=repr)[0]
             return f"{len(wrong)} day cells differ, e.g. {key}: {days.get(key)} {hours.get(key)}"
         return None
+
+
+async def day_and_hour_cells(conn: asyncpg.Connection) -> tuple[dict[Any, Any], dict[Any, Any]]:
+    """Both read in one snapshot: the app's own compaction may fold deltas between two reads."""
+
+    async def read() -> tuple[dict[Any, Any], dict[Any, Any]]:
+        days = {tuple(r[:6]): tuple(r[6:]) for r in await conn.fetch(DAILY_CELLS)}
+        hours = {tuple(r[:6]): tuple(r[6:]) for r in await conn.fetch(HOURLY_BY_DAY)}
+        return days, hours
+
+    if conn.is_in_transaction():  # the caller's transaction is the snapshot
+        return await read()
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
+        return await read()
 
 
 async def window_mismatch(
@@ -236,7 +267,13 @@ async def window_mismatch(
         end += timedelta(days=1)
     window = Window.of(None, start, end, zone)
     (total,) = await rollups.grouped(session, window)
-    expected = tuple(await conn.fetchrow(RAW_WINDOW, start, end))
+    # The whole UTC hours inside the window (both zones' offsets are whole hours).
+    first_hour = start.replace(minute=0, second=0, microsecond=0)
+    if first_hour < start:
+        first_hour += timedelta(hours=1)
+    last_hour = max(end.replace(minute=0, second=0, microsecond=0), first_hour)
+    hours = (first_hour, last_hour)
+    expected = tuple(await conn.fetchrow(RAW_WINDOW, start, end, *hours))
     got = tuple(getattr(total, m) for m in rollups.MEASURES)
     if got != expected:
         return f"window {start}..{end} {zone}: raw {expected} read {got}"
@@ -244,7 +281,7 @@ async def window_mismatch(
     got_days = {r.local_day: tuple(getattr(r, m) for m in rollups.MEASURES) for r in by_day}
     raw_days = {
         r[0].astimezone(zone).replace(tzinfo=None): tuple(r[1:])
-        for r in await conn.fetch(RAW_DAYS, start, end, zone.key)
+        for r in await conn.fetch(RAW_DAYS, start, end, *hours, zone.key)
     }
     if got_days != raw_days:
         return f"window {start}..{end} {zone} by day: raw {raw_days} read {got_days}"
@@ -262,6 +299,8 @@ async def tenants(app, db) -> list[tuple[int, bool]]:
     default = await db.fetchval("SELECT id FROM tenant WHERE is_default")
     second = await create_tenant(app, "second")
     loose = await create_tenant(app, "loose", dedup_enabled=False, retention_days=3)
+    await db.execute("DROP TABLE IF EXISTS pg_temp.retired")
+    await db.execute(RETIRED)
     return [(default, True), (second.tenant.id, True), (loose.tenant.id, False)]
 
 
@@ -279,6 +318,7 @@ async def test_rollups_equal_raw_aggregates_after_every_step(app, db, database_u
             tenants,
             compact=lambda: compaction.compact(engine, KL.key),
             cleanup=lambda now: run_cleanup(engine, now=now, batch_size=7),
+            observer=db,
         )
         history: list[str] = []
         async with AsyncSession(engine) as session:
@@ -320,11 +360,14 @@ async def test_the_check_fails_without_a_trigger(db, tenants, trigger):
             )
 
         async def cleanup(now: datetime) -> None:
+            # As the retention deletes: leaving the rollups as they are.
+            await db.execute("SELECT set_config('postback.keep_rollups', 'on', true)")
             await db.execute(
                 "DELETE FROM conversion WHERE received_at < $1", now - timedelta(days=7)
             )
+            await db.execute("SELECT set_config('postback.keep_rollups', 'off', true)")
 
-        mix = Mix(rng, [db], tenants, compact=compact, cleanup=cleanup)
+        mix = Mix(rng, [db], tenants, compact=compact, cleanup=cleanup, observer=db)
         problem = None
         for _ in range(60):
             await mix.insert()
