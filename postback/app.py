@@ -44,6 +44,7 @@ from postback.rejections.pages import router as rejections_pages_router
 from postback.rejections.routes import router as rejections_router
 from postback.rollups.jobs import CompactionJob
 from postback.settings import Settings, get_settings
+from postback.sync.jobs import SyncJob
 from postback.system.routes import router as system_router
 from postback.tenants.directory import TenantDirectory
 from postback.tenants.routes import router as tenants_router
@@ -104,6 +105,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     compaction = CompactionJob(db.engine, settings.compaction_interval, settings.timezone)
     compaction.start()
     app.state.compaction = compaction
+    sync = SyncJob(db.engine, settings.sync_to, settings.sync_interval, settings.timezone)
+    sync.start()
+    app.state.sync = sync
     admin_token, generated = load_admin_token(settings)
     app.state.db = db
     app.state.directory = directory
@@ -136,6 +140,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await cleanup.stop()
         await compaction.stop()
+        await sync.stop()
         await deliveries.stop()
         await sender.close()
         ingest, app.state.ingest = app.state.ingest, None

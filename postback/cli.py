@@ -14,6 +14,7 @@ from postback.cli_support import database_url
 from postback.lifecycle.cli import cleanup
 from postback.nlq.cli import ask
 from postback.settings import get_settings
+from postback.sync.cli import export, reporting_user, sync
 from postback.tenants.cli import app as tenants
 
 app = typer.Typer(
@@ -59,6 +60,9 @@ def migrate() -> None:
 app.command()(cleanup)
 app.command()(ask)
 app.add_typer(tenants, name="tenants")
+app.command()(sync)
+app.add_typer(export, name="export")
+app.add_typer(reporting_user, name="reporting-user")
 
 
 def main() -> None:

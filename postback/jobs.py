@@ -24,6 +24,7 @@ log = structlog.get_logger(__name__)
 # The advisory lock keys every instance agrees on: each job's name in ASCII, as a bigint.
 CLEANUP_LOCK = 0x706F_7374_6261_636B  # "postback"
 COMPACTION_LOCK = 0x726F_6C6C_7570_73  # "rollups"
+SYNC_LOCK = 0x7379_6E63  # "sync"
 
 
 @contextlib.asynccontextmanager

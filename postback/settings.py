@@ -73,6 +73,10 @@ class Settings(BaseSettings):
     )
     # A forward is flagged as failing once this many of its deliveries in a row died.
     forward_flag_after: int = Field(default=3, ge=1, alias="POSTBACK_FORWARD_FLAG_AFTER")
+    # Warehouse sync (postback/sync): where every instance tries to copy what changed (one at a
+    # time, by an advisory lock), and how often; unset, nothing is synced on a schedule.
+    sync_to: str | None = Field(default=None, alias="POSTBACK_SYNC_TO")
+    sync_interval: float = Field(default=900.0, ge=0, alias="POSTBACK_SYNC_INTERVAL")
 
     @field_validator("forward_retry_seconds")
     @classmethod
@@ -87,6 +91,18 @@ class Settings(BaseSettings):
                 "seconds such as 10,60,600 (empty: no retries)"
             )
         return ",".join(format(d, "g") for d in delays)
+
+    @field_validator("sync_to")
+    @classmethod
+    def _sync_destination(cls, value: str | None) -> str | None:
+        from postback.sync.schemas import Destination
+
+        if value is None or not value.strip():
+            return None
+        try:
+            return Destination.parse(value).name
+        except ValueError as exc:
+            raise ValueError(f"POSTBACK_SYNC_TO: {exc}") from exc
 
     @field_validator("timezone")
     @classmethod
@@ -180,6 +196,7 @@ class Settings(BaseSettings):
                 "allow_private": self.forward_allow_private,
                 "concurrency": self.forward_concurrency,
             },
+            "sync": {"to": self.sync_to, "interval": self.sync_interval} if self.sync_to else None,
             "nlq_llm": {"model": self.nlq_llm_model} if self.nlq_llm_base_url else None,
         }
 
