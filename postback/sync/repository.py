@@ -180,11 +180,12 @@ async def create_reporting_login(session: AsyncSession, name: str, password: str
     so the name and password are quoted by PostgreSQL itself."""
     build = text(
         """
-        SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', :name, :password),
-               format('GRANT postback_reporting TO %I', :name),
-               format('ALTER ROLE %I SET default_transaction_read_only = on', :name),
-               format('ALTER ROLE %I SET statement_timeout = %L', :name, '120s'),
-               format('ALTER ROLE %I SET search_path = reporting', :name)
+        SELECT format('CREATE ROLE %I LOGIN PASSWORD %L', n, CAST(:password AS text)),
+               format('GRANT postback_reporting TO %I', n),
+               format('ALTER ROLE %I SET default_transaction_read_only = on', n),
+               format('ALTER ROLE %I SET statement_timeout = %L', n, '120s'),
+               format('ALTER ROLE %I SET search_path = reporting', n)
+        FROM CAST(:name AS text) AS n
         """
     )
     statements = (await session.execute(build, {"name": name, "password": password})).one()
