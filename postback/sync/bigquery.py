@@ -81,8 +81,12 @@ def merge_statement(target: str, staging: str) -> str:
 
 
 class BigQuerySink:
-    def __init__(self, project: str, dataset: str, name: str, client: Any = None) -> None:
+    def __init__(
+        self, project: str, dataset: str, name: str, client: Any = None, deadline: float = 60.0
+    ) -> None:
         self.project = project
+        # How long the first request keeps retrying a dataset that does not answer.
+        self.deadline = deadline
         self.dataset = f"{project}.{dataset}"
         self.name = name
         self._client = client
@@ -96,7 +100,8 @@ class BigQuerySink:
 
             if self._client is None:
                 self._client = bigquery.Client(project=self.project)
-            self._client.get_dataset(self.dataset)
+            retry = bigquery.DEFAULT_RETRY.with_deadline(self.deadline)
+            self._client.get_dataset(self.dataset, retry=retry, timeout=self.deadline)
             table = bigquery.Table(f"{self.dataset}.{TABLE}", schema=schema())
             table.time_partitioning = bigquery.TimePartitioning(
                 type_=bigquery.TimePartitioningType.DAY, field=PARTITION_FIELD
@@ -170,6 +175,8 @@ class BigQuerySink:
             raise DestinationError(self.name, f"no usable Google credentials: {exc}") from exc
         except (api.Unauthorized, api.Forbidden) as exc:
             raise DestinationError(self.name, f"refused the credentials: {exc.message}") from exc
+        except (api.RetryError, api.ServiceUnavailable) as exc:
+            raise DestinationError(self.name, f"cannot be reached: {exc}") from exc
         except api.NotFound as exc:
             raise DestinationError(self.name, f"not found: {exc.message}") from exc
         except api.GoogleAPIError as exc:
