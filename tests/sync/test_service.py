@@ -259,9 +259,3 @@ class TestBadDestinations:
     def test_unknown_destinations_are_named(self, text, problem):
         with pytest.raises(ValueError, match=problem):
             Destination.parse(text)
-
-
-class TestOldestUncopied:
-    async def test_none_without_a_configured_sync(self, app):
-        async with app.state.db.engine.connect() as conn:
-            assert await service.oldest_uncopied(conn) is None
