@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from postback import migrate as migrations
 from postback.cli_support import database_url, valid_optional_slug
 from postback.settings import get_settings
-from postback.sync.schemas import Destination, DestinationError
+from postback.sync.schemas import BATCH_SIZE, Destination, DestinationError
 
 T = TypeVar("T")
 
@@ -75,7 +75,7 @@ def sync(
     full: Annotated[
         bool, typer.Option("--full", help="Copy every row again, not only what changed")
     ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch")] = 50_000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch")] = BATCH_SIZE,
 ) -> None:
     """Copy what changed since the last sync to a warehouse (for cron); prints what went."""
     from postback.sync import jobs
@@ -102,7 +102,7 @@ def export_parquet(
     partner: Annotated[
         str | None, typer.Option(help="Only this partner's rows", callback=valid_optional_slug)
     ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch")] = 50_000,
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch")] = BATCH_SIZE,
 ) -> None:
     """Write conversions as Parquet files, one per conversion day (reporting timezone)."""
     from postback.jobs import autocommit_connection

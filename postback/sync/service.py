@@ -33,11 +33,9 @@ from postback.errors import Conflict, InvalidInput
 from postback.settings import get_settings
 from postback.sync import repository
 from postback.sync.rows import to_batch
-from postback.sync.schemas import Destination, RowFilter, SyncReport
+from postback.sync.schemas import BATCH_SIZE, Destination, RowFilter, SyncReport
 
 log = structlog.get_logger(__name__)
-
-BATCH_SIZE = 50_000
 
 
 class Sink(Protocol):
