@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from postback.jobs import SYNC_LOCK, PeriodicJob, advisory_lock, autocommit_connection
-from postback.sync.schemas import Destination
+from postback.sync.schemas import BATCH_SIZE, Destination
 
 if TYPE_CHECKING:
     from postback.sync.schemas import SyncReport
@@ -42,7 +42,7 @@ async def run_sync(
             destination,
             full=full,
             zone=zone,
-            batch_size=batch_size or service.BATCH_SIZE,
+            batch_size=batch_size or BATCH_SIZE,
             sink=sink,
         )
 
