@@ -25,7 +25,9 @@ reporting_user = typer.Typer(
 )
 
 
-def _destination(value: str) -> str:
+def _destination(value: str | None) -> str | None:
+    if value is None:
+        return None
     try:
         return Destination.parse(value).name
     except ValueError as exc:
@@ -66,12 +68,12 @@ def _on_database(work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
 
 def sync(
     to: Annotated[
-        str,
+        str | None,
         typer.Option(
-            help="parquet:DIR, duckdb:FILE or bigquery://PROJECT/DATASET",
+            help="parquet:DIR, duckdb:FILE, bigquery://PROJECT/DATASET (or POSTBACK_SYNC_TO)",
             callback=_destination,
         ),
-    ],
+    ] = None,
     full: Annotated[
         bool, typer.Option("--full", help="Copy every row again, not only what changed")
     ] = False,
@@ -80,6 +82,9 @@ def sync(
     """Copy what changed since the last sync to a warehouse (for cron); prints what went."""
     from postback.sync import jobs
 
+    to = to or get_settings().sync_to
+    if to is None:
+        raise typer.BadParameter("give --to, or set POSTBACK_SYNC_TO", param_hint="--to")
     destination = Destination.parse(to)
     report = _on_database(
         lambda engine: jobs.run_sync(engine, destination, full=full, batch_size=batch_size)

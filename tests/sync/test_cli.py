@@ -15,7 +15,7 @@ import asyncpg
 import pytest
 
 from postback.db import asyncpg_url
-from tests.fixtures import COMMAND_TIMEOUT
+from tests.fixtures import COMMAND_TIMEOUT, Run
 from tests.sync.helpers import (
     Copy,
     insert_rows,
@@ -36,13 +36,31 @@ def environment(database_url: str, tmp_path: Path, **extra: str) -> dict[str, st
     }
 
 
+async def postback_command(env: dict[str, str], *args: str) -> Run:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "postback",
+        *args,
+        env=env,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(), COMMAND_TIMEOUT)
+    assert process.returncode is not None
+    return Run(process.returncode, out.decode(), err.decode())
+
+
 class TestSyncCommand:
-    async def test_sync_then_again(self, app, client, db, cli, tmp_path):
+    async def test_sync_then_again(self, app, client, db, cli, database_url, tmp_path):
         await receive_postbacks(app, client)
         target = tmp_path / "copy.duckdb"
 
         first = await cli("sync", "--to", f"duckdb:{target}", "--batch-size", "7")
-        again = await cli("sync", "--to", f"duckdb:{target}")
+        # The configured destination is the default.
+        again = await postback_command(
+            environment(database_url, tmp_path, POSTBACK_SYNC_TO=f"duckdb:{target}"), "sync"
+        )
 
         assert first.code == 0, first.stderr
         assert f"duckdb:{target}: 50 rows copied (full copy)" in first.stdout
@@ -99,6 +117,9 @@ class TestSyncCommand:
         assert "Traceback" not in unwritable.stderr
         assert unknown.code == 2
         assert "'ftp://example.com' is not a destination" in unknown.stderr
+        nowhere = await cli("sync")
+        assert nowhere.code == 2
+        assert "give --to, or set POSTBACK_SYNC_TO" in nowhere.stderr
         assert await db.fetchval("SELECT count(*) FROM sync_watermark") == 0
 
 
