@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from postback import migrate as migrations
 from postback.cli_support import database_url, valid_optional_slug
 from postback.settings import get_settings
-from postback.sync.schemas import BATCH_SIZE, Destination, DestinationError
+from postback.sync.schemas import BATCH_SIZE, WRITE_ROWS, Destination, DestinationError
 
 T = TypeVar("T")
 
@@ -77,7 +77,12 @@ def sync(
     full: Annotated[
         bool, typer.Option("--full", help="Copy every row again, not only what changed")
     ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch")] = BATCH_SIZE,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Rows read from the database at a time")
+    ] = BATCH_SIZE,
+    write_rows: Annotated[
+        int, typer.Option(min=1, help="Rows a Parquet or DuckDB destination writes at a time")
+    ] = WRITE_ROWS,
 ) -> None:
     """Copy what changed since the last sync to a warehouse (for cron); prints what went."""
     from postback.sync import jobs
@@ -87,7 +92,9 @@ def sync(
         raise typer.BadParameter("give --to, or set POSTBACK_SYNC_TO", param_hint="--to")
     destination = Destination.parse(to)
     report = _on_database(
-        lambda engine: jobs.run_sync(engine, destination, full=full, batch_size=batch_size)
+        lambda engine: jobs.run_sync(
+            engine, destination, full=full, batch_size=batch_size, write_rows=write_rows
+        )
     )
     if report is None:
         typer.echo("skipped: another sync is running (it holds the advisory lock)")
@@ -107,7 +114,12 @@ def export_parquet(
     partner: Annotated[
         str | None, typer.Option(help="Only this partner's rows", callback=valid_optional_slug)
     ] = None,
-    batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch")] = BATCH_SIZE,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Rows read from the database at a time")
+    ] = BATCH_SIZE,
+    write_rows: Annotated[
+        int, typer.Option(min=1, help="Rows a Parquet or DuckDB destination writes at a time")
+    ] = WRITE_ROWS,
 ) -> None:
     """Write conversions as Parquet files, one per conversion day (reporting timezone)."""
     from postback.jobs import autocommit_connection
@@ -121,7 +133,9 @@ def export_parquet(
 
     async def work(engine: AsyncEngine) -> int:
         async with autocommit_connection(engine) as conn:
-            return await service.export(conn, out, rows, batch_size=batch_size)
+            return await service.export(
+                conn, out, rows, batch_size=batch_size, write_rows=write_rows
+            )
 
     written = _on_database(work)
     typer.echo(f"{written} rows written under {out}")

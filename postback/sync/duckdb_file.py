@@ -1,8 +1,9 @@
 """A DuckDB database file with one table, `conversions`, merged on the row id.
 
-Each batch is one DuckDB transaction: the batch's ids deleted, then its rows inserted, so a
-row that came again (a status change) replaces the one before and a batch copied twice
-leaves one row. The watermark in PostgreSQL moves after the last batch and a checkpoint.
+Batches are gathered up to `write_rows` (100,000 by default); each such group is one DuckDB
+transaction: its ids deleted, then its rows inserted, so a row that came again (a status
+change) replaces the one before and rows copied twice are there once. The watermark in
+PostgreSQL moves after the last group and a checkpoint.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from postback.sync.rows import ROW_SCHEMA
+from postback.sync.rows import GATHER_ROWS, ROW_SCHEMA, Gathered
 from postback.sync.schemas import DestinationError
 
 TABLE = "conversions"
@@ -36,10 +37,11 @@ VIEWS = {
 
 
 class DuckDBSink:
-    def __init__(self, path: Path, name: str) -> None:
+    def __init__(self, path: Path, name: str, write_rows: int = GATHER_ROWS) -> None:
         self.path = path
         self.name = name
         self._conn: duckdb.DuckDBPyConnection | None = None
+        self._gathered = Gathered(write_rows)
 
     def open(self) -> None:
         try:
@@ -56,10 +58,15 @@ class DuckDBSink:
             raise DestinationError(self.name, _problem(exc)) from exc
 
     def write(self, batch: pa.RecordBatch) -> None:
+        table = self._gathered.add(batch)
+        if table is not None:
+            self._merge(table)
+
+    def _merge(self, rows: pa.Table) -> None:
         conn = self._conn
         assert conn is not None, "open() first"
         try:
-            conn.register("batch_rows", batch)
+            conn.register("batch_rows", rows)
             conn.execute("BEGIN TRANSACTION")
             conn.execute(f"DELETE FROM {TABLE} WHERE id IN (SELECT id FROM batch_rows)")
             conn.execute(f"INSERT INTO {TABLE} BY NAME FROM batch_rows")
@@ -71,6 +78,9 @@ class DuckDBSink:
 
     def commit(self) -> None:
         assert self._conn is not None, "open() first"
+        rest = self._gathered.take()
+        if rest is not None:
+            self._merge(rest)
         try:
             self._conn.execute("CHECKPOINT")
         except duckdb.Error as exc:

@@ -12,7 +12,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from postback.jobs import SYNC_LOCK, PeriodicJob, advisory_lock, autocommit_connection
-from postback.sync.schemas import BATCH_SIZE, Destination
+from postback.sync.schemas import BATCH_SIZE, WRITE_ROWS, Destination
 
 if TYPE_CHECKING:
     from postback.sync.schemas import SyncReport
@@ -27,7 +27,8 @@ async def run_sync(
     *,
     full: bool = False,
     zone: str | None = None,
-    batch_size: int | None = None,
+    batch_size: int = BATCH_SIZE,
+    write_rows: int = WRITE_ROWS,
     sink: Sink | None = None,
 ) -> SyncReport | None:
     """One sync run; None when another run holds the lock."""
@@ -42,7 +43,8 @@ async def run_sync(
             destination,
             full=full,
             zone=zone,
-            batch_size=batch_size or BATCH_SIZE,
+            batch_size=batch_size,
+            write_rows=write_rows,
             sink=sink,
         )
 

@@ -1,7 +1,8 @@
 """A directory of Parquet files, one per conversion day: `DIR/day=YYYY-MM-DD/data.parquet`.
 
-A run first writes each batch's rows to a staging folder (one small file per batch and day),
-so memory holds one batch at a time. On commit each day it touched is rewritten: the rows of
+A run first writes the rows to a staging folder: batches are gathered up to `write_rows`
+(100,000 by default), then written as one file per day they touch, so memory holds that many rows
+at most. On commit each day it touched is rewritten: the rows of
 the day's current file whose ids did not come again, then the new rows, into a hidden
 temporary file that replaces `data.parquet` in one rename. A reader sees a day's old file or
 its new one, never half of one and never a row twice; a run that dies leaves the files as
@@ -23,7 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from postback.sync.rows import ROW_SCHEMA
+from postback.sync.rows import GATHER_ROWS, ROW_SCHEMA, Gathered
 from postback.sync.schemas import DestinationError
 
 FILE_NAME = "data.parquet"
@@ -38,11 +39,12 @@ def day_directory(root: Path, day: object) -> Path:
 
 
 class ParquetSink:
-    def __init__(self, root: Path, name: str) -> None:
+    def __init__(self, root: Path, name: str, write_rows: int = GATHER_ROWS) -> None:
         self.root = root
         self.name = name
         self._staging: Path | None = None
         self._parts = 0
+        self._gathered = Gathered(write_rows)
 
     def open(self) -> None:
         try:
@@ -55,19 +57,27 @@ class ParquetSink:
 
     def write(self, batch: pa.RecordBatch) -> None:
         assert self._staging is not None, "open() first"
-        days = batch.column("day")
+        table = self._gathered.add(batch)
+        if table is not None:
+            self._stage(self._staging, table)
+
+    def _stage(self, staging: Path, table: pa.Table) -> None:
+        days = table.column("day")
         for day in pc.unique(days).to_pylist():
-            rows = batch.filter(pc.equal(days, pa.scalar(day, pa.date32())))
-            folder = day_directory(self._staging, day)
+            rows = table.filter(pc.equal(days, pa.scalar(day, pa.date32())))
+            folder = day_directory(staging, day)
             self._parts += 1
             try:
                 folder.mkdir(exist_ok=True)
-                pq.write_table(pa.Table.from_batches([rows]), folder / f"{self._parts:08d}.parquet")
+                pq.write_table(rows, folder / f"{self._parts:08d}.parquet")
             except OSError as exc:
                 raise DestinationError(self.name, f"cannot write: {exc.strerror}") from exc
 
     def commit(self) -> None:
         assert self._staging is not None, "open() first"
+        rest = self._gathered.take()
+        if rest is not None:
+            self._stage(self._staging, rest)
         try:
             for staged in sorted(self._staging.iterdir()):
                 self._replace_day(staged)

@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import asyncpg
 import pyarrow as pa
 
+from postback.sync.schemas import WRITE_ROWS
+
 # NUMERIC(20, 6) in PostgreSQL; a Parquet decimal of the same precision and scale, which
 # BigQuery loads as NUMERIC and DuckDB as DECIMAL(20, 6).
 MONEY = pa.decimal128(20, 6)
@@ -63,3 +65,31 @@ def to_batch(records: Sequence[asyncpg.Record]) -> pa.RecordBatch:
         pa.array(values, type=field.type) for values, field in zip(columns, ROW_SCHEMA, strict=True)
     ]
     return pa.RecordBatch.from_arrays(arrays, schema=ROW_SCHEMA)
+
+
+# Rows a destination gathers before writing (a few tens of MB as Arrow): small batches keep
+# the database side's memory low, and larger writes keep the files and transactions few.
+GATHER_ROWS = WRITE_ROWS
+
+
+class Gathered:
+    """Arrow batches gathered until about GATHER_ROWS rows, then taken as one table."""
+
+    def __init__(self, limit: int = GATHER_ROWS) -> None:
+        self._limit = limit
+        self._batches: list[pa.RecordBatch] = []
+        self._rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> pa.Table | None:
+        """The gathered rows once there are enough, else None."""
+        self._batches.append(batch)
+        self._rows += batch.num_rows
+        return self.take() if self._rows >= self._limit else None
+
+    def take(self) -> pa.Table | None:
+        """Whatever is gathered (None when nothing is)."""
+        if not self._rows:
+            return None
+        table = pa.Table.from_batches(self._batches, ROW_SCHEMA)
+        self._batches, self._rows = [], 0
+        return table

@@ -11,6 +11,9 @@ from typing import Literal
 # Rows per batch: what a run holds in memory at a time (as database records, then as Arrow).
 # About 20 MB of records per 10,000 rows; larger batches gain little speed (docs/sync.md).
 BATCH_SIZE = 10_000
+# Rows a Parquet or DuckDB destination gathers (as Arrow) before it writes them: one staged
+# file per day, or one DuckDB transaction, per this many rows.
+WRITE_ROWS = 100_000
 
 
 class DestinationError(Exception):

@@ -33,7 +33,7 @@ from postback.errors import Conflict, InvalidInput
 from postback.settings import get_settings
 from postback.sync import repository
 from postback.sync.rows import to_batch
-from postback.sync.schemas import BATCH_SIZE, Destination, RowFilter, SyncReport
+from postback.sync.schemas import BATCH_SIZE, WRITE_ROWS, Destination, RowFilter, SyncReport
 
 log = structlog.get_logger(__name__)
 
@@ -56,15 +56,16 @@ class Sink(Protocol):
         """Release what open() took, whether or not the copy was committed."""
 
 
-def open_sink(destination: Destination) -> Sink:
+def open_sink(destination: Destination, write_rows: int = WRITE_ROWS) -> Sink:
+    """The destination's sink; Parquet and DuckDB write `write_rows` rows at a time."""
     if destination.kind == "parquet":
         from postback.sync.parquet import ParquetSink
 
-        return ParquetSink(Path(destination.target), destination.name)
+        return ParquetSink(Path(destination.target), destination.name, write_rows)
     if destination.kind == "duckdb":
         from postback.sync.duckdb_file import DuckDBSink
 
-        return DuckDBSink(Path(destination.target), destination.name)
+        return DuckDBSink(Path(destination.target), destination.name, write_rows)
     from postback.sync.bigquery import BigQuerySink
 
     project, dataset = destination.target.split("/")
@@ -105,6 +106,7 @@ async def sync(
     full: bool = False,
     zone: str | None = None,
     batch_size: int = BATCH_SIZE,
+    write_rows: int = WRITE_ROWS,
     sink: Sink | None = None,
 ) -> SyncReport:
     """Copy what changed since `destination`'s watermark (everything with `full`), then
@@ -114,7 +116,7 @@ async def sync(
     changed_since = None if full else previous
     copied, seen = await copy(
         conn,
-        sink or open_sink(destination),
+        sink or open_sink(destination, write_rows),
         RowFilter(changed_since=changed_since),
         zone=zone or get_settings().timezone,
         batch_size=batch_size,
@@ -132,12 +134,13 @@ async def export(
     *,
     zone: str | None = None,
     batch_size: int = BATCH_SIZE,
+    write_rows: int = WRITE_ROWS,
 ) -> int:
     """Write `rows` as Parquet day partitions under the absolute path `out` (rows already
     there with the same ids are replaced); the number of rows written."""
     from postback.sync.parquet import ParquetSink
 
-    sink = ParquetSink(out, f"parquet:{out}")
+    sink = ParquetSink(out, f"parquet:{out}", write_rows)
     copied, _ = await copy(
         conn, sink, rows, zone=zone or get_settings().timezone, batch_size=batch_size
     )

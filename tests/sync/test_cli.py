@@ -80,6 +80,8 @@ class TestSyncCommand:
             f"duckdb:{target}",
             "--batch-size",
             "200",
+            "--write-rows",
+            "400",
             cwd=tmp_path,
             env=environment(database_url, tmp_path, LOG_LEVEL="INFO"),
             stdout=asyncio.subprocess.DEVNULL,
@@ -96,7 +98,7 @@ class TestSyncCommand:
         assert process.returncode == -signal.SIGKILL
         assert await db.fetchval("SELECT count(*) FROM sync_watermark") == 0
         copied_before = len(Copy.duckdb(target).ids())
-        assert 600 <= copied_before < 20_000
+        assert 400 <= copied_before < 20_000  # merged 400 rows at a time
 
         rerun = await cli("sync", "--to", f"duckdb:{target}", "--batch-size", "5000")
 

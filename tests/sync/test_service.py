@@ -63,7 +63,7 @@ class TestSync:
         await receive_postbacks(app, client)
         dest, copy = destination(kind, tmp_path)
 
-        report = await run(app, dest, batch_size=7)
+        report = await run(app, dest, batch_size=7, write_rows=20)
 
         assert report.rows == len(await source_ids(db)) == 50
         assert copy.figures() == await source_figures(db)
@@ -103,9 +103,9 @@ class TestSync:
     ):
         await insert_rows(db, 500)
         dest, copy = destination(kind, tmp_path)
-        real = service.open_sink(dest)
+        real = service.open_sink(dest, write_rows=100)
 
-        class FailsOnThirdBatch:
+        class FailsOnFourthBatch:
             name = real.name
             written = 0
 
@@ -113,7 +113,7 @@ class TestSync:
                 real.open()
 
             def write(self, batch: pa.RecordBatch) -> None:
-                if self.written == 2:
+                if self.written == 3:  # after one DuckDB transaction or staged file
                     raise DestinationError(self.name, "connection lost")
                 real.write(batch)
                 self.written += 1
@@ -125,8 +125,10 @@ class TestSync:
                 real.close()
 
         with pytest.raises(DestinationError, match="connection lost"):
-            await run(app, dest, batch_size=100, sink=FailsOnThirdBatch())
+            await run(app, dest, batch_size=100, sink=FailsOnFourthBatch())
         assert await watermark(db, dest) is None
+        if kind == "duckdb":  # three groups were committed there; Parquet staged them only
+            assert len(copy.ids()) == 300
 
         await run(app, dest, batch_size=100)
 
