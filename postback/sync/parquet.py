@@ -27,6 +27,12 @@ import pyarrow.parquet as pq
 from postback.sync.rows import GATHER_ROWS, ROW_SCHEMA, Gathered
 from postback.sync.schemas import DestinationError
 
+# The files hold every column but the partition's: `day` is in the folder name (the Hive
+# convention), so readers that take partitions from paths (pandas, pyarrow with
+# partitioning="hive", DuckDB, Spark, BigQuery's hive partitioning) see it once, not twice
+# with two types.
+FILE_SCHEMA = ROW_SCHEMA.remove(ROW_SCHEMA.get_field_index("day"))
+
 FILE_NAME = "data.parquet"
 # Rows per row group in the files written: big enough for readers to scan well, small
 # enough that a merge holds only a few megabytes.
@@ -69,7 +75,7 @@ class ParquetSink:
             self._parts += 1
             try:
                 folder.mkdir(exist_ok=True)
-                pq.write_table(rows, folder / f"{self._parts:08d}.parquet")
+                pq.write_table(rows.drop_columns(["day"]), folder / f"{self._parts:08d}.parquet")
             except OSError as exc:
                 raise DestinationError(self.name, f"cannot write: {exc.strerror}") from exc
 
@@ -99,7 +105,7 @@ class ParquetSink:
         target = folder / FILE_NAME
         temporary = folder / f".{uuid.uuid4().hex}.tmp"
         try:
-            with pq.ParquetWriter(temporary, ROW_SCHEMA) as writer:
+            with pq.ParquetWriter(temporary, FILE_SCHEMA) as writer:
                 buffer = _RowGroups(writer)
                 if target.exists():
                     for batch in pq.ParquetFile(target).iter_batches(ROW_GROUP_ROWS):
@@ -134,7 +140,7 @@ class _RowGroups:
 
     def flush(self) -> None:
         if self._batches:
-            table = pa.Table.from_batches(self._batches, ROW_SCHEMA)
+            table = pa.Table.from_batches(self._batches, FILE_SCHEMA)
             self._writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
         self._batches, self._rows = [], 0
 

@@ -112,7 +112,7 @@ class Copy:
 
     @classmethod
     def parquet(cls, root: Path) -> Copy:
-        return cls(f"read_parquet('{root}/day=*/*.parquet', hive_partitioning = false)")
+        return cls(f"read_parquet('{root}/day=*/*.parquet', hive_partitioning = true)")
 
     @classmethod
     def duckdb(cls, path: Path) -> Copy:

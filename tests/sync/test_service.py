@@ -180,8 +180,10 @@ class TestParquetFiles:
         schema = pq.read_schema(out / days[0] / "data.parquet")
         assert schema.field("usd_sale_amount").type == pa.decimal128(20, 6)
         assert schema.field("received_at").type == pa.timestamp("us", tz="UTC")
-        assert schema.field("day").type == pa.date32()
-        table = ds.dataset(out, format="parquet").to_table()
+        assert "day" not in schema.names  # in the folder's name only (Hive partitioning)
+        by_day = ds.partitioning(pa.schema([("day", pa.date32())]), flavor="hive")
+        table = ds.dataset(out, format="parquet", partitioning=by_day).to_table()
+        assert table.schema.field("day").type == pa.date32()
         assert sorted(table.column("id").to_pylist()) == await source_ids(db)
 
     async def test_export_filters_by_day_and_partner(self, app, client, db, tmp_path):
@@ -261,3 +263,20 @@ class TestBadDestinations:
     def test_unknown_destinations_are_named(self, text, problem):
         with pytest.raises(ValueError, match=problem):
             Destination.parse(text)
+
+
+class TestReaders:
+    async def test_pandas_reads_the_export_with_its_types(self, app, client, db, tmp_path):
+        import pandas as pd
+
+        await receive_postbacks(app, client)
+        out = tmp_path / "export"
+        await export(app, out, RowFilter())
+
+        frame = pd.read_parquet(out)
+
+        assert len(frame) == 50
+        assert str(frame["received_at"].dt.tz) == "UTC"
+        money = await db.fetchval("SELECT sum(usd_sale_amount) FROM conversion")
+        assert sum(frame["usd_sale_amount"]) == money  # exact decimals, not floats
+        assert set(frame["partner"]) == {"default", "acme"}
