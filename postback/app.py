@@ -40,6 +40,7 @@ from postback.ingest.routes import PATHS, PostbackEndpoint
 from postback.ingest.schemas import RowSink
 from postback.ingest.service import IngestService
 from postback.ingest.spool import Spool
+from postback.lifecycle import service as lifecycle_service
 from postback.lifecycle.jobs import CleanupJob
 from postback.logging import TraceContext, configure_logging
 from postback.metrics import observe_batch
@@ -49,6 +50,8 @@ from postback.rejections.pages import router as rejections_pages_router
 from postback.rejections.routes import router as rejections_router
 from postback.rollups.jobs import CompactionJob
 from postback.settings import Settings, get_settings
+from postback.sync import service as sync_service
+from postback.sync.jobs import SyncJob
 from postback.system.routes import router as system_router
 from postback.tenants.directory import TenantDirectory
 from postback.tenants.routes import router as tenants_router
@@ -103,6 +106,8 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     batcher.start()
     deliveries.start()
+    # The retention keeps whatever the configured sync (POSTBACK_SYNC_TO) has not copied yet.
+    lifecycle_service.use_sync_cutoff(sync_service.oldest_uncopied)
     cleanup = CleanupJob(db.engine, settings.cleanup_interval, history_days=settings.history_days)
     cleanup.start()
     app.state.cleanup = cleanup
@@ -112,6 +117,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     compaction = CompactionJob(db.engine, settings.compaction_interval, settings.timezone)
     compaction.start()
     app.state.compaction = compaction
+    sync = SyncJob(db.engine, settings.sync_to, settings.sync_interval, settings.timezone)
+    sync.start()
+    app.state.sync = sync
     admin_token, generated = load_admin_token(settings)
     app.state.db = db
     app.state.directory = directory
@@ -145,6 +153,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await cleanup.stop()
         await audit_retention.stop()
         await compaction.stop()
+        await sync.stop()
         await deliveries.stop()
         await sender.close()
         ingest, app.state.ingest = app.state.ingest, None

@@ -16,6 +16,7 @@ from postback.cli_support import database_url
 from postback.lifecycle.cli import cleanup, import_history
 from postback.nlq.cli import ask
 from postback.settings import get_settings
+from postback.sync.cli import export, reporting_user, sync
 from postback.system.cli import db
 from postback.tenants.cli import app as tenants
 
@@ -67,6 +68,9 @@ app.add_typer(tenants, name="tenants")
 app.add_typer(users, name="users")
 app.add_typer(audit, name="audit")
 app.add_typer(db, name="db")
+app.command()(sync)
+app.add_typer(export, name="export")
+app.add_typer(reporting_user, name="reporting-user")
 
 
 def main() -> None:

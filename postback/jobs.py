@@ -25,6 +25,7 @@ log = structlog.get_logger(__name__)
 CLEANUP_LOCK = 0x706F_7374_6261_636B  # "postback"
 COMPACTION_LOCK = 0x726F_6C6C_7570_73  # "rollups"
 AUDIT_LOCK = 0x6175_6469_74  # "audit"
+SYNC_LOCK = 0x7379_6E63  # "sync"
 
 
 @contextlib.asynccontextmanager

@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(
         default=60.0, gt=0, le=24 * 60 * 90, alias="POSTBACK_SESSION_IDLE_MINUTES"
     )
+    # Warehouse sync (postback/sync): where every instance tries to copy what changed (one at a
+    # time, by an advisory lock), and how often; unset, nothing is synced on a schedule.
+    sync_to: str | None = Field(default=None, alias="POSTBACK_SYNC_TO")
+    sync_interval: float = Field(default=900.0, ge=0, alias="POSTBACK_SYNC_INTERVAL")
 
     @field_validator("forward_retry_seconds")
     @classmethod
@@ -113,6 +117,18 @@ class Settings(BaseSettings):
                 "seconds such as 10,60,600 (empty: no retries)"
             )
         return ",".join(format(d, "g") for d in delays)
+
+    @field_validator("sync_to")
+    @classmethod
+    def _sync_destination(cls, value: str | None) -> str | None:
+        from postback.sync.schemas import Destination
+
+        if value is None or not value.strip():
+            return None
+        try:
+            return Destination.parse(value).name
+        except ValueError as exc:
+            raise ValueError(f"POSTBACK_SYNC_TO: {exc}") from exc
 
     @field_validator("timezone")
     @classmethod
@@ -219,6 +235,7 @@ class Settings(BaseSettings):
                 "allow_private": self.forward_allow_private,
                 "concurrency": self.forward_concurrency,
             },
+            "sync": {"to": self.sync_to, "interval": self.sync_interval} if self.sync_to else None,
             "nlq_llm": {"model": self.nlq_llm_model} if self.nlq_llm_base_url else None,
         }
 

@@ -123,6 +123,36 @@ def dashboard(
 
 
 @app.command()
+def sync(
+    rows: Annotated[int, typer.Option(min=1000, help="Conversions to load")] = 10_000_000,
+    database_url: Annotated[
+        str, typer.Option(help="PostgreSQL server (a database of its own is created, then dropped)")
+    ] = "postgresql://postgres@127.0.0.1:5432/postgres",
+    batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch")] = 10_000,
+    keep: Annotated[bool, typer.Option(help="Keep the benchmark's database")] = False,
+    output: Annotated[
+        str, typer.Option(help="Markdown file for the results ('' for none)")
+    ] = "docs/benchmarks.md",
+) -> None:
+    """Export and sync N conversions (Parquet, DuckDB): rows/s and peak memory per step."""
+    from postback_bench import sync as bench_sync
+
+    result = bench_sync.run(
+        rows=rows,
+        database_url=database_url,
+        batch_size=batch_size,
+        keep=keep,
+        command=_invocation(hide_urls=True),
+        say=typer.echo,
+    )
+    text = bench_sync.markdown(result)
+    typer.echo(text)
+    if output:
+        bench_sync.write_markdown(Path(output), text)
+        typer.echo(f"written to {output}")
+
+
+@app.command()
 def search(
     rows: Annotated[int, typer.Option(min=1000, help="Conversions in the data set")] = 10_000_000,
     repeat: Annotated[int, typer.Option(min=3, help="Timed searches of each kind")] = 50,

@@ -36,8 +36,13 @@ def cleanup(
 
     from postback.db import sqlalchemy_url
     from postback.lifecycle import jobs
+    from postback.lifecycle import service as lifecycle
     from postback.lifecycle.schemas import CleanupReport
     from postback.logging import configure_logging
+    from postback.sync import service as sync
+
+    # Nothing the configured sync (POSTBACK_SYNC_TO) has not copied yet is removed.
+    lifecycle.use_sync_cutoff(sync.oldest_uncopied)
 
     settings = get_settings()
     configure_logging(settings)

@@ -1,0 +1,1 @@
+"""Copies of the conversions outside the service: Parquet export and the warehouse sync."""
