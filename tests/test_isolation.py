@@ -97,6 +97,12 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
         {"replayed": "false"},
     ],
     "/api/rejections/{rejection_id}": lambda b: [{}],
+    # Users: an admin's; a partner's key or user gets 403 (and /me only itself).
+    "/api/users/me": lambda b: [{}],
+    "/api/users": lambda b: [{}],
+    "/api/users/{user_id}": lambda b: [{}],
+    "/admin/users": lambda b: [{}],
+    "/admin/users/{user_id}": lambda b: [{}],
     "/admin/rejections": lambda b: [{}],
     # Admin pages need the admin's session cookie: a partner's key only gets the sign-in page.
     "/admin": lambda b: [{}],
@@ -138,6 +144,7 @@ PATH_VALUES: dict[str, Callable[[Partner], list[int | str]]] = {
     "tenant_id": lambda b: [b.tenant_id],
     "forward_id": lambda b: list(b.forward_ids) or [1],
     "delivery_id": lambda b: list(b.delivery_ids) or [1],
+    "user_id": lambda b: [1],
     "slug": lambda b: [b.slug],
     "table": lambda b: ["kpis", "series", "status", "currencies", "offers", "partners"],
     "fmt": lambda b: ["csv"],
