@@ -98,6 +98,12 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
         {"replayed": "false"},
     ],
     "/api/rejections/{rejection_id}": lambda b: [{}],
+    # Users: an admin's; a partner's key or user gets 403 (and /me only itself).
+    "/api/users/me": lambda b: [{}],
+    "/api/users": lambda b: [{}],
+    "/api/users/{user_id}": lambda b: [{}],
+    "/admin/users": lambda b: [{}],
+    "/admin/users/{user_id}": lambda b: [{}],
     "/admin/rejections": lambda b: [{}],
     # The audit log: the admin token only (a partner's key is refused, its own entries too).
     "/api/audit": lambda b: [{}, {"tenant": b.slug}, {"action": "tenant."}, {"limit": 500}],
@@ -142,6 +148,7 @@ PATH_VALUES: dict[str, Callable[[Partner], list[int | str]]] = {
     "tenant_id": lambda b: [b.tenant_id],
     "forward_id": lambda b: list(b.forward_ids) or [1],
     "delivery_id": lambda b: list(b.delivery_ids) or [1],
+    "user_id": lambda b: [1],
     "slug": lambda b: [b.slug],
     "table": lambda b: ["kpis", "series", "status", "currencies", "offers", "partners"],
     "fmt": lambda b: ["csv"],
