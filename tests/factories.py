@@ -78,6 +78,7 @@ async def create_user(
         email=email, role=Role(role), partner=partner, password=password, display_name=name
     )
     async with AsyncSession(app.state.db.engine, expire_on_commit=False) as session:
+        audit.act_as(session, TEST_ACTOR)
         created = await accounts.create_user(session, ADMIN, data)
         await session.commit()
     return created.id

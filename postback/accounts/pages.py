@@ -23,6 +23,7 @@ from postback.accounts.routes import UserId
 from postback.accounts.schemas import UserCreate, UserUpdate
 from postback.admin.pages import AdminRoute, render
 from postback.admin.routes import CheckedForm, SignedIn
+from postback.audit.routes import Audited
 from postback.auth import Principal
 from postback.deps import Session
 from postback.errors import PostbackError
@@ -93,7 +94,7 @@ async def user_list(request: Request, current: SignedIn, session: Session) -> Re
 
 @router.post("")
 async def create_user(
-    request: Request, current: SignedIn, form: CheckedForm, session: Session
+    request: Request, current: SignedIn, form: CheckedForm, session: Audited
 ) -> Response:
     values = _fields(form, ("email", "display_name", "role", "partner", "password"))
     if values.get("role") != Role.PARTNER:
@@ -174,7 +175,7 @@ async def user_page(
 
 @router.post("/{user_id}")
 async def update_user(
-    request: Request, user_id: UserId, current: SignedIn, form: CheckedForm, session: Session
+    request: Request, user_id: UserId, current: SignedIn, form: CheckedForm, session: Audited
 ) -> Response:
     values = _fields(form, ("display_name", "role", "partner"))
     if values.get("role") and values["role"] != Role.PARTNER:
@@ -208,21 +209,21 @@ async def _set_disabled(
 
 @router.post("/{user_id}/disable")
 async def disable_user(
-    request: Request, user_id: UserId, current: SignedIn, _: CheckedForm, session: Session
+    request: Request, user_id: UserId, current: SignedIn, _: CheckedForm, session: Audited
 ) -> Response:
     return await _set_disabled(request, user_id, True, current, session)
 
 
 @router.post("/{user_id}/enable")
 async def enable_user(
-    request: Request, user_id: UserId, current: SignedIn, _: CheckedForm, session: Session
+    request: Request, user_id: UserId, current: SignedIn, _: CheckedForm, session: Audited
 ) -> Response:
     return await _set_disabled(request, user_id, False, current, session)
 
 
 @router.post("/{user_id}/reset-password")
 async def reset_password(
-    request: Request, user_id: UserId, current: SignedIn, _: CheckedForm, session: Session
+    request: Request, user_id: UserId, current: SignedIn, _: CheckedForm, session: Audited
 ) -> Response:
     reset = await service.reset_password(session, _actor(current), user_id)
     once = {"notice": "password_reset", "password": reset.password}
@@ -231,7 +232,7 @@ async def reset_password(
 
 @router.post("/{user_id}/revoke-sessions")
 async def revoke_sessions(
-    request: Request, user_id: UserId, current: SignedIn, _: CheckedForm, session: Session
+    request: Request, user_id: UserId, current: SignedIn, _: CheckedForm, session: Audited
 ) -> Response:
     revoked = await service.revoke_sessions(session, _actor(current), user_id)
     once = {"notice": "sessions_revoked", "count": revoked.sessions_revoked}

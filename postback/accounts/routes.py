@@ -18,6 +18,7 @@ from postback.accounts.schemas import (
     UserOut,
     UserUpdate,
 )
+from postback.audit.routes import Audited
 from postback.auth import AdminAuth, Auth
 from postback.deps import Session
 
@@ -33,7 +34,7 @@ async def me(session: Session, actor: Auth) -> Me:
 
 
 @router.post("/me/password", response_model=SessionsRevoked)
-async def change_password(data: PasswordChange, session: Session, actor: Auth) -> SessionsRevoked:
+async def change_password(data: PasswordChange, session: Audited, actor: Auth) -> SessionsRevoked:
     """Change your own password (a personal account); your sessions end."""
     return await service.change_own_password(session, actor, data)
 
@@ -45,7 +46,7 @@ async def list_users(session: Session, _: AdminAuth) -> list[UserOut]:
 
 
 @router.post("", response_model=UserCreated, status_code=status.HTTP_201_CREATED)
-async def create_user(data: UserCreate, session: Session, actor: AdminAuth) -> UserCreated:
+async def create_user(data: UserCreate, session: Audited, actor: AdminAuth) -> UserCreated:
     """Create a user; a generated password is shown this once."""
     return await service.create_user(session, actor, data)
 
@@ -58,19 +59,19 @@ async def get_user(user_id: UserId, session: Session, _: AdminAuth) -> UserOut:
 
 @router.patch("/{user_id}", response_model=UserOut)
 async def update_user(
-    user_id: UserId, data: UserUpdate, session: Session, actor: AdminAuth
+    user_id: UserId, data: UserUpdate, session: Audited, actor: AdminAuth
 ) -> UserOut:
     """Change a user's name, role, partner, or disable it (its sessions end)."""
     return await service.update_user(session, actor, user_id, data)
 
 
 @router.post("/{user_id}/reset-password", response_model=PasswordReset)
-async def reset_password(user_id: UserId, session: Session, actor: AdminAuth) -> PasswordReset:
+async def reset_password(user_id: UserId, session: Audited, actor: AdminAuth) -> PasswordReset:
     """A new generated password, shown this once; the user's sessions end."""
     return await service.reset_password(session, actor, user_id)
 
 
 @router.post("/{user_id}/revoke-sessions", response_model=SessionsRevoked)
-async def revoke_sessions(user_id: UserId, session: Session, actor: AdminAuth) -> SessionsRevoked:
+async def revoke_sessions(user_id: UserId, session: Audited, actor: AdminAuth) -> SessionsRevoked:
     """End every browser session of the user."""
     return await service.revoke_sessions(session, actor, user_id)

@@ -24,6 +24,8 @@ from postback.accounts.schemas import (
     UserOut,
     UserUpdate,
 )
+from postback.audit import service as audit
+from postback.audit.schemas import Target
 from postback.auth import Principal
 from postback.errors import Conflict, Forbidden, InvalidInput, NotFound
 
@@ -79,6 +81,21 @@ async def _placement(session: AsyncSession, role: Role, partner: str | None) -> 
     return Placement(role, tenant_id)
 
 
+def _target(user: UserOut) -> Target:
+    return Target("user", user.id, user.email)
+
+
+def _snapshot(user: UserOut) -> dict[str, Any]:
+    """What the audit log keeps of a user: never a password or its hash."""
+    return {
+        "email": user.email,
+        "display_name": user.display_name,
+        "role": user.role,
+        "partner": user.partner,
+        "disabled": user.disabled,
+    }
+
+
 async def create_user(session: AsyncSession, actor: Principal, data: UserCreate) -> UserCreated:
     """A new user; with no password given, a generated one (returned this once)."""
     placement = await _placement(session, data.role, data.partner)
@@ -96,6 +113,8 @@ async def create_user(session: AsyncSession, actor: Principal, data: UserCreate)
     if user_id is None:
         raise Conflict(f"a user with the email {data.email!r} exists", "email")
     out = await get_user(session, user_id)
+    after = _snapshot(out) | {"password": audit.REPLACED}
+    await audit.record(session, "user.create", _target(out), after=after)
     return UserCreated(**out.model_dump(), password=generated)
 
 
@@ -104,6 +123,7 @@ async def update_user(
 ) -> UserOut:
     """Changes the fields given; disabling a user ends its sessions."""
     user = await _user(session, user_id)
+    before = _snapshot(await get_user(session, user_id))
     given = data.model_fields_set
     values: dict[str, Any] = {}
     if data.display_name is not None:
@@ -124,7 +144,11 @@ async def update_user(
             await repository.revoke_user_sessions(session, user_id)
     if values:
         await repository.update_user(session, user_id, values)
-    return await get_user(session, user_id)
+    out = await get_user(session, user_id)
+    old, new = audit.changed(before, _snapshot(out))
+    if new:
+        await audit.record(session, "user.update", _target(out), before=old, after=new)
+    return out
 
 
 async def reset_password(session: AsyncSession, actor: Principal, user_id: int) -> PasswordReset:
@@ -135,12 +159,25 @@ async def reset_password(session: AsyncSession, actor: Principal, user_id: int) 
         session, user_id, {"password_hash": passwords.hash_password(password)}
     )
     revoked = await repository.revoke_user_sessions(session, user_id)
+    await audit.record(
+        session,
+        "user.reset_password",
+        _target(await get_user(session, user_id)),
+        after={"password": audit.REPLACED, "sessions_revoked": revoked},
+    )
     return PasswordReset(password=password, sessions_revoked=revoked)
 
 
 async def revoke_sessions(session: AsyncSession, actor: Principal, user_id: int) -> SessionsRevoked:
     await _user(session, user_id)
-    return SessionsRevoked(sessions_revoked=await repository.revoke_user_sessions(session, user_id))
+    revoked = await repository.revoke_user_sessions(session, user_id)
+    await audit.record(
+        session,
+        "user.revoke_sessions",
+        _target(await get_user(session, user_id)),
+        after={"sessions_revoked": revoked},
+    )
+    return SessionsRevoked(sessions_revoked=revoked)
 
 
 async def me(session: AsyncSession, actor: Principal) -> Me:
@@ -168,6 +205,12 @@ async def change_own_password(
     values = {"password_hash": passwords.hash_password(data.new_password)}
     await repository.update_user(session, actor.user_id, values)
     revoked = await repository.revoke_user_sessions(session, actor.user_id)
+    await audit.record(
+        session,
+        "user.change_password",
+        _target(await get_user(session, actor.user_id)),
+        after={"password": audit.REPLACED, "sessions_revoked": revoked},
+    )
     return SessionsRevoked(sessions_revoked=revoked)
 
 

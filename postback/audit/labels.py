@@ -20,6 +20,11 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "action.delivery.resend": ("Delivery re-sent", "重发投递"),
     "action.rejection.replay": ("Rejection replayed", "重放拒绝记录"),
     "action.rejection.replay_bulk": ("Rejections replayed (bulk)", "批量重放拒绝记录"),
+    "action.user.create": ("User created", "创建用户"),
+    "action.user.update": ("User changed", "修改用户"),
+    "action.user.reset_password": ("User's password reset", "重置用户密码"),
+    "action.user.revoke_sessions": ("User's sessions ended", "结束用户会话"),
+    "action.user.change_password": ("Own password changed", "修改自己的密码"),
 }
 
 ACTOR_KIND_LABELS: dict[str, tuple[str, str]] = {
