@@ -17,6 +17,8 @@ from starlette.types import Receive, Scope, Send
 
 from postback import __version__, migrate
 from postback.admin.routes import router as admin_router
+from postback.anomalies.jobs import AnomalyJob
+from postback.anomalies.routes import router as anomalies_router
 from postback.auth import ADMIN_TOKEN_FILE, load_admin_token
 from postback.conversions.routes import router as conversions_router
 from postback.dashboard.routes import router as dashboard_router
@@ -104,6 +106,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     compaction = CompactionJob(db.engine, settings.compaction_interval, settings.timezone)
     compaction.start()
     app.state.compaction = compaction
+    anomalies = AnomalyJob(
+        db.engine, settings.anomaly_interval, settle_hours=settings.anomaly_settle_hours
+    )
+    anomalies.start()
+    app.state.anomalies = anomalies
     admin_token, generated = load_admin_token(settings)
     app.state.db = db
     app.state.directory = directory
@@ -135,6 +142,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await cleanup.stop()
+        await anomalies.stop()
         await compaction.stop()
         await deliveries.stop()
         await sender.close()
@@ -182,6 +190,7 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(nlq_pages_router)
     api.include_router(nlq_router)
     api.include_router(dashboard_router)
+    api.include_router(anomalies_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.add_middleware(SecurityHeaders)
     if settings.json_logs and settings.gcp_project:

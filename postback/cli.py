@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from postback import migrate as migrations
+from postback.anomalies.cli import app as anomalies
 from postback.cli_support import database_url
 from postback.lifecycle.cli import cleanup
 from postback.nlq.cli import ask
@@ -62,6 +63,7 @@ app.command()(cleanup)
 app.command()(ask)
 app.add_typer(tenants, name="tenants")
 app.add_typer(db, name="db")
+app.add_typer(anomalies, name="anomalies")
 
 
 def main() -> None:

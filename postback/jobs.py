@@ -24,6 +24,7 @@ log = structlog.get_logger(__name__)
 # The advisory lock keys every instance agrees on: each job's name in ASCII, as a bigint.
 CLEANUP_LOCK = 0x706F_7374_6261_636B  # "postback"
 COMPACTION_LOCK = 0x726F_6C6C_7570_73  # "rollups"
+ANOMALY_LOCK = 0x616E_6F6D_616C_79  # "anomaly"
 
 
 @contextlib.asynccontextmanager

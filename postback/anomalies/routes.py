@@ -1,0 +1,63 @@
+"""`/api/alerts`: what the anomaly scans found. Reading: the admin token or a partner's API
+key (its own alerts only); acknowledging and resolving: the admin token."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Query
+
+from postback.anomalies import repository
+from postback.anomalies.schemas import AlertOut, AlertPage, AlertState, Language
+from postback.auth import AdminAuth, Auth
+from postback.conversions.routes import PartnerSlug
+from postback.deps import Session, SingleValues, StrictQuery
+from postback.errors import Conflict, NotFound
+
+router = APIRouter(prefix="/api/alerts", tags=["alerts"])
+
+AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+# Who a change through the API is recorded as (personal accounts will name the person).
+API_ACTOR = "admin token"
+
+
+@router.get("", response_model=AlertPage, dependencies=[SingleValues, StrictQuery])
+async def list_alerts(
+    session: Session,
+    principal: Auth,
+    state: Annotated[AlertState | None, Query(description="Only alerts in this state")] = None,
+    tenant: PartnerSlug = None,
+    lang: Annotated[Language, Query(description="The language of `message`")] = "en",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> AlertPage:
+    """Alerts, unresolved first, newest first; a partner's key sees its own only."""
+    rows = await repository.list_alerts(
+        session, tenant_id=principal.tenant_id, slug=tenant, state=state, limit=limit
+    )
+    return AlertPage(items=[AlertOut.of(row, lang) for row in rows])
+
+
+async def _move(session: Session, alert_id: int, to: str, lang: Language) -> AlertOut:
+    row = await repository.change_state(session, alert_id, to, datetime.now(UTC), API_ACTOR)
+    if row is None:
+        raise NotFound(f"no alert with id {alert_id}", "alert_id")
+    if row.state != to:
+        raise Conflict(f"the alert is {row.state} already", "state")
+    return AlertOut.of(row, lang)
+
+
+@router.post("/{alert_id}/acknowledge", response_model=AlertOut)
+async def acknowledge_alert(
+    alert_id: AlertId, session: Session, _: AdminAuth, lang: Language = "en"
+) -> AlertOut:
+    """Someone is looking at it: open → acknowledged."""
+    return await _move(session, alert_id, "acknowledged", lang)
+
+
+@router.post("/{alert_id}/resolve", response_model=AlertOut)
+async def resolve_alert(
+    alert_id: AlertId, session: Session, _: AdminAuth, lang: Language = "en"
+) -> AlertOut:
+    """It is over: open or acknowledged → resolved."""
+    return await _move(session, alert_id, "resolved", lang)
