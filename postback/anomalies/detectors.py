@@ -37,13 +37,16 @@ WEEKS = 6
 MIN_WEEKS = 3
 # MAD to a normal standard deviation.
 MAD_SCALE = 1.4826
+# Conversions come in orders of one to a few items, so counts vary about twice as much as
+# Poisson arrivals would: the least variance of a count is this times its mean.
+DISPERSION = 2.0
 # Robust z-scores (÷ sensitivity) beyond which a volume or rate is a finding, and critical.
-Z_FINDING = 5.0
+Z_FINDING = 4.5
 Z_CRITICAL = 10.0
 # Silence: the expected postbacks in the quiet time that make it a finding (P(none) <
-# e^-8 ≈ 0.03 % for Poisson arrivals), and critical.
-SILENCE_EXPECTED = 8.0
-SILENCE_CRITICAL = 40.0
+# e^-15 for Poisson arrivals: a partner has thousands of gaps a month), and critical.
+SILENCE_EXPECTED = 15.0
+SILENCE_CRITICAL = 60.0
 # The least window volume a volume change is judged on (below it, noise rules).
 MIN_VOLUME = 10.0
 # Rates: the fewest events in the window, and the least absolute rise of the rate.
@@ -77,13 +80,16 @@ class Verdict:
 
 
 def baseline(samples: Sequence[float], *, poisson: bool = True) -> Baseline | None:
-    """Median and a robust spread of `samples`; for counts the spread is at least a Poisson
-    one (√median), so a very regular history does not make every wobble a finding."""
+    """Median and a robust spread of `samples`; for counts the spread is at least that of
+    over-dispersed Poisson counts (√(DISPERSION × level), the level the larger of median and
+    mean, as a few weeks' median of a small count runs low), so a very regular history does
+    not make every wobble a finding."""
     if len(samples) < MIN_WEEKS:
         return None
     middle = statistics.median(samples)
     mad = statistics.median(abs(x - middle) for x in samples) * MAD_SCALE
-    floor = math.sqrt(max(middle, 1.0)) if poisson else 0.0
+    level = max(middle, statistics.fmean(samples), 1.0)
+    floor = math.sqrt(DISPERSION * level) if poisson else 0.0
     return Baseline(middle, max(mad, floor, 1e-9))
 
 

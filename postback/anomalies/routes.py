@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from postback.anomalies import repository
+from postback.anomalies.repository import AlertRow
 from postback.anomalies.schemas import AlertOut, AlertPage, AlertState, Language
 from postback.auth import AdminAuth, Auth
 from postback.conversions.routes import PartnerSlug
@@ -20,6 +21,27 @@ router = APIRouter(prefix="/api/alerts", tags=["alerts"])
 AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 # Who a change through the API is recorded as (personal accounts will name the person).
 API_ACTOR = "admin token"
+
+
+def _out(row: AlertRow, lang: Language) -> AlertOut:
+    return AlertOut(
+        id=row.id,
+        tenant=row.tenant,
+        offer_id=row.offer_id,
+        kind=row.kind,
+        severity=row.severity,
+        state=row.state,
+        started_at=row.started_at,
+        last_seen_at=row.last_seen_at,
+        ended_at=row.ended_at,
+        observed=row.observed,
+        expected=row.expected,
+        message=row.message_zh if lang == "zh" else row.message_en,
+        message_en=row.message_en,
+        message_zh=row.message_zh,
+        acknowledged_at=row.acknowledged_at,
+        resolved_at=row.resolved_at,
+    )
 
 
 @router.get("", response_model=AlertPage, dependencies=[SingleValues, StrictQuery])
@@ -35,7 +57,7 @@ async def list_alerts(
     rows = await repository.list_alerts(
         session, tenant_id=principal.tenant_id, slug=tenant, state=state, limit=limit
     )
-    return AlertPage(items=[AlertOut.of(row, lang) for row in rows])
+    return AlertPage(items=[_out(row, lang) for row in rows])
 
 
 async def _move(session: Session, alert_id: int, to: str, lang: Language) -> AlertOut:
@@ -44,7 +66,7 @@ async def _move(session: Session, alert_id: int, to: str, lang: Language) -> Ale
         raise NotFound(f"no alert with id {alert_id}", "alert_id")
     if row.state != to:
         raise Conflict(f"the alert is {row.state} already", "state")
-    return AlertOut.of(row, lang)
+    return _out(row, lang)
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertOut)

@@ -7,8 +7,6 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from postback.anomalies.repository import AlertRow
-
 AlertState = Literal["open", "acknowledged", "resolved"]
 Language = Literal["en", "zh"]
 
@@ -33,27 +31,6 @@ class AlertOut(BaseModel):
     message_zh: str
     acknowledged_at: datetime | None
     resolved_at: datetime | None
-
-    @classmethod
-    def of(cls, row: AlertRow, lang: Language) -> AlertOut:
-        return cls(
-            id=row.id,
-            tenant=row.tenant,
-            offer_id=row.offer_id,
-            kind=row.kind,
-            severity=row.severity,
-            state=row.state,
-            started_at=row.started_at,
-            last_seen_at=row.last_seen_at,
-            ended_at=row.ended_at,
-            observed=row.observed,
-            expected=row.expected,
-            message=row.message_zh if lang == "zh" else row.message_en,
-            message_en=row.message_en,
-            message_zh=row.message_zh,
-            acknowledged_at=row.acknowledged_at,
-            resolved_at=row.resolved_at,
-        )
 
 
 class AlertPage(BaseModel):
