@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install lock system-deps run test check format bench faults screenshots clean
+.PHONY: install lock system-deps run test check format bench bench-anomalies faults screenshots clean
 
 # The packages come at the versions in constraints.txt, the set CI tested: the service with
 # its development tools, and beside it the benchmark harness (bench/, its own distribution).
@@ -76,6 +76,11 @@ bench: $(STAMP)
 	$(BIN)/postback-bench run --profile --stages --forwarding 2 $(BENCH_ARGS)
 	$(BIN)/postback-bench dashboard $(BENCH_DASHBOARD_ARGS)
 	$(BIN)/postback-bench nlq $(BENCH_NLQ_ARGS)
+	$(MAKE) bench-anomalies
+
+# The anomaly backtest: 60 simulated days, precision and recall per kind (docs/anomalies.md).
+bench-anomalies: $(STAMP)
+	$(BIN)/pytest -q -s -p no:cacheprovider tests/anomalies/test_backtest.py
 
 # Under load from a separate process: PostgreSQL restarted, then stopped 20 s, the service
 # stopped with SIGTERM and killed with SIGKILL; fails if an acknowledged postback is lost, a

@@ -19,6 +19,8 @@ from postback import __version__, migrate
 from postback.accounts.pages import router as accounts_pages_router
 from postback.accounts.routes import router as accounts_router
 from postback.admin.routes import router as admin_router
+from postback.anomalies.jobs import AnomalyJob
+from postback.anomalies.routes import router as anomalies_router
 from postback.audit.jobs import AuditRetentionJob
 from postback.audit.pages import router as audit_pages_router
 from postback.audit.routes import router as audit_router
@@ -120,6 +122,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sync = SyncJob(db.engine, settings.sync_to, settings.sync_interval, settings.timezone)
     sync.start()
     app.state.sync = sync
+    anomalies = AnomalyJob(
+        db.engine, settings.anomaly_interval, settle_hours=settings.anomaly_settle_hours
+    )
+    anomalies.start()
+    app.state.anomalies = anomalies
     admin_token, generated = load_admin_token(settings)
     app.state.db = db
     app.state.directory = directory
@@ -152,6 +159,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await cleanup.stop()
         await audit_retention.stop()
+        await anomalies.stop()
         await compaction.stop()
         await sync.stop()
         await deliveries.stop()
@@ -204,6 +212,7 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(nlq_pages_router)
     api.include_router(nlq_router)
     api.include_router(dashboard_router)
+    api.include_router(anomalies_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.add_middleware(SecurityHeaders)
     if settings.json_logs and settings.gcp_project:

@@ -11,6 +11,7 @@ import typer
 
 from postback import migrate as migrations
 from postback.accounts.cli import app as users
+from postback.anomalies.cli import app as anomalies
 from postback.audit.cli import app as audit
 from postback.cli_support import database_url
 from postback.lifecycle.cli import cleanup, import_history
@@ -71,6 +72,7 @@ app.add_typer(db, name="db")
 app.command()(sync)
 app.add_typer(export, name="export")
 app.add_typer(reporting_user, name="reporting-user")
+app.add_typer(anomalies, name="anomalies")
 
 
 def main() -> None:

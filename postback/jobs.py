@@ -26,6 +26,7 @@ CLEANUP_LOCK = 0x706F_7374_6261_636B  # "postback"
 COMPACTION_LOCK = 0x726F_6C6C_7570_73  # "rollups"
 AUDIT_LOCK = 0x6175_6469_74  # "audit"
 SYNC_LOCK = 0x7379_6E63  # "sync"
+ANOMALY_LOCK = 0x616E_6F6D_616C_79  # "anomaly"
 
 
 @contextlib.asynccontextmanager

@@ -78,6 +78,11 @@ class Settings(BaseSettings):
     nlq_llm_timeout: float = Field(default=20.0, gt=0, le=300, alias="NLQ_LLM_TIMEOUT")
     # Rollups: how often pending deltas are folded (readers are exact either way).
     compaction_interval: float = Field(default=5.0, ge=0, alias="POSTBACK_COMPACTION_INTERVAL")
+    # Anomaly scans: how often each instance tries one (one at a time, by an advisory lock;
+    # 0 leaves it to `postback anomalies scan`), and how many hours a conversion-time hour is
+    # given for its late postbacks before it is judged.
+    anomaly_interval: float = Field(default=60.0, ge=0, alias="POSTBACK_ANOMALY_INTERVAL")
+    anomaly_settle_hours: int = Field(default=2, ge=0, le=48, alias="POSTBACK_ANOMALY_SETTLE_HOURS")
     # Forwarding to partners: retries after the first attempt (seconds, comma-separated; the
     # first attempt is at once), each attempt's time limit, and whether targets on this
     # network (loopback, private, link-local) are allowed (on-prem installs, tests).

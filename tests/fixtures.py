@@ -70,6 +70,8 @@ def make_settings(database_url: str, home: Path, **overrides: object) -> Setting
         "POSTBACK_TENANT_CACHE_SECONDS": 0,
         # Tests decide when the retention cleanup runs (tests/lifecycle).
         "POSTBACK_CLEANUP_INTERVAL": 0,
+        # Tests scan for anomalies at the moments they choose (tests/anomalies).
+        "POSTBACK_ANOMALY_INTERVAL": 0,
         # Forwarding tests send to receivers on loopback, on a short retry schedule.
         "POSTBACK_FORWARD_ALLOW_PRIVATE": True,
         "POSTBACK_FORWARD_RETRY_SECONDS": "0.2,0.4",
@@ -113,8 +115,8 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
     for attempt in range(3):
         try:
             await conn.execute(
-                "TRUNCATE conversion, rejection, tenant, app_user, sign_in_session, audit_entry"
-                " RESTART IDENTITY CASCADE;"
+                "TRUNCATE conversion, rejection, tenant, app_user, sign_in_session, audit_entry,"
+                " anomaly_scan RESTART IDENTITY CASCADE;"
                 "INSERT INTO tenant (slug, name, is_default) VALUES ('default', 'Default', true)"
             )
             break

@@ -104,6 +104,12 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
     "/api/users/{user_id}": lambda b: [{}],
     "/admin/users": lambda b: [{}],
     "/admin/users/{user_id}": lambda b: [{}],
+    "/api/alerts": lambda b: [
+        {},
+        {"tenant": b.slug},
+        {"state": "open"},
+        {"tenant": b.slug, "state": "open", "lang": "zh"},
+    ],
     "/admin/rejections": lambda b: [{}],
     # The audit log: the admin token only (a partner's key is refused, its own entries too).
     "/api/audit": lambda b: [{}, {"tenant": b.slug}, {"action": "tenant."}, {"limit": 500}],
@@ -177,6 +183,9 @@ BRAVO_ROW_VALUES = (
     "BRAVO-REJECT-1",
     "BRAVO-REJECT-2",
     "BRAVO-BIG-BODY",
+    # B's alert (an anomaly scan's finding on B's traffic).
+    "BRAVO-ALERT-OFFER",
+    "Bravo silent",
 )
 BRAVO_VALUES = BRAVO_ROW_VALUES
 
@@ -353,6 +362,14 @@ async def partners(app, db: asyncpg.Connection, client) -> tuple[Partner, Partne
         bravo.tenant.id,
         bravo_pks[0],
     )
+    # B's alert, as a scan would have kept it.
+    await db.execute(
+        "INSERT INTO alert (tenant_id, offer_id, kind, severity, started_at, last_seen_at,"
+        " observed, expected, message_en, message_zh)"
+        " VALUES ($1, 'BRAVO-ALERT-OFFER', 'silence', 'critical', now(), now(), 0, 40,"
+        " 'Bravo silent for 3 hours', 'Bravo silent 已 3 小时没有回传')",
+        bravo.tenant.id,
+    )
     return (
         Partner(
             "alpha",
@@ -454,6 +471,7 @@ class TestPartnerASeesNothingOfB:
         await db.execute("DELETE FROM conversion WHERE tenant_id = $1", bravo.tenant_id)
         await db.execute("DELETE FROM rejection WHERE tenant_id = $1", bravo.tenant_id)
         await db.execute("DELETE FROM forward WHERE tenant_id = $1", bravo.tenant_id)
+        await db.execute("DELETE FROM alert WHERE tenant_id = $1", bravo.tenant_id)
         without_b = await walk(app, client, alpha.headers, bravo)
 
         assert set(with_b) == set(without_b)

@@ -66,6 +66,7 @@ class Target:
     forward_id: int
     delivery_id: int
     user_id: int  # a user the admin changes (not the caller)
+    alert_pk: int = 0
 
 
 @dataclass(frozen=True)
@@ -136,6 +137,9 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/tenants/{tenant_id}/deliveries/{delivery_id}"): Call(Access.READER),
     ("POST", "/api/tenants/{tenant_id}/deliveries/{delivery_id}/resend"): Call(Access.ADMIN),
     ("GET", "/api/rejections"): Call(Access.READER),
+    ("GET", "/api/alerts"): Call(Access.READER),
+    ("POST", "/api/alerts/{alert_id}/acknowledge"): Call(Access.ADMIN),
+    ("POST", "/api/alerts/{alert_id}/resolve"): Call(Access.ADMIN),
     ("GET", "/api/rejections/{rejection_id}"): Call(Access.READER),
     ("POST", "/api/rejections/{rejection_id}/replay"): Call(
         Access.ADMIN, lambda _: {"json": {"fields": {"usd_payout": "1.00"}}}
@@ -288,6 +292,7 @@ def url_of(path: str, call: Call, target: Target) -> str:
         forward_id=target.forward_id,
         delivery_id=target.delivery_id,
         user_id=target.user_id,
+        alert_id=target.alert_pk,
     )
 
 
@@ -356,7 +361,16 @@ async def world(app: PostbackApp, client: httpx.AsyncClient) -> World:
     rejection_pk = await app.state.db.write_pool.fetchval("SELECT max(id) FROM rejection")
     subject = await create_user(app, "subject@x.test", "analyst")
     await app.state.sign_in_throttle.reset()
-    target = Target(tenant_id, conversion_pk, rejection_pk, forward_id, delivery_id, subject)
+    # An open alert of the partner, to acknowledge or resolve.
+    alert_pk = await app.state.db.write_pool.fetchval(
+        "INSERT INTO alert (tenant_id, kind, severity, started_at, last_seen_at, observed,"
+        " message_en, message_zh) VALUES ($1, 'silence', 'warning', now(), now(), 0, 'x', 'x')"
+        " RETURNING id",
+        tenant_id,
+    )
+    target = Target(
+        tenant_id, conversion_pk, rejection_pk, forward_id, delivery_id, subject, alert_pk
+    )
     return World(app, target, created.secrets["api_key"])
 
 

@@ -20,6 +20,8 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "action.delivery.resend": ("Delivery re-sent", "重发投递"),
     "action.rejection.replay": ("Rejection replayed", "重放拒绝记录"),
     "action.rejection.replay_bulk": ("Rejections replayed (bulk)", "批量重放拒绝记录"),
+    "action.alert.acknowledge": ("Alert acknowledged", "确认告警"),
+    "action.alert.resolve": ("Alert resolved", "解决告警"),
     "action.user.create": ("User created", "创建用户"),
     "action.user.update": ("User changed", "修改用户"),
     "action.user.reset_password": ("User's password reset", "重置用户密码"),

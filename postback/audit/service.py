@@ -54,6 +54,10 @@ def act_as(session: AsyncSession, actor: Actor) -> None:
     session.info[ACTOR_KEY] = actor
 
 
+def has_actor(session: AsyncSession) -> bool:
+    return isinstance(session.info.get(ACTOR_KEY), Actor)
+
+
 def actor_of(session: AsyncSession) -> Actor:
     actor = session.info.get(ACTOR_KEY)
     if not isinstance(actor, Actor):

@@ -87,6 +87,17 @@ LABELS: dict[str, tuple[str, str]] = COMMON | {
     "paid": ("paid", "已支付"),
     "other": ("other", "其他"),
     "unknown": ("unknown", "未知"),
+    "alerts": ("Alerts", "异常告警"),
+    "no_alerts": ("No open alerts.", "没有未处理的告警。"),
+    "alert_started": ("Since", "开始时间"),
+    "alert_severity": ("Severity", "级别"),
+    "alert_state": ("State", "状态"),
+    "alert_message": ("What was found", "发现的问题"),
+    "warning": ("warning", "警告"),
+    "critical": ("critical", "严重"),
+    "open": ("open", "未处理"),
+    "acknowledged": ("acknowledged", "已确认"),
+    "resolved": ("resolved", "已解决"),
 }
 # With the parts of the conversion search and conversion pages (postback/conversions).
 LABELS = CONVERSION_LABELS | LABELS

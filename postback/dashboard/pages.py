@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from postback.anomalies import repository as anomalies
 from postback.auth import Principal
 from postback.conversions import pages as conversion_pages
 from postback.dashboard import repository, service
@@ -20,6 +21,9 @@ from postback.web import render as web
 from postback.web import session as browser
 from postback.web.labels import Translator, choose
 from postback.web.session import BrowserSession
+
+# The unresolved alerts the dashboard shows at most (the rest: /api/alerts).
+ALERTS_SHOWN = 20
 
 
 def render(request: Request, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
@@ -65,9 +69,13 @@ async def dashboard(request: Request, session: AsyncSession, principal: Principa
     partner, choices, zone = await _who(request, session, principal)
     labels = orjson.dumps(translator(request).all()).decode()
     current = await browser.read(request)
+    alerts = await anomalies.list_alerts(
+        session, tenant_id=principal.tenant_id, slug=None, state=None, limit=ALERTS_SHOWN
+    )
     return render(
         request,
         "dashboard.html",
+        alerts=[a for a in alerts if a.state != "resolved"],
         is_admin=principal.sees_every_partner,
         partner=partner,
         choices=choices,
