@@ -3,7 +3,7 @@
 # the service also migrates at start under an advisory lock, so the order cannot break it.
 
 variable "enable_anomaly_job" {
-  description = "Schedule `postback anomalies scan` (needs a version with anomaly detection)."
+  description = "Schedule `postback anomalies scan` as a job; off by default because the service scans every minute itself (POSTBACK_ANOMALY_INTERVAL, one instance at a time). Turn it on with POSTBACK_ANOMALY_INTERVAL=0 on the service."
   type        = bool
   default     = false
 }
