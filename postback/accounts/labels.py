@@ -22,7 +22,7 @@ USER_LABELS: dict[str, tuple[str, str]] = {
     "role_analyst": ("Analyst", "分析师"),
     "role_partner": ("Partner user", "合作伙伴用户"),
     "user_partner": ("Partner (partner users only)", "合作伙伴（仅合作伙伴用户）"),
-    "no_partner": ("—", "—"),
+    "user_partner_none": ("none", "无"),
     "initial_password": ("Password (optional)", "密码（可选）"),
     "initial_password_help": (
         "At least 12 characters. Leave it empty to get a generated password, shown once.",
