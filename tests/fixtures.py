@@ -37,9 +37,25 @@ def server_url() -> Iterator[str]:
         return
     embedded = EmbeddedPostgres(DATA_DIR)
     try:
-        yield embedded.start()
+        url = embedded.start()
+        asyncio.run(_throwaway_durability(url))
+        yield url
     finally:
         embedded.stop()
+
+
+async def _throwaway_durability(url: str) -> None:
+    """The tests' own server keeps nothing worth a flush to disk: without fsync and waits for
+    the WAL at commit, each test's TRUNCATE of the tables is about three times faster. Only
+    this data folder's server (.pytest-data), never a service's."""
+    conn = await asyncpg.connect(url)
+    try:
+        await conn.execute("ALTER SYSTEM SET fsync = off")
+        await conn.execute("ALTER SYSTEM SET synchronous_commit = off")
+        await conn.execute("ALTER SYSTEM SET full_page_writes = off")
+        await conn.execute("SELECT pg_reload_conf()")
+    finally:
+        await conn.close()
 
 
 @pytest.fixture(scope="session")
