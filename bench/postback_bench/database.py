@@ -14,6 +14,8 @@ import asyncpg
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from postback import migrate
+from postback.audit import service as audit
+from postback.cli_support import cli_actor
 from postback.db import asyncpg_url, sqlalchemy_url, with_database
 from postback.tenants import service as tenant_service
 
@@ -40,6 +42,7 @@ async def _session(url: str) -> AsyncIterator[AsyncSession]:
     engine = create_async_engine(sqlalchemy_url(url))
     try:
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            audit.act_as(session, cli_actor())  # the benchmark's changes, as its OS user's
             yield session
     finally:
         await engine.dispose()
