@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from postback import __version__, migrate
+from postback.accounts.oidc_routes import router as oidc_router
 from postback.accounts.pages import router as accounts_pages_router
 from postback.accounts.routes import router as accounts_router
 from postback.admin.routes import router as admin_router
@@ -207,6 +208,7 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(rejections_pages_router)
     api.include_router(accounts_router)
     api.include_router(accounts_pages_router)
+    api.include_router(oidc_router)
     api.include_router(audit_router)
     api.include_router(audit_pages_router)
     api.include_router(nlq_pages_router)

@@ -167,6 +167,22 @@ async def identify_user(request: Request, email: str, password: str) -> Identity
     return identity
 
 
+async def user_identity(request: Request, user_id: int) -> Identity | Refusal:
+    """A personal account another way vouched for (an OIDC provider): its identity, DISABLED
+    when it or its partner is disabled, and its sign-in time noted."""
+    engine = request.app.state.db.engine
+    async with engine.connect() as conn:
+        user = await accounts.user_by_id(conn, user_id)
+    if user is None:
+        return Refusal.UNKNOWN
+    identity = await _user_identity(request, user.id, user.role, user.tenant_id, user)
+    if user.disabled_at is not None or identity is None:
+        return Refusal.DISABLED
+    async with engine.begin() as conn:
+        await accounts.signed_in(conn, user.id, None)
+    return identity
+
+
 async def _user_identity(
     request: Request,
     user_id: int,

@@ -12,6 +12,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator, model_vali
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ORIGIN = re.compile(r"https?://[A-Za-z0-9.\-]+(:\d{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:\d{1,5})?")
+DOMAIN = re.compile(r"(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}")
 
 
 class Settings(BaseSettings):
@@ -108,6 +109,15 @@ class Settings(BaseSettings):
     # time, by an advisory lock), and how often; unset, nothing is synced on a schedule.
     sync_to: str | None = Field(default=None, alias="POSTBACK_SYNC_TO")
     sync_interval: float = Field(default=900.0, ge=0, alias="POSTBACK_SYNC_INTERVAL")
+    # Sign-in with an OpenID Connect provider (Google Workspace: https://accounts.google.com);
+    # unset issuer, it is off. Only verified emails of these domains (comma-separated) sign in;
+    # with OIDC_CREATE_USERS, a first sign-in from one of them creates an analyst.
+    oidc_issuer: str | None = Field(default=None, alias="POSTBACK_OIDC_ISSUER")
+    oidc_client_id: str | None = Field(default=None, alias="POSTBACK_OIDC_CLIENT_ID")
+    oidc_client_secret: SecretStr | None = Field(default=None, alias="POSTBACK_OIDC_CLIENT_SECRET")
+    oidc_allowed_domains: str | None = Field(default=None, alias="POSTBACK_OIDC_ALLOWED_DOMAINS")
+    oidc_create_users: bool = Field(default=False, alias="POSTBACK_OIDC_CREATE_USERS")
+    oidc_timeout: float = Field(default=10.0, gt=0, le=60, alias="POSTBACK_OIDC_TIMEOUT")
 
     @field_validator("forward_retry_seconds")
     @classmethod
@@ -170,6 +180,57 @@ class Settings(BaseSettings):
                 "http://127.0.0.1:11434/v1"
             )
         return value
+
+    @field_validator("oidc_issuer")
+    @classmethod
+    def _oidc_issuer(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if not re.fullmatch(r"https?://[^\s?#]+", value):
+            raise ValueError(
+                f"POSTBACK_OIDC_ISSUER: {value!r} is not an issuer URL such as "
+                "https://accounts.google.com"
+            )
+        return value
+
+    @field_validator("oidc_allowed_domains")
+    @classmethod
+    def _oidc_domains(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        domains = [d.strip().lower().lstrip("@") for d in value.split(",") if d.strip()]
+        for domain in domains:
+            if not DOMAIN.fullmatch(domain):
+                raise ValueError(
+                    f"POSTBACK_OIDC_ALLOWED_DOMAINS: {domain!r} is not an email domain such "
+                    "as example.com"
+                )
+        return ",".join(domains) or None
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer is None:
+            return self
+        missing = [
+            name
+            for name, value in (
+                ("POSTBACK_OIDC_CLIENT_ID", self.oidc_client_id),
+                ("POSTBACK_OIDC_CLIENT_SECRET", self.oidc_client_secret),
+                ("POSTBACK_OIDC_ALLOWED_DOMAINS", self.oidc_allowed_domains),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(
+                "POSTBACK_OIDC_ISSUER is set, so " + ", ".join(missing) + " must be set too "
+                "(the allowed domains say whose Google accounts may sign in)"
+            )
+        return self
+
+    @property
+    def oidc_domains(self) -> tuple[str, ...]:
+        return tuple(self.oidc_allowed_domains.split(",")) if self.oidc_allowed_domains else ()
 
     @model_validator(mode="after")
     def _listen_everywhere_on_cloud_run(self) -> Settings:
@@ -241,6 +302,9 @@ class Settings(BaseSettings):
                 "concurrency": self.forward_concurrency,
             },
             "sync": {"to": self.sync_to, "interval": self.sync_interval} if self.sync_to else None,
+            "oidc": {"issuer": self.oidc_issuer, "allowed_domains": self.oidc_domains}
+            if self.oidc_issuer
+            else None,
             "nlq_llm": {"model": self.nlq_llm_model} if self.nlq_llm_base_url else None,
         }
 

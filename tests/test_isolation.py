@@ -53,6 +53,9 @@ PUBLIC = {
     "/admin/login",
     # The /ask page: its sign-in form until its own session says who asks (tests/nlq).
     "/ask",
+    # Google sign-in's start and return (off in this app; the flow: tests/accounts/test_oidc.py).
+    "/auth/oidc/start",
+    "/auth/oidc/callback",
 }
 
 # How to call each read route that needs a token: the query strings to try, B's slug wherever

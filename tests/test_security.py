@@ -103,6 +103,10 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/admin/login"): Call(Access.PUBLIC),
     # Signing in is open by nature; without the session's CSRF token it is refused.
     ("POST", "/admin/login"): Call(Access.PUBLIC, status=403),
+    # Google sign-in starts and returns here, open by nature; off (404) in this app, which
+    # sets no POSTBACK_OIDC_ISSUER (the flow itself: tests/accounts/test_oidc.py).
+    ("GET", "/auth/oidc/start"): Call(Access.PUBLIC, status=404),
+    ("GET", "/auth/oidc/callback"): Call(Access.PUBLIC, status=404),
     ("GET", "/postback/conversions"): Call(Access.READER),
     ("GET", "/postback/conversions/{conversion_pk}"): Call(Access.READER),
     ("GET", "/postback/conversions/{conversion_pk}/history"): Call(Access.READER),

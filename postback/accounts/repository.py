@@ -182,3 +182,25 @@ async def live_session_counts(db: Db) -> dict[int, int]:
     )
     rows = (await db.execute(query)).all()
     return {int(user_id or 0): int(count) for user_id, count in rows}
+
+
+# --- Sign-in with an OIDC provider -----------------------------------------------------
+
+
+class OidcLink(NamedTuple):
+    """The provider account a user is linked to (both None: not linked)."""
+
+    issuer: str | None
+    subject: str | None
+
+
+async def user_id_by_oidc(db: Db, issuer: str, subject: str) -> int | None:
+    query = select(AppUser.id).where(AppUser.oidc_issuer == issuer, AppUser.oidc_subject == subject)
+    found: int | None = (await db.execute(query)).scalar()
+    return found
+
+
+async def oidc_link(db: Db, user_id: int) -> OidcLink:
+    query = select(AppUser.oidc_issuer, AppUser.oidc_subject).where(AppUser.id == user_id)
+    row = (await db.execute(query)).first()
+    return OidcLink._make(row) if row else OidcLink(None, None)

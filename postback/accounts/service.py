@@ -6,6 +6,7 @@ the CLI check who may call, the functions here check what the change itself allo
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 from sqlalchemy import func
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from postback.accounts import passwords, repository
 from postback.accounts.models import Role
+from postback.accounts.oidc import VerifiedIdentity
 from postback.accounts.repository import UserRow
 from postback.accounts.schemas import (
     Me,
@@ -219,3 +221,55 @@ async def id_by_email(session: AsyncSession, email: str) -> int:
     if found is None:
         raise NotFound(f"no user with the email {email!r}", "email")
     return found.id
+
+
+# --- Sign-in with an OIDC provider -----------------------------------------------------
+
+
+class OidcRefusal(Enum):
+    """Why a person the provider vouches for has no account here (a label key)."""
+
+    NO_SUCH_USER = "oidc_no_such_user"  # no account, and first sign-ins create none
+    LINKED_ELSEWHERE = "oidc_linked_elsewhere"  # the email's account is another person's
+    DISABLED = "account_disabled"
+
+
+async def user_for_oidc(
+    session: AsyncSession, who: VerifiedIdentity, *, create: bool
+) -> int | OidcRefusal:
+    """The account of the provider's person: the one linked to its (issuer, subject); else
+    the one with its verified email, linked now; else, with `create`, a new analyst (no
+    password: it signs in through the provider). Linking and creating are audited as the
+    actor on `session`."""
+    found = await repository.user_id_by_oidc(session, who.issuer, who.subject)
+    if found is not None:
+        return found
+    user = await repository.user_by_email(session, who.email)
+    if user is not None:
+        if user.disabled_at is not None:
+            return OidcRefusal.DISABLED
+        if (await repository.oidc_link(session, user.id)).subject is not None:
+            return OidcRefusal.LINKED_ELSEWHERE
+        link = {"oidc_issuer": who.issuer, "oidc_subject": who.subject}
+        await repository.update_user(session, user.id, link)
+        target = _target(await get_user(session, user.id))
+        await audit.record(session, "user.link_oidc", target, after={"oidc_issuer": who.issuer})
+        return user.id
+    if not create:
+        return OidcRefusal.NO_SUCH_USER
+    values: dict[str, Any] = {
+        "email": who.email,
+        "display_name": who.name or who.email.split("@")[0],
+        "role": Role.ANALYST.value,
+        "tenant_id": None,
+        "password_hash": None,
+        "oidc_issuer": who.issuer,
+        "oidc_subject": who.subject,
+    }
+    user_id = await repository.insert_user(session, values)
+    if user_id is None:  # the email was taken in the meantime: that account decides
+        return OidcRefusal.LINKED_ELSEWHERE
+    out = await get_user(session, user_id)
+    after = _snapshot(out) | {"oidc_issuer": who.issuer}
+    await audit.record(session, "user.create", _target(out), after=after)
+    return user_id

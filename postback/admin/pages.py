@@ -79,6 +79,8 @@ def render(
     **context: Any,
 ) -> HTMLResponse:
     """An admin page (templates/<template>) in the request's language."""
+    if template == "login.html" and request.app.state.settings.oidc_issuer:
+        context.setdefault("oidc_start", "/auth/oidc/start?next=admin")
     return web.render(
         request,
         "admin/" + template,

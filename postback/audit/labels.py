@@ -27,6 +27,7 @@ ACTION_LABELS: dict[str, tuple[str, str]] = {
     "action.user.reset_password": ("User's password reset", "重置用户密码"),
     "action.user.revoke_sessions": ("User's sessions ended", "结束用户会话"),
     "action.user.change_password": ("Own password changed", "修改自己的密码"),
+    "action.user.link_oidc": ("Google account linked", "关联 Google 账号"),
 }
 
 ACTOR_KIND_LABELS: dict[str, tuple[str, str]] = {

@@ -43,7 +43,10 @@ def login(
     error: tuple[str, int] | None = None,
 ) -> HTMLResponse:
     """The sign-in page on this session (its CSRF token goes into the form)."""
-    response = render(request, "login.html", status_code, session=current, error=error)
+    oidc = "/auth/oidc/start?next=dashboard" if request.app.state.settings.oidc_issuer else None
+    response = render(
+        request, "login.html", status_code, session=current, error=error, oidc_start=oidc
+    )
     browser.write(request, response, current)
     return response
 

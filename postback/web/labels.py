@@ -51,6 +51,37 @@ COMMON: dict[str, tuple[str, str]] = {
         "This form has expired or did not come from this site. Open the page again and retry.",
         "表单已过期或并非来自本站，请重新打开页面后重试。",
     ),
+    "sign_in_with_google": ("Sign in with Google", "使用 Google 账号登录"),
+    "or_with_email": ("Or with your email and password", "或使用邮箱和密码登录"),
+    "oidc_unreachable": (
+        "Google (the sign-in provider) could not be reached. Try again in a minute.",
+        "无法连接 Google（登录服务提供方），请稍后重试。",
+    ),
+    "oidc_bad_state": (
+        "This sign-in was not started here or has expired. Start it again.",
+        "此次登录并非从本站发起或已过期，请重新登录。",
+    ),
+    "oidc_denied": ("Google did not confirm the sign-in.", "Google 未确认此次登录。"),
+    "oidc_bad_token": (
+        "Google's answer could not be verified. Start the sign-in again.",
+        "无法验证 Google 的登录凭据，请重新登录。",
+    ),
+    "oidc_unverified": (
+        "Google has not verified this account's email address.",
+        "Google 尚未验证此账号的邮箱地址。",
+    ),
+    "oidc_domain_not_allowed": (
+        "Accounts of this email domain may not sign in here.",
+        "该邮箱域名的账号不允许登录本系统。",
+    ),
+    "oidc_no_such_user": (
+        "There is no account for this email here. Ask an admin to create one.",
+        "本系统中没有该邮箱的账户，请联系管理员创建。",
+    ),
+    "oidc_linked_elsewhere": (
+        "The account with this email is linked to another Google account.",
+        "使用该邮箱的账户已关联其他 Google 账号。",
+    ),
     "yes": ("yes", "是"),
     "no": ("no", "否"),
 }

@@ -49,6 +49,10 @@ CSRF_FIELD = "csrf_token"
 ONCE_COOKIE = "postback_once"
 ONCE_SALT = "postback.once"
 ONCE_MAX_AGE = 300
+FLOW_COOKIE = "postback_oidc"
+FLOW_SALT = "postback.oidc"
+FLOW_MAX_AGE = 600
+FLOW_PATH = "/auth/oidc"
 
 
 @dataclass(frozen=True, slots=True)
@@ -189,6 +193,42 @@ def read_once(request: Request, session: BrowserSession) -> dict[str, Any] | Non
 def forget_once(request: Request, response: Response) -> None:
     """The page has shown what was kept for it: the browser drops it."""
     response.delete_cookie(ONCE_COOKIE, path=request.url.path, httponly=True, samesite="lax")
+
+
+# --- A sign-in with the OIDC provider under way ----------------------------------------
+
+
+def keep_flow(request: Request, response: Response, data: dict[str, str]) -> None:
+    """Keep what a started OIDC sign-in needs when the provider sends the browser back (its
+    state, nonce and PKCE verifier): in this browser only, signed, for FLOW_MAX_AGE, sent
+    only to /auth/oidc."""
+    response.set_cookie(
+        FLOW_COOKIE,
+        _serializer(request, FLOW_SALT).dumps(data),
+        max_age=FLOW_MAX_AGE,
+        path=FLOW_PATH,
+        httponly=True,
+        samesite="lax",  # the provider's redirect back is a top-level GET: the cookie comes
+        secure=request.url.scheme == "https",
+    )
+
+
+def read_flow(request: Request) -> dict[str, str] | None:
+    """What `keep_flow` kept in this browser, unless it is missing, forged or too old."""
+    cookie = request.cookies.get(FLOW_COOKIE)
+    if not cookie:
+        return None
+    try:
+        payload = _serializer(request, FLOW_SALT).loads(cookie, max_age=FLOW_MAX_AGE)
+    except BadSignature:
+        return None
+    if not isinstance(payload, dict) or not all(isinstance(v, str) for v in payload.values()):
+        return None
+    return {str(k): v for k, v in payload.items()}
+
+
+def forget_flow(response: Response) -> None:
+    response.delete_cookie(FLOW_COOKIE, path=FLOW_PATH, httponly=True, samesite="lax")
 
 
 async def browser_identity(request: Request) -> Identity | None:
