@@ -64,7 +64,7 @@ async def test_starts_stores_and_stops_without_loss(socket_folder: Path, tmp_pat
             health = await http.get(f"{service.url}/health")
             assert health.status_code == 200, health.text
             assert health.json()["database"] == "up"
-            # Outside the temp folder nothing can be written, not even by the service.
+            # The image's POSTBACK_ENV=production is in force (strict settings, JSON logs).
             info = (await http.get(f"{service.url}/info")).json()
             assert info["settings"]["environment"] == "production"
 
