@@ -128,7 +128,7 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
     # A request of the previous test may still be reading the rollups (their tables, then
     # `conversion`) while the truncate takes `conversion`, then the rollups: PostgreSQL ends
     # such a deadlock by failing one side, and the truncate simply runs again.
-    for attempt in range(3):
+    for attempt in range(8):
         try:
             await conn.execute(
                 "TRUNCATE conversion, rejection, tenant, app_user, sign_in_session, audit_entry,"
@@ -137,8 +137,9 @@ async def clean_tables(request: pytest.FixtureRequest) -> None:
             )
             break
         except asyncpg.DeadlockDetectedError:
-            if attempt == 2:
+            if attempt == 7:
                 raise
+            await asyncio.sleep(0.05 * (attempt + 1))
     await application.state.directory.reload()
     await application.state.ingest.limiter.reset()
 

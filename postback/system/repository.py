@@ -47,9 +47,14 @@ def _quoted(name: str) -> str:
 
 
 async def table_counts(conn: asyncpg.Connection) -> dict[str, int]:
-    """Every base table of the database's own schemas, counted exactly."""
+    """Every base table of the database's own schemas, counted exactly. Temporary tables
+    (any session's) are no part of what is moved, and another session's cannot be read."""
     tables = await conn.fetch(
-        "SELECT schemaname, relname FROM pg_stat_user_tables ORDER BY schemaname, relname"
+        "SELECT n.nspname AS schemaname, c.relname FROM pg_class c"
+        " JOIN pg_namespace n ON n.oid = c.relnamespace"
+        " WHERE c.relkind IN ('r', 'p', 'm') AND c.relpersistence <> 't'"
+        " AND n.nspname <> 'information_schema' AND n.nspname !~ '^pg_'"
+        " ORDER BY 1, 2"
     )
     counts = {}
     for row in tables:
