@@ -129,7 +129,9 @@ def sync(
         str, typer.Option(help="PostgreSQL server (a database of its own is created, then dropped)")
     ] = "postgresql://postgres@127.0.0.1:5432/postgres",
     batch_size: Annotated[int, typer.Option(min=1, help="Rows per batch")] = 10_000,
-    keep: Annotated[bool, typer.Option(help="Keep the benchmark's database")] = False,
+    keep: Annotated[
+        bool, typer.Option(help="Keep the benchmark's database, and use a kept one of as many rows")
+    ] = False,
     output: Annotated[
         str, typer.Option(help="Markdown file for the results ('' for none)")
     ] = "docs/benchmarks.md",

@@ -26,7 +26,7 @@ from pathlib import Path
 import asyncpg
 
 from postback import migrate
-from postback.db import asyncpg_url
+from postback.db import asyncpg_url, with_database
 from postback_bench.dashboard import ensure_partners, load
 from postback_bench.database import create_database, drop_database
 
@@ -89,7 +89,32 @@ def _measure(label: str, args: list[str], url: str, output: Path | None, cwd: Pa
     return Step(label, rows, seconds, usage.ru_maxrss / 1024, size)
 
 
-async def _prepare(server: str, name: str, rows: int, say: Callable[[str], None]) -> str:
+async def _loaded(server: str, name: str, rows: int) -> str | None:
+    """The URL of a kept benchmark database holding exactly `rows` conversions, its sync
+    watermarks cleared (so the first syncs copy every row again); None if there is none."""
+    url = with_database(server, name)
+    try:
+        conn = await asyncpg.connect(url)
+    except asyncpg.InvalidCatalogNameError:
+        return None
+    try:
+        if await conn.fetchval("SELECT to_regclass('conversion') IS NULL"):
+            return None
+        if await conn.fetchval("SELECT count(*) FROM conversion") != rows:
+            return None
+        await conn.execute("DELETE FROM sync_watermark")
+    finally:
+        await conn.close()
+    await migrate.upgrade(url)
+    return url
+
+
+async def _prepare(
+    server: str, name: str, rows: int, say: Callable[[str], None], *, reuse: bool = False
+) -> str:
+    if reuse and (url := await _loaded(server, name, rows)) is not None:
+        say(f"using the kept database {name} ({rows:,} conversions)")
+        return url
     await drop_database(server, name)
     url = await create_database(server, name)
     await migrate.upgrade(url)
@@ -131,7 +156,7 @@ def run(
     started = datetime.now(UTC)
     load_before = os.getloadavg()[0]
     began = time.perf_counter()
-    url = asyncio.run(_prepare(server, name, rows, say))
+    url = asyncio.run(_prepare(server, name, rows, say, reuse=keep))
     load_seconds = time.perf_counter() - began
     work = Path(tempfile.mkdtemp(prefix="postback-sync-bench-"))
     batch = ["--batch-size", str(batch_size)]

@@ -17,6 +17,14 @@ HASHER = PasswordHasher()
 _DECOY = HASHER.hash(secrets.token_urlsafe(16))
 
 
+def use_hasher(hasher: PasswordHasher) -> None:
+    """Hash with other argon2 parameters from now on (the test suite's cheap ones); hashes
+    made with other parameters still verify, and are rehashed at their next sign-in."""
+    global HASHER, _DECOY
+    HASHER = hasher
+    _DECOY = hasher.hash(secrets.token_urlsafe(16))
+
+
 @dataclass(frozen=True, slots=True)
 class Verified:
     """The password matched; `new_hash` is set when the stored hash used older parameters."""
