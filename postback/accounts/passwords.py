@@ -13,16 +13,23 @@ MIN_LENGTH = 12
 MAX_LENGTH = 256
 HASHER = PasswordHasher()
 # Verified against when the email is unknown, so an unknown address costs the same time as
-# a wrong password (no telling which addresses have accounts).
-_DECOY = HASHER.hash(secrets.token_urlsafe(16))
+# a wrong password (no telling which addresses have accounts). Made at the first sign-in,
+# not at import: every command imports this module, and one hash is a quarter second.
+_decoy: str | None = None
 
 
 def use_hasher(hasher: PasswordHasher) -> None:
     """Hash with other argon2 parameters from now on (the test suite's cheap ones); hashes
     made with other parameters still verify, and are rehashed at their next sign-in."""
-    global HASHER, _DECOY
-    HASHER = hasher
-    _DECOY = hasher.hash(secrets.token_urlsafe(16))
+    global HASHER, _decoy
+    HASHER, _decoy = hasher, None
+
+
+def _decoy_hash() -> str:
+    global _decoy
+    if _decoy is None:
+        _decoy = HASHER.hash(secrets.token_urlsafe(16))
+    return _decoy
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +46,7 @@ def hash_password(password: str) -> str:
 def verify(stored_hash: str | None, password: str) -> Verified | None:
     """Whether `password` matches `stored_hash` (None: no password set, always refused)."""
     try:
-        HASHER.verify(stored_hash or _DECOY, password)
+        HASHER.verify(stored_hash or _decoy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if stored_hash is None:

@@ -1,19 +1,20 @@
-"""All SQL of the sync domain: the rows to copy (streamed through a server-side cursor), the
+"""All SQL of the sync domain: the rows to copy (streamed by COPY), the
 snapshot they are read in, and the watermarks (the previous run's snapshot).
 
-The streaming side works on the asyncpg connection under a job's SQLAlchemy connection: a
-cursor fetching `batch_size` rows at a time keeps memory bounded whatever the table's size.
+The streaming side works on the asyncpg connection under a job's SQLAlchemy connection: COPY
+hands the rows over chunk by chunk, so memory stays bounded whatever the table's size.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 import asyncpg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from postback.sync.rows import csv_select
 from postback.sync.schemas import RowFilter
 
 # A duplicate shows its first row's current status (the first row may be gone: retention
@@ -103,17 +104,16 @@ def select_rows(rows: RowFilter, zone: str) -> tuple[str, list[object]]:
     return query, args
 
 
-async def stream_rows(
-    conn: asyncpg.Connection, rows: RowFilter, zone: str, batch_size: int
-) -> AsyncIterator[Sequence[asyncpg.Record]]:
-    """The rows in batches of at most `batch_size`; call inside a transaction."""
+async def copy_rows(
+    conn: asyncpg.Connection,
+    rows: RowFilter,
+    zone: str,
+    output: Callable[[bytes], Awaitable[None]],
+) -> None:
+    """The rows as CSV (csv_select's columns), chunk by chunk into `output`; call inside a
+    transaction. COPY waits while `output` works, so memory stays bounded."""
     query, args = select_rows(rows, zone)
-    cursor = await conn.cursor(query, *args)
-    while True:
-        batch = await cursor.fetch(batch_size)
-        if not batch:
-            return
-        yield batch
+    await conn.copy_from_query(csv_select(query), *args, output=output, format="csv")
 
 
 async def snapshot(conn: asyncpg.Connection) -> str:

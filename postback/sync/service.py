@@ -32,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from postback.errors import Conflict, InvalidInput
 from postback.settings import get_settings
 from postback.sync import repository
-from postback.sync.rows import to_batch
+from postback.sync.rows import CsvBatches
 from postback.sync.schemas import BATCH_SIZE, WRITE_ROWS, Destination, RowFilter, SyncReport
 
 log = structlog.get_logger(__name__)
@@ -87,12 +87,16 @@ async def copy(
         copied = 0
         async with driver.transaction(isolation="repeatable_read", readonly=True):
             seen = await repository.snapshot(driver)
-            async for records in repository.stream_rows(driver, rows, zone, batch_size):
-                batch = to_batch(records)
-                del records
+
+            async def write(batch: pa.RecordBatch) -> None:
+                nonlocal copied
                 await asyncio.to_thread(sink.write, batch)
                 copied += batch.num_rows
                 log.info("sync_batch", destination=sink.name, rows=copied)
+
+            batches = CsvBatches(batch_size, write)
+            await repository.copy_rows(driver, rows, zone, batches.feed)
+            await batches.finish()
         await asyncio.to_thread(sink.commit)
     finally:
         await asyncio.to_thread(sink.close)
