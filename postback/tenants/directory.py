@@ -81,9 +81,19 @@ class TenantDirectory:
         self._default: TenantInfo | None = None
         self._loaded_at = -math.inf
         self._lock = asyncio.Lock()
+        # Reloads are numbered as they start. One that read the table before a later one
+        # finished is dropped; one that started before an invalidate() is kept (nothing
+        # newer is known) but not trusted as fresh, so the next lookup reloads.
+        self._started = 0
+        self._applied = 0
+        self._fresh_from = 1
 
     async def reload(self) -> None:
+        self._started += 1
+        ticket = self._started
         rows = await repository.directory_rows(self._pool)
+        if ticket < self._applied:
+            return
         by_token: dict[str, dict[str, TenantInfo]] = {f: {} for f in TOKEN_ORDER}
         by_id: dict[int, TenantInfo] = {}
         default = None
@@ -97,12 +107,14 @@ class TenantDirectory:
                 if digest:
                     by_token[field][digest] = info
         self._by_token, self._by_id, self._default = by_token, by_id, default
-        self._loaded_at = self._clock()
+        self._applied = ticket
+        self._loaded_at = self._clock() if ticket >= self._fresh_from else -math.inf
 
     def invalidate(self) -> None:
         # Not 0: the monotonic clock counts from boot, so within an hour of boot a zero would
         # still look fresh to the hour-long default cache.
         self._loaded_at = -math.inf
+        self._fresh_from = self._started + 1
 
     async def _ensure_fresh(self, max_age: float) -> None:
         if self._clock() - self._loaded_at <= max_age:
