@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
 from postback import __version__, migrate
+from postback.accounts.jobs import SessionPruneJob
 from postback.accounts.oidc_routes import router as oidc_router
 from postback.accounts.pages import router as accounts_pages_router
 from postback.accounts.routes import router as accounts_router
@@ -117,6 +118,10 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     audit_retention = AuditRetentionJob(db.engine, settings.cleanup_interval, settings.audit_days)
     audit_retention.start()
     app.state.audit_retention = audit_retention
+    session_prune = SessionPruneJob(
+        db.engine, settings.cleanup_interval, settings.session_idle_minutes
+    )
+    session_prune.start()
     compaction = CompactionJob(db.engine, settings.compaction_interval, settings.timezone)
     compaction.start()
     app.state.compaction = compaction
@@ -160,6 +165,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await cleanup.stop()
         await audit_retention.stop()
+        await session_prune.stop()
         await anomalies.stop()
         await compaction.stop()
         await sync.stop()

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import func, insert, literal_column, select, text, update
+from sqlalchemy import delete, func, insert, literal_column, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -204,3 +204,18 @@ async def oidc_link(db: Db, user_id: int) -> OidcLink:
     query = select(AppUser.oidc_issuer, AppUser.oidc_subject).where(AppUser.id == user_id)
     row = (await db.execute(query)).first()
     return OidcLink._make(row) if row else OidcLink(None, None)
+
+
+async def delete_ended_sessions(db: Db, ended_before: datetime, idle: timedelta) -> int:
+    """Removes the sessions that ended (expired, revoked, or unused for `idle`) before
+    `ended_before`; how many went."""
+    query = (
+        delete(SignInSession)
+        .where(
+            (SignInSession.expires_at < ended_before)
+            | (SignInSession.revoked_at < ended_before)
+            | (SignInSession.last_seen_at < ended_before - idle)
+        )
+        .returning(SignInSession.id_hash)
+    )
+    return len((await db.execute(query)).all())

@@ -30,7 +30,8 @@ def test_the_service_hashes_with_argon2s_default_parameters() -> None:
 def test_a_hash_of_other_parameters_verifies_and_is_renewed() -> None:
     older = PasswordHasher(time_cost=2, memory_cost=16, parallelism=1).hash(PASSWORD)
     verified = passwords.verify(older, PASSWORD)
-    assert verified is not None and verified.new_hash is not None
+    assert verified is not None
+    assert verified.new_hash is not None
     assert verified.new_hash != older
     assert passwords.verify(verified.new_hash, PASSWORD) == passwords.Verified(None)
     assert passwords.verify(older, PASSWORD + "!") is None

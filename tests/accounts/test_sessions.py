@@ -5,10 +5,12 @@ reset; sign-in is throttled per address and per email."""
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 
+from postback.accounts.jobs import SESSION_KEEP_DAYS, prune_sessions
 from postback.auth import COOKIE
 from tests.accounts.helpers import csrf_header, sign_in
 from tests.factories import create_user
@@ -174,3 +176,45 @@ class TestThrottle:
         assert unknown.status_code == wrong.status_code == 401
         assert "This email and password do not match." in unknown.text
         assert "This email and password do not match." in wrong.text
+
+
+class TestPruning:
+    """Ended sessions are kept 30 days (the users page may still name them), then removed;
+    live ones and recently ended ones stay."""
+
+    async def test_only_sessions_ended_long_ago_go(self, app, db):
+        now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+        day = timedelta(days=1)
+        idle = timedelta(minutes=60)
+        # name: (last seen, expires, revoked)
+        sessions = {
+            "live": (now - timedelta(minutes=5), now + day, None),
+            "expired-recently": (now - 2 * day, now - day, None),
+            "expired-long-ago": (now - 40 * day, now - 39 * day, None),
+            "revoked-recently": (now - 3 * day, now + 60 * day, now - 3 * day),
+            "revoked-long-ago": (now - 45 * day, now + 60 * day, now - 31 * day),
+            "idle-long-ago": (now - 32 * day, now + 60 * day, None),
+        }
+        for name, (seen, expires, revoked) in sessions.items():
+            await db.execute(
+                "INSERT INTO sign_in_session (id_hash, kind, created_at, last_seen_at,"
+                " expires_at, revoked_at) VALUES ($1, 'admin_token', $2, $2, $3, $4)",
+                name,
+                seen,
+                expires,
+                revoked,
+            )
+        cutoff = now - SESSION_KEEP_DAYS * day
+
+        def ended_before_cutoff(seen, expires, revoked) -> bool:
+            ends = [expires, seen + idle] + ([revoked] if revoked else [])
+            return min(ends) < cutoff
+
+        expected_left = {n for n, s in sessions.items() if not ended_before_cutoff(*s)}
+        assert expected_left == {"live", "expired-recently", "revoked-recently"}
+
+        removed = await prune_sessions(app.state.db.engine, idle.total_seconds() / 60, now=now)
+
+        left = {r["id_hash"] for r in await db.fetch("SELECT id_hash FROM sign_in_session")}
+        assert left == expected_left
+        assert removed == len(sessions) - len(expected_left)
