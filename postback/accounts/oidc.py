@@ -202,7 +202,16 @@ class OidcClient:
             self._registry(flow).validate(token.claims)
         except (JoseError, ValueError) as exc:
             raise OidcError(OidcFailure.BAD_TOKEN, str(exc)) from exc
+        self._check_authorized_party(token.claims)
         return self._identity(token.claims)
+
+    def _check_authorized_party(self, claims: dict[str, Any]) -> None:
+        """OpenID Connect Core 3.1.3.7: a token for several audiences names the party it was
+        issued to (`azp`), and an `azp` present must be this client."""
+        audience, party = claims.get("aud"), claims.get("azp")
+        several = isinstance(audience, list) and len(audience) > 1
+        if (several and party is None) or (party is not None and party != self.client_id):
+            raise OidcError(OidcFailure.BAD_TOKEN, f"authorized party {party!r}")
 
     def _registry(self, flow: Flow) -> JWTClaimsRegistry:
         issuers = [self.issuer, *ISSUER_ALIASES.get(self.issuer, ())]

@@ -41,11 +41,14 @@ class Identity:
 
 @dataclass(frozen=True, slots=True)
 class Mischief:
-    """Ways the id_token goes wrong: a nonce or an audience not the client's, a broken
-    signature, a token signed by a key the JWKS does not publish."""
+    """Ways the id_token goes wrong: a nonce or an audience not the client's, a token for
+    several audiences or authorized for another party, a broken signature, a token signed
+    by a key the JWKS does not publish."""
 
     nonce: str | None = None
     audience: str | None = None
+    also_for: str | None = None  # a second audience beside the client
+    azp: str | None = None  # the authorized party claim, when set
     tamper: bool = False
     foreign_key: bool = False
 
@@ -152,6 +155,10 @@ class Provider:
             "exp": now + 3600,
             "nonce": bent.nonce or grant.nonce,
         }
+        if bent.also_for:
+            claims["aud"] = [claims["aud"], bent.also_for]
+        if bent.azp:
+            claims["azp"] = bent.azp
         if who.name:
             claims["name"] = who.name
         if who.hd:

@@ -288,8 +288,17 @@ class TestRefusals:
             Mischief(foreign_key=True),
             Mischief(nonce="a-nonce-of-another-sign-in"),
             Mischief(audience="another-client.apps.example"),
+            Mischief(also_for="another-client.apps.example"),
+            Mischief(azp="another-client.apps.example"),
         ],
-        ids=["tampered signature", "unknown key", "nonce mismatch", "wrong audience"],
+        ids=[
+            "tampered signature",
+            "unknown key",
+            "nonce mismatch",
+            "wrong audience",
+            "several audiences, no authorized party",
+            "authorized for another party",
+        ],
     )
     async def test_an_id_token_that_does_not_hold(
         self, app, client, db, provider, configure, mischief
@@ -301,6 +310,15 @@ class TestRefusals:
         assert "could not be verified" in answer.text
         assert (await client.get("/api/users/me")).status_code == 401
         assert (await user_row(db, "ana@example.com"))["oidc_subject"] is None
+
+    async def test_several_audiences_with_the_client_as_authorized_party(
+        self, app, client, db, provider, configure
+    ):
+        await create_user(app, "ana@example.com", "analyst")
+        provider.mischief = Mischief(also_for="another-client.apps.example", azp=CLIENT_ID)
+        answer = await google_sign_in(client)
+        assert answer.status_code == 303, answer.text
+        assert (await client.get("/api/users/me")).status_code == 200
 
     async def test_the_provider_down(self, app, client, db, configure):
         configure(issuer=f"http://127.0.0.1:{_free_port()}")  # nothing listens there
