@@ -37,11 +37,52 @@ ACTOR_KIND_LABELS: dict[str, tuple[str, str]] = {
     "actor_kind.cli": ("command line", "命令行"),
 }
 
+# What each recorded field is called on the page (the field's own name shown beside it).
+FIELD_LABELS: dict[str, tuple[str, str]] = {
+    "field.name": ("Name", "名称"),
+    "field.slug": ("Slug", "标识"),
+    "field.enabled": ("Enabled", "已启用"),
+    "field.timezone": ("Reporting timezone", "报表时区"),
+    "field.day_first_dates": ("Day-first dates", "日期日在前"),
+    "field.decimal_comma": ("Decimal comma", "小数逗号"),
+    "field.dedup_enabled": ("Duplicate detection", "重复检测"),
+    "field.rate_limit_per_minute": ("Rate limit per minute", "每分钟限额"),
+    "field.retention_days": ("Detail kept (days)", "明细保留天数"),
+    "field.id": ("ID", "ID"),
+    "field.url": ("URL", "URL"),
+    "field.method": ("Method", "请求方法"),
+    "field.events": ("Events", "事件"),
+    "field.statuses": ("Statuses", "状态"),
+    "field.offers": ("Offers", "Offer"),
+    "field.payout_percent": ("Payout share (%)", "佣金比例（%）"),
+    "field.signing": ("Signing", "签名"),
+    "field.forward_id": ("Forward", "转发"),
+    "field.email": ("Email", "邮箱"),
+    "field.display_name": ("Display name", "显示名称"),
+    "field.role": ("Role", "角色"),
+    "field.partner": ("Partner", "合作伙伴"),
+    "field.tenant_id": ("Partner ID", "合作伙伴 ID"),
+    "field.tenant": ("Partner", "合作伙伴"),
+    "field.disabled": ("Disabled", "已停用"),
+    "field.password": ("Password", "密码"),
+    "field.password_hash": ("Password", "密码"),
+    "field.sessions_revoked": ("Sessions ended", "结束的会话数"),
+    "field.oidc_issuer": ("Sign-in provider", "登录服务提供方"),
+    "field.replayed": ("Replayed", "已重放"),
+    "field.conversion_pk": ("Stored as row", "存储的行 ID"),
+    "field.corrected": ("Corrected fields", "更正的字段"),
+    "field.filters": ("Filters", "筛选条件"),
+    "field.rejection_ids": ("Rejections", "拒绝记录"),
+    "field.requeued": ("Deliveries re-queued", "重新排队的投递"),
+    "field.state": ("State", "状态"),
+}
+
 # key: (English, Chinese)
 LABELS: dict[str, tuple[str, str]] = (
     ADMIN_LABELS
     | ACTION_LABELS
     | ACTOR_KIND_LABELS
+    | FIELD_LABELS
     | {
         "audit_help": (
             "Every change, newest first: who made it, from where, and each field before and"

@@ -14,7 +14,7 @@ from postback.admin.pages import AdminRoute
 from postback.admin.routes import SignedIn
 from postback.admin.service import Problem
 from postback.audit import service
-from postback.audit.labels import ACTION_LABELS
+from postback.audit.labels import ACTION_LABELS, FIELD_LABELS
 from postback.audit.labels import LABELS as AUDIT_LABELS
 from postback.audit.routes import filters
 from postback.deps import AppSettings, Session
@@ -40,6 +40,7 @@ def _value_text(value: Any) -> str:
 
 environment.filters["audit_value"] = _value_text
 environment.globals["audit_diff"] = service.diff
+environment.globals["audit_field_keys"] = frozenset(FIELD_LABELS)
 
 
 def _values(query: Any) -> dict[str, str]:

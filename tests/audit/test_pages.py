@@ -164,9 +164,10 @@ async def test_the_page_in_both_languages(admin, db, language):  # noqa: F811
     disabled = await db.fetchval("SELECT id FROM audit_entry WHERE action = 'tenant.disable'")
     row = re.search(rf'<tr id="entry-{disabled}".*?</table>', page.text, re.S)
     assert row is not None
-    # enabled: yes -> no, in the page's language.
+    # enabled: yes -> no, the field's name and values in the page's language.
     cells = (
-        r'data-field="enabled">\s*<th scope="row">enabled</th>\s*'
+        rf'data-field="enabled">\s*<th scope="row">{t("field.enabled")} '
+        r"<small><code>enabled</code></small></th>\s*"
         rf'<td class="before">{t("yes")}</td>\s*<td class="after">{t("no")}</td>'
     )
     assert re.search(cells, row.group(0))
