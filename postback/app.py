@@ -20,6 +20,9 @@ from postback.accounts.oidc_routes import router as oidc_router
 from postback.accounts.pages import router as accounts_pages_router
 from postback.accounts.routes import router as accounts_router
 from postback.admin.routes import router as admin_router
+from postback.alerting.jobs import NotificationWorker
+from postback.alerting.routes import channel_sender
+from postback.alerting.routes import router as alerting_router
 from postback.anomalies.jobs import AnomalyJob
 from postback.anomalies.routes import router as anomalies_router
 from postback.audit.jobs import AuditRetentionJob
@@ -123,8 +126,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sync = SyncJob(db.engine, settings.sync_to, settings.sync_interval, settings.timezone)
     sync.start()
     app.state.sync = sync
+    # Alert notifications: the forwarding machinery (sender, retry schedule, queue worker).
+    app.state.channel_sender = channel_sender(sender, settings)
+    notifications = NotificationWorker(
+        db.job_pool,
+        app.state.channel_sender,
+        policy_of(settings),
+        concurrency=min(settings.forward_concurrency, 4),
+        poll_interval=settings.forward_poll_interval,
+    )
+    notifications.start()
+    app.state.notifications = notifications
     anomalies = AnomalyJob(
-        db.engine, settings.anomaly_interval, settle_hours=settings.anomaly_settle_hours
+        db.engine,
+        settings.anomaly_interval,
+        settle_hours=settings.anomaly_settle_hours,
+        on_queued=notifications.wake,
     )
     anomalies.start()
     app.state.anomalies = anomalies
@@ -161,6 +178,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await cleanup.stop()
         await audit_retention.stop()
         await anomalies.stop()
+        await notifications.stop()
         await compaction.stop()
         await sync.stop()
         await deliveries.stop()
@@ -215,6 +233,7 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(nlq_router)
     api.include_router(dashboard_router)
     api.include_router(anomalies_router)
+    api.include_router(alerting_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.add_middleware(SecurityHeaders)
     if settings.json_logs and settings.gcp_project:

@@ -114,6 +114,10 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
         {"tenant": b.slug, "state": "open", "lang": "zh"},
     ],
     "/admin/rejections": lambda b: [{}],
+    # Alert channels: the admin's alone (a partner's key is refused).
+    "/api/alert-channels": lambda b: [{}],
+    "/api/alert-channels/{channel_id}": lambda b: [{}],
+    "/api/alert-channels/{channel_id}/notifications": lambda b: [{}],
     # The audit log: the admin token only (a partner's key is refused, its own entries too).
     "/api/audit": lambda b: [{}, {"tenant": b.slug}, {"action": "tenant."}, {"limit": 500}],
     "/admin/audit": lambda b: [{}, {"tenant": b.slug}],
@@ -158,6 +162,7 @@ PATH_VALUES: dict[str, Callable[[Partner], list[int | str]]] = {
     "forward_id": lambda b: list(b.forward_ids) or [1],
     "delivery_id": lambda b: list(b.delivery_ids) or [1],
     "user_id": lambda b: [1],
+    "channel_id": lambda b: [1],
     "slug": lambda b: [b.slug],
     "table": lambda b: ["kpis", "series", "status", "currencies", "offers", "partners"],
     "fmt": lambda b: ["csv"],
