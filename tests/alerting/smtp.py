@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 from dataclasses import dataclass, field
 
-
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 

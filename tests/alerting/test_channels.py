@@ -161,7 +161,8 @@ class TestFormats:
             secret=secret,
         )
         assert channel["secret_set"] is True
-        assert "abc123" not in json.dumps(channel) and secret not in json.dumps(channel)
+        assert "abc123" not in json.dumps(channel)
+        assert secret not in json.dumps(channel)
         assert channel["url"] == f"{receiver.base}/robot/send?access_token=***"
         before = int(time.time() * 1000)
         await keep(app, finding(shop.tenant.id, "critical"))
@@ -391,7 +392,8 @@ class TestPrivateTargets:
         finally:
             await strict.close()
         assert refused.ok is False
-        assert refused.error is not None and refused.error.startswith("refused: host 127.0.0.1")
+        assert refused.error is not None
+        assert refused.error.startswith("refused: host 127.0.0.1")
         assert receiver.to("/slack") == []
         allowed = Sender(timeout=2, allow_private=True)
         try:
