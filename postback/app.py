@@ -24,6 +24,7 @@ from postback.alerting.jobs import NotificationWorker
 from postback.alerting.routes import channel_sender
 from postback.alerting.routes import router as alerting_router
 from postback.anomalies.jobs import AnomalyJob
+from postback.anomalies.pages import router as alert_pages_router
 from postback.anomalies.routes import router as anomalies_router
 from postback.audit.jobs import AuditRetentionJob
 from postback.audit.pages import router as audit_pages_router
@@ -234,6 +235,7 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(dashboard_router)
     api.include_router(anomalies_router)
     api.include_router(alerting_router)
+    api.include_router(alert_pages_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.add_middleware(SecurityHeaders)
     if settings.json_logs and settings.gcp_project:

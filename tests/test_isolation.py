@@ -118,6 +118,8 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
     "/api/alert-channels": lambda b: [{}],
     "/api/alert-channels/{channel_id}": lambda b: [{}],
     "/api/alert-channels/{channel_id}/notifications": lambda b: [{}],
+    "/admin/alerts": lambda b: [{}, {"tenant": b.slug}, {"state": "open"}],
+    "/admin/alert-channels": lambda b: [{}],
     # The audit log: the admin token only (a partner's key is refused, its own entries too).
     "/api/audit": lambda b: [{}, {"tenant": b.slug}, {"action": "tenant."}, {"limit": 500}],
     "/admin/audit": lambda b: [{}, {"tenant": b.slug}],

@@ -159,6 +159,20 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/alert-channels/{channel_id}"): Call(Access.ADMIN, status=204),
     ("POST", "/api/alert-channels/{channel_id}/test"): Call(Access.ADMIN),
     ("GET", "/api/alert-channels/{channel_id}/notifications"): Call(Access.ADMIN),
+    # The admin's alert pages: every form answers with a redirect.
+    ("GET", "/admin/alerts"): Call(Access.ADMIN_PAGE),
+    ("POST", "/admin/alerts/{alert_id}/acknowledge"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/alerts/{alert_id}/resolve"): Call(Access.ADMIN_PAGE, status=303),
+    ("GET", "/admin/alert-channels"): Call(Access.ADMIN_PAGE),
+    ("POST", "/admin/alert-channels"): Call(
+        Access.ADMIN_PAGE,
+        lambda _: {"data": {"name": "n", "kind": "slack", "url": "http://127.0.0.1:9/h"}},
+        303,
+    ),
+    ("POST", "/admin/alert-channels/{channel_id}/pause"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/alert-channels/{channel_id}/resume"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/alert-channels/{channel_id}/delete"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/alert-channels/{channel_id}/test"): Call(Access.ADMIN_PAGE, status=303),
     ("GET", "/api/rejections/{rejection_id}"): Call(Access.READER),
     ("POST", "/api/rejections/{rejection_id}/replay"): Call(
         Access.ADMIN, lambda _: {"json": {"fields": {"usd_payout": "1.00"}}}
