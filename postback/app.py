@@ -35,6 +35,7 @@ from postback.dashboard.routes import router as dashboard_router
 from postback.db import Database
 from postback.embedded import EmbeddedPostgres
 from postback.errors import install_handlers
+from postback.forecasts.routes import router as forecasts_router
 from postback.forwarding.jobs import DeliveryWorker
 from postback.forwarding.pages import router as forwarding_pages_router
 from postback.forwarding.routes import policy_of
@@ -236,6 +237,7 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(anomalies_router)
     api.include_router(alerting_router)
     api.include_router(alert_pages_router)
+    api.include_router(forecasts_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.add_middleware(SecurityHeaders)
     if settings.json_logs and settings.gcp_project:

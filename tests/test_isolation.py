@@ -119,6 +119,8 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
     "/api/alert-channels/{channel_id}": lambda b: [{}],
     "/api/alert-channels/{channel_id}/notifications": lambda b: [{}],
     "/admin/alerts": lambda b: [{}, {"tenant": b.slug}, {"state": "open"}],
+    # Forecasts: a partner's own only, whatever partner it names.
+    "/api/forecast": lambda b: [{}, {"tenant": b.slug}, {"tenant": b.slug, "days": 14}],
     "/admin/alert-channels": lambda b: [{}],
     # The audit log: the admin token only (a partner's key is refused, its own entries too).
     "/api/audit": lambda b: [{}, {"tenant": b.slug}, {"action": "tenant."}, {"limit": 500}],
@@ -256,7 +258,9 @@ def comparable(response: httpx.Response) -> Any:
     except ValueError:
         return response.text
     if isinstance(body, dict):
-        body = {k: v for k, v in body.items() if k not in ("since", "until", "range")}
+        body = {
+            k: v for k, v in body.items() if k not in ("since", "until", "range", "generated_at")
+        }
     return body
 
 

@@ -161,6 +161,7 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/alert-channels/{channel_id}/notifications"): Call(Access.ADMIN),
     # The admin's alert pages: every form answers with a redirect.
     ("GET", "/admin/alerts"): Call(Access.ADMIN_PAGE),
+    ("GET", "/api/forecast"): Call(Access.READER),
     ("POST", "/admin/alerts/{alert_id}/acknowledge"): Call(Access.ADMIN_PAGE, status=303),
     ("POST", "/admin/alerts/{alert_id}/resolve"): Call(Access.ADMIN_PAGE, status=303),
     ("GET", "/admin/alert-channels"): Call(Access.ADMIN_PAGE),
