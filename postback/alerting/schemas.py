@@ -11,12 +11,22 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 ChannelKind = Literal["slack", "lark", "dingtalk", "wecom", "webhook", "email"]
 Severity = Literal["warning", "critical"]
 Language = Literal["en", "zh"]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-Url = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048)]
-Secret = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
-Email = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320)]
+# No NUL anywhere: PostgreSQL's text cannot hold it.
+NO_NUL = r"^[^\x00]*$"
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=NO_NUL)
+]
+Url = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2048, pattern=NO_NUL)
+]
+Secret = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500, pattern=NO_NUL)
+]
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=3, max_length=320, pattern=NO_NUL)
+]
 # One address: something@host.tld, without spaces, commas or angle brackets.
-EMAIL = re.compile(r"[^@\s,<>\"]+@[^@\s,<>\"]+\.[^@\s,<>\"]+")
+EMAIL = re.compile(r"[^@\s,<>\"\x00]+@[^@\s,<>\"\x00]+\.[^@\s,<>\"\x00]+")
 
 
 def _addresses(values: list[str] | None) -> list[str] | None:
