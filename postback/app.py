@@ -21,7 +21,11 @@ from postback.accounts.oidc_routes import router as oidc_router
 from postback.accounts.pages import router as accounts_pages_router
 from postback.accounts.routes import router as accounts_router
 from postback.admin.routes import router as admin_router
+from postback.alerting.jobs import NotificationWorker
+from postback.alerting.routes import channel_sender
+from postback.alerting.routes import router as alerting_router
 from postback.anomalies.jobs import AnomalyJob
+from postback.anomalies.pages import router as alert_pages_router
 from postback.anomalies.routes import router as anomalies_router
 from postback.audit.jobs import AuditRetentionJob
 from postback.audit.pages import router as audit_pages_router
@@ -32,6 +36,7 @@ from postback.dashboard.routes import router as dashboard_router
 from postback.db import Database
 from postback.embedded import EmbeddedPostgres
 from postback.errors import install_handlers
+from postback.forecasts.routes import router as forecasts_router
 from postback.forwarding.jobs import DeliveryWorker
 from postback.forwarding.pages import router as forwarding_pages_router
 from postback.forwarding.routes import policy_of
@@ -128,8 +133,22 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     sync = SyncJob(db.engine, settings.sync_to, settings.sync_interval, settings.timezone)
     sync.start()
     app.state.sync = sync
+    # Alert notifications: the forwarding machinery (sender, retry schedule, queue worker).
+    app.state.channel_sender = channel_sender(sender, settings)
+    notifications = NotificationWorker(
+        db.job_pool,
+        app.state.channel_sender,
+        policy_of(settings),
+        concurrency=min(settings.forward_concurrency, 4),
+        poll_interval=settings.forward_poll_interval,
+    )
+    notifications.start()
+    app.state.notifications = notifications
     anomalies = AnomalyJob(
-        db.engine, settings.anomaly_interval, settle_hours=settings.anomaly_settle_hours
+        db.engine,
+        settings.anomaly_interval,
+        settle_hours=settings.anomaly_settle_hours,
+        on_queued=notifications.wake,
     )
     anomalies.start()
     app.state.anomalies = anomalies
@@ -167,6 +186,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await audit_retention.stop()
         await session_prune.stop()
         await anomalies.stop()
+        await notifications.stop()
         await compaction.stop()
         await sync.stop()
         await deliveries.stop()
@@ -221,6 +241,9 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(nlq_router)
     api.include_router(dashboard_router)
     api.include_router(anomalies_router)
+    api.include_router(alerting_router)
+    api.include_router(alert_pages_router)
+    api.include_router(forecasts_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.add_middleware(SecurityHeaders)
     if settings.json_logs and settings.gcp_project:

@@ -14,6 +14,7 @@ from postback.accounts.cli import app as users
 from postback.anomalies.cli import app as anomalies
 from postback.audit.cli import app as audit
 from postback.cli_support import database_url
+from postback.forecasts.cli import export_features
 from postback.lifecycle.cli import cleanup, import_history
 from postback.nlq.cli import ask
 from postback.settings import get_settings
@@ -70,6 +71,7 @@ app.add_typer(users, name="users")
 app.add_typer(audit, name="audit")
 app.add_typer(db, name="db")
 app.command()(sync)
+export.command("features")(export_features)
 app.add_typer(export, name="export")
 app.add_typer(reporting_user, name="reporting-user")
 app.add_typer(anomalies, name="anomalies")

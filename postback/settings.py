@@ -99,6 +99,16 @@ class Settings(BaseSettings):
     )
     # A forward is flagged as failing once this many of its deliveries in a row died.
     forward_flag_after: int = Field(default=3, ge=1, alias="POSTBACK_FORWARD_FLAG_AFTER")
+    # Email alert channels (postback/alerting): the SMTP server they send through, STARTTLS
+    # after connecting (port 587) unless turned off, a login when a user is set, and the
+    # From address. Unset host or From: email channels fail with that said.
+    smtp_host: str | None = Field(default=None, alias="POSTBACK_SMTP_HOST")
+    smtp_port: int = Field(default=587, ge=1, le=65535, alias="POSTBACK_SMTP_PORT")
+    smtp_user: str | None = Field(default=None, alias="POSTBACK_SMTP_USER")
+    smtp_password: SecretStr | None = Field(default=None, alias="POSTBACK_SMTP_PASSWORD")
+    smtp_starttls: bool = Field(default=True, alias="POSTBACK_SMTP_STARTTLS")
+    smtp_from: str | None = Field(default=None, alias="POSTBACK_SMTP_FROM")
+    smtp_timeout: float = Field(default=20.0, gt=0, le=120, alias="POSTBACK_SMTP_TIMEOUT")
     # Browser sessions (postback/web/session.py): signed out after this long in any case, and
     # after this long without a request.
     session_hours: float = Field(default=12.0, gt=0, le=24 * 90, alias="POSTBACK_SESSION_HOURS")
@@ -301,6 +311,14 @@ class Settings(BaseSettings):
                 "allow_private": self.forward_allow_private,
                 "concurrency": self.forward_concurrency,
             },
+            "smtp": {
+                "host": self.smtp_host,
+                "port": self.smtp_port,
+                "starttls": self.smtp_starttls,
+                "from": self.smtp_from,
+            }
+            if self.smtp_host
+            else None,
             "sync": {"to": self.sync_to, "interval": self.sync_interval} if self.sync_to else None,
             "oidc": {"issuer": self.oidc_issuer, "allowed_domains": self.oidc_domains}
             if self.oidc_issuer

@@ -114,6 +114,14 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
         {"tenant": b.slug, "state": "open", "lang": "zh"},
     ],
     "/admin/rejections": lambda b: [{}],
+    # Alert channels: the admin's alone (a partner's key is refused).
+    "/api/alert-channels": lambda b: [{}],
+    "/api/alert-channels/{channel_id}": lambda b: [{}],
+    "/api/alert-channels/{channel_id}/notifications": lambda b: [{}],
+    "/admin/alerts": lambda b: [{}, {"tenant": b.slug}, {"state": "open"}],
+    # Forecasts: a partner's own only, whatever partner it names.
+    "/api/forecast": lambda b: [{}, {"tenant": b.slug}, {"tenant": b.slug, "days": 14}],
+    "/admin/alert-channels": lambda b: [{}],
     # The audit log: the admin token only (a partner's key is refused, its own entries too).
     "/api/audit": lambda b: [{}, {"tenant": b.slug}, {"action": "tenant."}, {"limit": 500}],
     "/admin/audit": lambda b: [{}, {"tenant": b.slug}],
@@ -158,6 +166,7 @@ PATH_VALUES: dict[str, Callable[[Partner], list[int | str]]] = {
     "forward_id": lambda b: list(b.forward_ids) or [1],
     "delivery_id": lambda b: list(b.delivery_ids) or [1],
     "user_id": lambda b: [1],
+    "channel_id": lambda b: [1],
     "slug": lambda b: [b.slug],
     "table": lambda b: ["kpis", "series", "status", "currencies", "offers", "partners"],
     "fmt": lambda b: ["csv"],
@@ -249,7 +258,9 @@ def comparable(response: httpx.Response) -> Any:
     except ValueError:
         return response.text
     if isinstance(body, dict):
-        body = {k: v for k, v in body.items() if k not in ("since", "until", "range")}
+        body = {
+            k: v for k, v in body.items() if k not in ("since", "until", "range", "generated_at")
+        }
     return body
 
 

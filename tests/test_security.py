@@ -67,6 +67,7 @@ class Target:
     delivery_id: int
     user_id: int  # a user the admin changes (not the caller)
     alert_pk: int = 0
+    channel_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -144,6 +145,35 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("GET", "/api/alerts"): Call(Access.READER),
     ("POST", "/api/alerts/{alert_id}/acknowledge"): Call(Access.ADMIN),
     ("POST", "/api/alerts/{alert_id}/resolve"): Call(Access.ADMIN),
+    # Alert channels: the admin's alone (their URLs carry the receivers' tokens).
+    ("GET", "/api/alert-channels"): Call(Access.ADMIN),
+    ("POST", "/api/alert-channels"): Call(
+        Access.ADMIN,
+        lambda _: {"json": {"name": "n", "kind": "slack", "url": "http://127.0.0.1:9/h"}},
+        201,
+    ),
+    ("GET", "/api/alert-channels/{channel_id}"): Call(Access.ADMIN),
+    ("PATCH", "/api/alert-channels/{channel_id}"): Call(
+        Access.ADMIN, lambda _: {"json": {"name": "renamed"}}
+    ),
+    ("DELETE", "/api/alert-channels/{channel_id}"): Call(Access.ADMIN, status=204),
+    ("POST", "/api/alert-channels/{channel_id}/test"): Call(Access.ADMIN),
+    ("GET", "/api/alert-channels/{channel_id}/notifications"): Call(Access.ADMIN),
+    # The admin's alert pages: every form answers with a redirect.
+    ("GET", "/admin/alerts"): Call(Access.ADMIN_PAGE),
+    ("GET", "/api/forecast"): Call(Access.READER),
+    ("POST", "/admin/alerts/{alert_id}/acknowledge"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/alerts/{alert_id}/resolve"): Call(Access.ADMIN_PAGE, status=303),
+    ("GET", "/admin/alert-channels"): Call(Access.ADMIN_PAGE),
+    ("POST", "/admin/alert-channels"): Call(
+        Access.ADMIN_PAGE,
+        lambda _: {"data": {"name": "n", "kind": "slack", "url": "http://127.0.0.1:9/h"}},
+        303,
+    ),
+    ("POST", "/admin/alert-channels/{channel_id}/pause"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/alert-channels/{channel_id}/resume"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/alert-channels/{channel_id}/delete"): Call(Access.ADMIN_PAGE, status=303),
+    ("POST", "/admin/alert-channels/{channel_id}/test"): Call(Access.ADMIN_PAGE, status=303),
     ("GET", "/api/rejections/{rejection_id}"): Call(Access.READER),
     ("POST", "/api/rejections/{rejection_id}/replay"): Call(
         Access.ADMIN, lambda _: {"json": {"fields": {"usd_payout": "1.00"}}}
@@ -297,6 +327,7 @@ def url_of(path: str, call: Call, target: Target) -> str:
         delivery_id=target.delivery_id,
         user_id=target.user_id,
         alert_id=target.alert_pk,
+        channel_id=target.channel_id,
     )
 
 
@@ -372,8 +403,20 @@ async def world(app: PostbackApp, client: httpx.AsyncClient) -> World:
         " RETURNING id",
         tenant_id,
     )
+    # A paused alert channel (so nothing is sent but its test).
+    channel_id = await app.state.db.write_pool.fetchval(
+        "INSERT INTO alert_channel (name, kind, url, enabled)"
+        " VALUES ('ops', 'slack', 'http://127.0.0.1:9/hook', false) RETURNING id"
+    )
     target = Target(
-        tenant_id, conversion_pk, rejection_pk, forward_id, delivery_id, subject, alert_pk
+        tenant_id,
+        conversion_pk,
+        rejection_pk,
+        forward_id,
+        delivery_id,
+        subject,
+        alert_pk,
+        channel_id,
     )
     return World(app, target, created.secrets["api_key"])
 

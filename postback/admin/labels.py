@@ -340,6 +340,8 @@ LABELS: dict[str, tuple[str, str]] = BASE | {
     "fix_errors": ("Please correct the following:", "请更正以下问题："),
     "times_in": ("Times in {zone}.", "时间按 {zone} 显示。"),
     "showing_latest": ("The latest {count}.", "最近 {count} 条。"),
+    "alerts_nav": ("Alerts", "告警"),
+    "alert_channels": ("Alert channels", "告警渠道"),
 }
 # With the parts of the conversion search and conversion pages (postback/conversions).
 LABELS = CONVERSION_LABELS | LABELS

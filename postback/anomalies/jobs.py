@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import structlog
@@ -29,7 +30,11 @@ async def run_scan(
         report = await service.scan(conn, now, settle_hours=settle_hours)
     if report.opened or report.resolved:
         log.info(
-            "anomaly_scan", opened=report.opened, updated=report.updated, resolved=report.resolved
+            "anomaly_scan",
+            opened=report.opened,
+            updated=report.updated,
+            resolved=report.resolved,
+            queued=report.queued,
         )
     return report
 
@@ -39,10 +44,21 @@ class AnomalyJob(PeriodicJob):
 
     name = "anomalies"
 
-    def __init__(self, engine: AsyncEngine, interval: float, *, settle_hours: int = 2) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        interval: float,
+        *,
+        settle_hours: int = 2,
+        on_queued: Callable[[], None] | None = None,
+    ) -> None:
         super().__init__(interval)
         self._engine = engine
         self._settle_hours = settle_hours
+        self._on_queued = on_queued  # the notification worker's wake-up
 
     async def run_once(self, now: datetime | None = None) -> ScanReport | None:
-        return await run_scan(self._engine, now=now, settle_hours=self._settle_hours)
+        report = await run_scan(self._engine, now=now, settle_hours=self._settle_hours)
+        if report is not None and report.queued and self._on_queued is not None:
+            self._on_queued()
+        return report

@@ -266,31 +266,64 @@ ORDER BY 3 DESC"""),
     return [RepeatedOrder(r.tenant_id, r.order_id, r.conversions) for r in rows]
 
 
+# One finding kept: a new alert opened, or the unresolved one of its partner × offer × kind
+# updated. An alert just opened, or just escalated from warning to critical, queues a
+# notification to each enabled channel that takes it (every partner's or this one's, at this
+# severity) in the same statement, so no alert is kept without its notifications
+# (postback/alerting sends them). `prior` reads the alert as it was before this statement.
 _UPSERT = """
-INSERT INTO alert AS a (tenant_id, offer_id, kind, severity, started_at, last_seen_at,
-                        observed, expected, detail, message_en, message_zh)
-VALUES (:tenant_id, :offer_id, :kind, :severity, :started_at, :now, :observed, :expected,
-        CAST(:detail AS jsonb), :message_en, :message_zh)
-ON CONFLICT (tenant_id, kind, coalesce(offer_id, '')) WHERE state <> 'resolved' DO UPDATE SET
-    severity = CASE WHEN a.severity = 'critical' THEN 'critical' ELSE excluded.severity END,
-    started_at = least(a.started_at, excluded.started_at),
-    last_seen_at = excluded.last_seen_at,
-    observed = excluded.observed,
-    expected = excluded.expected,
-    detail = excluded.detail,
-    message_en = excluded.message_en,
-    message_zh = excluded.message_zh,
-    findings = a.findings + 1
-RETURNING (xmax = 0) AS opened
+WITH prior AS (
+    SELECT severity FROM alert
+    WHERE tenant_id = :tenant_id AND kind = :kind
+      AND coalesce(offer_id, '') = coalesce(CAST(:offer_id AS text), '') AND state <> 'resolved'
+), kept AS (
+    INSERT INTO alert AS a (tenant_id, offer_id, kind, severity, started_at, last_seen_at,
+                            observed, expected, detail, message_en, message_zh)
+    VALUES (:tenant_id, :offer_id, :kind, :severity, :started_at, :now, :observed, :expected,
+            CAST(:detail AS jsonb), :message_en, :message_zh)
+    ON CONFLICT (tenant_id, kind, coalesce(offer_id, '')) WHERE state <> 'resolved' DO UPDATE SET
+        severity = CASE WHEN a.severity = 'critical' THEN 'critical' ELSE excluded.severity END,
+        started_at = least(a.started_at, excluded.started_at),
+        last_seen_at = excluded.last_seen_at,
+        observed = excluded.observed,
+        expected = excluded.expected,
+        detail = excluded.detail,
+        message_en = excluded.message_en,
+        message_zh = excluded.message_zh,
+        findings = a.findings + 1
+    RETURNING a.id, a.tenant_id, a.severity, (xmax = 0) AS opened
+), event AS (
+    SELECT kept.*, CASE
+        WHEN kept.opened THEN 'opened'
+        WHEN kept.severity = 'critical' AND (SELECT severity FROM prior) = 'warning'
+            THEN 'escalated'
+    END AS name
+    FROM kept
+), queued AS (
+    INSERT INTO alert_notification (channel_id, alert_id, event)
+    SELECT c.id, e.id, e.name FROM event e
+    JOIN alert_channel c ON c.enabled
+        AND (c.tenant_id IS NULL OR c.tenant_id = e.tenant_id)
+        AND (c.min_severity = 'warning' OR e.severity = 'critical')
+    WHERE e.name IS NOT NULL
+    ON CONFLICT ON CONSTRAINT uq_alert_notification_event DO NOTHING
+    RETURNING 1
+)
+SELECT opened, (SELECT count(*) FROM queued) AS queued FROM event
 """
 
 
-async def keep_findings(
-    conn: AsyncConnection, findings: Sequence[Finding], now: datetime
-) -> tuple[int, int]:
-    """Open an alert per new finding, update the one a repeated finding belongs to;
-    (opened, updated)."""
-    opened = 0
+@dataclass(frozen=True, slots=True)
+class Kept:
+    opened: int
+    updated: int
+    queued: int  # notifications queued to the alert channels
+
+
+async def keep_findings(conn: AsyncConnection, findings: Sequence[Finding], now: datetime) -> Kept:
+    """Open an alert per new finding, update the one a repeated finding belongs to, queue
+    the notifications of what opened or escalated."""
+    opened = queued = 0
     for f in findings:
         row = (
             await conn.execute(
@@ -311,7 +344,8 @@ async def keep_findings(
             )
         ).one()
         opened += bool(row.opened)
-    return opened, len(findings) - opened
+        queued += int(row.queued)
+    return Kept(opened, len(findings) - opened, queued)
 
 
 async def resolve_quiet(
@@ -332,7 +366,7 @@ WHERE state <> 'resolved' AND kind = :kind AND last_seen_at < :quiet_since"""),
 _ALERT = """
 SELECT a.id, t.slug AS tenant, t.name AS tenant_name, a.offer_id, a.kind, a.severity, a.state,
        a.started_at, a.last_seen_at, a.ended_at, a.observed, a.expected, a.message_en,
-       a.message_zh, a.acknowledged_at, a.resolved_at, a.detail
+       a.message_zh, a.acknowledged_at, a.resolved_at, a.detail, t.timezone
 FROM alert a JOIN tenant t ON t.id = a.tenant_id
 """
 
@@ -356,6 +390,7 @@ class AlertRow:
     acknowledged_at: datetime | None
     resolved_at: datetime | None
     detail: dict[str, Any]
+    timezone: str | None  # the partner's reporting timezone (None: the service's)
 
 
 async def list_alerts(
@@ -365,9 +400,10 @@ async def list_alerts(
     slug: str | None,
     state: str | None,
     limit: int,
+    kind: str | None = None,
 ) -> list[AlertRow]:
     """Alerts, newest first: of one partner when `tenant_id` is given, of the partner
-    `slug` names, in `state`; unresolved ones before resolved ones."""
+    `slug` names, in `state`, of `kind`; unresolved ones before resolved ones."""
     rows = await conn.execute(
         text(
             _ALERT
@@ -375,10 +411,11 @@ async def list_alerts(
 WHERE (CAST(:tenant_id AS bigint) IS NULL OR a.tenant_id = :tenant_id)
   AND (CAST(:slug AS text) IS NULL OR t.slug = :slug)
   AND (CAST(:state AS text) IS NULL OR a.state = :state)
+  AND (CAST(:kind AS text) IS NULL OR a.kind = :kind)
 ORDER BY a.state = 'resolved', a.started_at DESC, a.id DESC
 LIMIT :limit"""
         ),
-        {"tenant_id": tenant_id, "slug": slug, "state": state, "limit": limit},
+        {"tenant_id": tenant_id, "slug": slug, "state": state, "kind": kind, "limit": limit},
     )
     return [AlertRow(**r._asdict()) for r in rows]
 

@@ -69,6 +69,7 @@ class ScanReport:
     opened: int
     updated: int
     resolved: int
+    queued: int = 0  # notifications queued to the alert channels
 
 
 def hour_floor(moment: datetime) -> datetime:
@@ -100,13 +101,15 @@ async def scan(conn: AsyncConnection, now: datetime, *, settle_hours: int = 2) -
         findings += await _conversions(conn, hour - settle_hours * HOUR, partners, history)
     findings += await _rows(conn, now, partners, history)
     latest = {(f.tenant_id, f.kind, f.offer_id): f for f in findings}
-    opened, updated = await repository.keep_findings(conn, list(latest.values()), now)
+    kept = await repository.keep_findings(conn, list(latest.values()), now)
     resolved = await repository.resolve_quiet(conn, now, Kind.SILENCE, now)
     for kind in HOURLY_KINDS:
         resolved += await repository.resolve_quiet(conn, now, kind, now - QUIET_BEFORE_RESOLVED)
     evaluated = judged[-1] if judged else (prior.evaluated_hour if prior else last_complete)
     await repository.save_state(conn, ScanState(now, evaluated))
-    return ScanReport(now, counted, len(judged), len(latest), opened, updated, resolved)
+    return ScanReport(
+        now, counted, len(judged), len(latest), kept.opened, kept.updated, resolved, kept.queued
+    )
 
 
 def _past_weeks(start: datetime, first_hour: datetime) -> list[int]:

@@ -87,6 +87,19 @@ LABELS: dict[str, tuple[str, str]] = COMMON | {
     "paid": ("paid", "已支付"),
     "other": ("other", "其他"),
     "unknown": ("unknown", "未知"),
+    "forecast_conversions": ("Forecast conversions", "预测转化数"),
+    "forecast_payouts": ("Forecast payouts (USD)", "预测佣金（美元）"),
+    "forecast_band": ("80% band", "80% 区间"),
+    "forecast_note": (
+        "Dashed: the forecast of the next {days} days (from today) with its 80% band, from"
+        " the last {history} days ({model}).",
+        "虚线为未来 {days} 天（从今天起）的预测及其 80% 区间，"
+        "依据最近 {history} 天的数据（{model}）。",
+    ),
+    "forecast_none": (
+        "No forecast yet: it needs three weeks of history.",
+        "暂无预测：需要至少三周的历史数据。",
+    ),
     "alerts": ("Alerts", "异常告警"),
     "no_alerts": ("No open alerts.", "没有未处理的告警。"),
     "alert_started": ("Since", "开始时间"),

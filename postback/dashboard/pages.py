@@ -3,7 +3,9 @@ download."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -68,6 +70,11 @@ async def _who(
     return partner, choices, zone
 
 
+def _local(moment: datetime, zone: str) -> str:
+    """An alert's time in its partner's reporting timezone."""
+    return moment.astimezone(ZoneInfo(zone)).strftime("%Y-%m-%d %H:%M")
+
+
 async def dashboard(request: Request, session: AsyncSession, principal: Principal) -> HTMLResponse:
     partner, choices, zone = await _who(request, session, principal)
     labels = orjson.dumps(translator(request).all()).decode()
@@ -75,10 +82,20 @@ async def dashboard(request: Request, session: AsyncSession, principal: Principa
     alerts = await anomalies.list_alerts(
         session, tenant_id=principal.tenant_id, slug=None, state=None, limit=ALERTS_SHOWN
     )
+    default_zone = request.app.state.settings.timezone
+    shown = [
+        {
+            "row": a,
+            "zone": a.timezone or default_zone,
+            "started": _local(a.started_at, a.timezone or default_zone),
+        }
+        for a in alerts
+        if a.state != "resolved"
+    ]
     return render(
         request,
         "dashboard.html",
-        alerts=[a for a in alerts if a.state != "resolved"],
+        alerts=shown,
         is_admin=principal.sees_every_partner,
         partner=partner,
         choices=choices,

@@ -1,10 +1,13 @@
 """The delivery worker every instance runs: takes due deliveries and sends them.
 
-It claims what is due (SKIP LOCKED, so instances never take the same attempt), sends up to
-`concurrency` at once, and keeps the results in batches: one statement for whatever attempts
-finished meanwhile. It looks again when a batch of postbacks was just stored (`wake()`, called
-by the write path) and at least every `poll_interval` for retries coming due and deliveries
-queued by other instances. It uses the database's job pool (two connections of its own).
+`QueueWorker` is the machinery, whatever is sent: it claims what is due (SKIP LOCKED, so
+instances never take the same attempt), sends up to `concurrency` at once, and keeps the
+results in batches: one statement for whatever attempts finished meanwhile. It looks again
+when a batch of postbacks was just stored (`wake()`, called by the write path) and at least
+every `poll_interval` for retries coming due and deliveries queued by other instances. It
+uses the database's job pool (two connections, shared with the alert notifications).
+`DeliveryWorker` sends forwarded postbacks through it; the alert notifications
+(postback/alerting/jobs.py) are another queue on the same machinery.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 import asyncpg
 import structlog
@@ -43,26 +48,51 @@ def lease_seconds(timeout: float) -> float:
     return 2 * timeout + 5
 
 
-class DeliveryWorker:
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class QueueWorker(Generic[Item, Result]):
+    """Claims due items of a queue table, attempts up to `concurrency` at once, keeps the
+    results in batches. A queue says how with four methods: `_claim` (leased for `lease`
+    seconds, SKIP LOCKED), `_attempt` (one try, never raising), `_record` (a batch of
+    results in one statement) and `_release` (claimed items given back unattempted)."""
+
+    task_name = "postback-queue"
+
     def __init__(
         self,
         pool: asyncpg.Pool,
-        sender: Sender,
-        policy: Policy,
         *,
+        timeout: float,
         concurrency: int,
         poll_interval: float,
     ) -> None:
         self._pool = pool
-        self._sender = sender
-        self._policy = policy
+        self._timeout = timeout
         self._concurrency = concurrency
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
-        self._sending: dict[asyncio.Task[None], Claimed] = {}
-        self._results: asyncio.Queue[Outcome] = asyncio.Queue()
+        self._sending: dict[asyncio.Task[None], Item] = {}
+        self._results: asyncio.Queue[Result] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self.attempted = 0  # attempts this instance made since it started
+
+    # What a queue defines.
+
+    async def _claim(self, conn: asyncpg.Connection, limit: int, lease: float) -> list[Item]:
+        raise NotImplementedError
+
+    async def _attempt(self, item: Item) -> Result:
+        raise NotImplementedError
+
+    async def _record(self, conn: asyncpg.Connection, batch: Sequence[Result]) -> None:
+        raise NotImplementedError
+
+    async def _release(self, conn: asyncpg.Connection, items: Sequence[Item]) -> None:
+        raise NotImplementedError
+
+    # The machinery.
 
     @property
     def running(self) -> bool:
@@ -71,12 +101,12 @@ class DeliveryWorker:
     def start(self) -> None:
         if self._concurrency > 0 and not self._tasks:
             self._tasks = [
-                asyncio.create_task(self._claiming(), name="postback-deliveries"),
-                asyncio.create_task(self._recording(), name="postback-delivery-results"),
+                asyncio.create_task(self._claiming(), name=self.task_name),
+                asyncio.create_task(self._recording(), name=self.task_name + "-results"),
             ]
 
     def wake(self, *_: object) -> None:
-        """Look for due deliveries soon (a batch that may have queued some was stored)."""
+        """Look for due items soon (something that may have queued some was stored)."""
         self._wake.set()
 
     async def stop(self) -> None:
@@ -97,7 +127,7 @@ class DeliveryWorker:
         await self._keep(self._drain())
         with contextlib.suppress(Exception):
             async with self._pool.acquire() as conn:
-                await repository.release(conn, unfinished)
+                await self._release(conn, unfinished)
 
     async def run_once(self) -> int:
         """Claim what is due and free slots allow, start sending it; how many were claimed."""
@@ -105,9 +135,7 @@ class DeliveryWorker:
         if free <= 0:
             return 0
         async with self._pool.acquire() as conn:
-            claimed = await repository.claim(
-                conn, limit=free, lease=lease_seconds(self._sender.timeout)
-            )
+            claimed = await self._claim(conn, free, lease_seconds(self._timeout))
         for item in claimed:
             task = asyncio.create_task(self._deliver(item))
             self._sending[task] = item
@@ -131,7 +159,7 @@ class DeliveryWorker:
                 try:
                     claimed = await self.run_once()
                 except Exception:
-                    log.exception("deliveries_claim_failed")
+                    log.exception("deliveries_claim_failed", queue=self.task_name)
             if claimed and len(self._sending) < self._concurrency:
                 continue  # more may be due
             self._wake.clear()
@@ -142,8 +170,56 @@ class DeliveryWorker:
             if not claimed and rest > 0:
                 await asyncio.sleep(rest)
 
-    async def _deliver(self, claimed: Claimed) -> None:
+    async def _deliver(self, item: Item) -> None:
         self.attempted += 1
+        self._results.put_nowait(await self._attempt(item))
+
+    def _drain(self, first: Result | None = None) -> list[Result]:
+        batch = [first] if first is not None else []
+        while len(batch) < RECORD_BATCH and not self._results.empty():
+            batch.append(self._results.get_nowait())
+        return batch
+
+    async def _recording(self) -> None:
+        while True:
+            batch = self._drain(await self._results.get())
+            await self._keep(batch)
+
+    async def _keep(self, batch: list[Result]) -> None:
+        if not batch:
+            return
+        try:
+            async with self._pool.acquire() as conn:
+                await self._record(conn, batch)
+        except Exception:
+            # Their leases run out and the items are tried again: at least once.
+            log.exception("delivery_results_not_kept", queue=self.task_name, items=len(batch))
+
+
+class DeliveryWorker(QueueWorker[Claimed, Outcome]):
+    """Forwarded postbacks: the `delivery` table, sent with the forwarding `Sender`."""
+
+    task_name = "postback-deliveries"
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        sender: Sender,
+        policy: Policy,
+        *,
+        concurrency: int,
+        poll_interval: float,
+    ) -> None:
+        super().__init__(
+            pool, timeout=sender.timeout, concurrency=concurrency, poll_interval=poll_interval
+        )
+        self._sender = sender
+        self._policy = policy
+
+    async def _claim(self, conn: asyncpg.Connection, limit: int, lease: float) -> list[Claimed]:
+        return await repository.claim(conn, limit=limit, lease=lease)
+
+    async def _attempt(self, claimed: Claimed) -> Outcome:
         if claimed.conversion is None:
             result = AttemptResult(
                 masked(claimed.url),
@@ -157,28 +233,13 @@ class DeliveryWorker:
             result = await self._sender.send(outgoing)
             delay = None if result.ok else service.next_delay(self._policy, claimed.round_attempt)
         metrics.observe_attempt(result.ok, delay is not None, result.latency_ms / 1000)
-        self._results.put_nowait(Outcome(claimed, result, delay))
+        return Outcome(claimed, result, delay)
 
-    def _drain(self, first: Outcome | None = None) -> list[Outcome]:
-        batch = [first] if first is not None else []
-        while len(batch) < RECORD_BATCH and not self._results.empty():
-            batch.append(self._results.get_nowait())
-        return batch
+    async def _record(self, conn: asyncpg.Connection, batch: Sequence[Outcome]) -> None:
+        await repository.record(conn, batch)
 
-    async def _recording(self) -> None:
-        while True:
-            batch = self._drain(await self._results.get())
-            await self._keep(batch)
-
-    async def _keep(self, batch: list[Outcome]) -> None:
-        if not batch:
-            return
-        try:
-            async with self._pool.acquire() as conn:
-                await repository.record(conn, batch)
-        except Exception:
-            # Their leases run out and the deliveries are tried again: at least once.
-            log.exception("delivery_results_not_kept", deliveries=len(batch))
+    async def _release(self, conn: asyncpg.Connection, items: Sequence[Claimed]) -> None:
+        await repository.release(conn, items)
 
 
 async def _cancel(task: asyncio.Task[None]) -> None:

@@ -30,6 +30,7 @@ AREAS = {
     "rejections": "rejections",
     "web": "web",
     "audit": "audit",
+    "anomalies": "anomalies",
 }
 LANG_COOKIE_MAX_AGE = 365 * 24 * 3600
 

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from postback.anomalies.jobs import run_scan
+from postback.forecasts import model, repository, service
+from postback.forecasts.repository import Partner
 from postback.rollups.service import compact
 from tests.anomalies.traffic import HOUR, START, Episode, Hour, Traffic, schedule
 
@@ -27,6 +30,9 @@ BEFORE = timedelta(hours=3)
 AFTER = timedelta(hours=6)
 # The days before the detectors have enough history are scanned once a day.
 WARM_UP_DAYS = 21
+# The forecasts are judged on the last complete week of local days, held back from the fit.
+HELD_BACK_DAYS = 7
+ZONE = "Asia/Kuala_Lumpur"
 
 
 @dataclass
@@ -55,6 +61,19 @@ class Result:
     scan_seconds: float
     rows: int
     alerts: list[asyncpg.Record]
+    # Per partner: MAPE of daily conversions and payouts on the held-back week (None: no
+    # forecast), and how many injected anomalies fell in that week.
+    forecasts: dict[str, tuple[float | None, float | None, int]] = field(default_factory=dict)
+    naive: dict[str, tuple[float | None, float | None]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class HeldBack:
+    first_day: date
+    mape_conversions: float | None
+    mape_payouts: float | None
+    naive_conversions: float | None = None  # the seasonal naive forecast's, for scale
+    naive_payouts: float | None = None
 
 
 async def _insert(conn: asyncpg.Connection, hour: Hour, tenants: dict[str, int]) -> None:
@@ -153,6 +172,18 @@ SELECT a.*, t.slug FROM alert a JOIN tenant t ON t.id = a.tenant_id ORDER BY a.s
     for alert in alerts:
         if not any(_explains(e, alert) for e in episodes if e.slug != "newcomer"):
             false_alerts[alert["slug"]] += 1
+    await compact(engine)
+    forecasts, naive = {}, {}
+    for slug, tenant_id in tenants.items():
+        held = await held_back(engine, tenant_id, slug, days)
+        first = datetime.combine(held.first_day, datetime.min.time(), tzinfo=ZoneInfo(ZONE))
+        within = sum(
+            1
+            for e in episodes
+            if e.slug == slug and first <= e.start < first + timedelta(days=HELD_BACK_DAYS)
+        )
+        forecasts[slug] = (held.mape_conversions, held.mape_payouts, within)
+        naive[slug] = (held.naive_conversions, held.naive_payouts)
     return Result(
         score(episodes, list(alerts)),
         dict(false_alerts),
@@ -161,6 +192,34 @@ SELECT a.*, t.slug FROM alert a JOIN tenant t ON t.id = a.tenant_id ORDER BY a.s
         scan_seconds,
         rows,
         list(alerts),
+        forecasts,
+        naive,
+    )
+
+
+async def held_back(engine: AsyncEngine, tenant_id: int, slug: str, days: int) -> HeldBack:
+    """The forecast service's forecast made at the start of the last complete local week,
+    from what came before it only, against what that week really brought (the rollups)."""
+    zone = ZoneInfo(ZONE)
+    last_full = (START + timedelta(days=days)).astimezone(zone).date()  # a partial day
+    first = last_full - timedelta(days=HELD_BACK_DAYS)
+    partner = Partner(tenant_id, slug, slug, ZONE)
+    async with engine.connect() as conn:
+        made = await service.partner_forecast(conn, partner, ZONE, first, horizon=HELD_BACK_DAYS)
+        actual = await repository.daily(conn, tenant_id, zone, first, last_full)
+        history = await repository.daily(conn, tenant_id, zone, first - timedelta(days=14), first)
+    if not made.days:
+        return HeldBack(first, None, None)
+    conversions = [a.conversions for a in actual]
+    payouts = [a.payouts_usd for a in actual]
+    naive_c = model.seasonal_naive([h.conversions for h in history], HELD_BACK_DAYS).mean
+    naive_p = model.seasonal_naive([h.payouts_usd for h in history], HELD_BACK_DAYS).mean
+    return HeldBack(
+        first,
+        model.mape(conversions, [d.conversions for d in made.days]),
+        model.mape(payouts, [d.payouts_usd for d in made.days]),
+        model.mape(conversions, naive_c),
+        model.mape(payouts, naive_p),
     )
 
 
@@ -177,6 +236,21 @@ def report(result: Result) -> str:
         f"false alerts per partner: {result.false_alerts or 'none'} over "
         f"{result.weeks_judged:.1f} judged weeks"
     )
+    lines.append(f"forecast MAPE on the held-back last week ({HELD_BACK_DAYS} local days, {ZONE}):")
+    for slug, (conversions, payouts, within) in result.forecasts.items():
+        if conversions is None or payouts is None:
+            lines.append(f"  {slug:<12} no forecast (too little history)")
+            continue
+        naive_c, naive_p = result.naive.get(slug, (None, None))
+        baseline = (
+            f"; seasonal naive {naive_c * 100:.1f}% / {naive_p * 100:.1f}%"
+            if naive_c is not None and naive_p is not None
+            else ""
+        )
+        lines.append(
+            f"  {slug:<12} conversions {conversions * 100:5.1f}%  payouts {payouts * 100:5.1f}%"
+            f"  ({within} injected anomalies in that week{baseline})"
+        )
     lines.append(
         f"{result.rows} rows, {result.scans} scans, "
         f"{result.scan_seconds / max(result.scans, 1) * 1000:.1f} ms a scan on average"

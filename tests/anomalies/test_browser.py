@@ -34,7 +34,7 @@ async def context(browser, live_server, request):
 async def test_a_partner_sees_its_alert(context, live_server, screenshot_dir, app, db):
     language = context.language
     t = Translator(language, LABELS)
-    shop = await create_tenant(app, "shopee-my", name="Shopee MY")
+    shop = await create_tenant(app, "shopee-my", name="Shopee MY", timezone="Asia/Jakarta")
     other = await create_tenant(app, "lazada-sg", name="Lazada SG")
     await add_alert(db, shop.tenant.id)
     await db.execute(
@@ -54,6 +54,10 @@ async def test_a_partner_sees_its_alert(context, live_server, screenshot_dir, ap
     assert MESSAGES[language] in rows[0]
     assert t("critical") in rows[0]
     assert t("open") in rows[0]
+    # Started 08:00 UTC: shown in the partner's reporting timezone, not in UTC.
+    assert "2026-12-01 15:00" in rows[0]
+    assert "Asia/Jakarta" in rows[0]
+    assert "UTC" not in rows[0]
     assert "Lazada" not in await page.inner_text("body")
     await page.screenshot(path=screenshot_dir / f"dashboard-alerts-{language}.png")
     assert page.console_errors == []

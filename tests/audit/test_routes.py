@@ -338,6 +338,9 @@ CHANGES_NOTHING = {
     ("POST", "/api/nlq"),
     ("POST", "/api/tenants/{tenant_id}/forwards/{forward_id}/test"),
     ("POST", "/admin/partners/{tenant_id}/forwards/{forward_id}/test"),
+    # A test message to an alert channel: sent, nothing kept.
+    ("POST", "/api/alert-channels/{channel_id}/test"),
+    ("POST", "/admin/alert-channels/{channel_id}/test"),
 }
 
 

@@ -117,23 +117,77 @@
 
   var TOOLTIP = { trigger: "axis", renderMode: "richText" };
 
-  function seriesChart(data) {
+  // The forecast of one partner (GET /api/forecast): shown beside daily actuals only.
+  function forecastOf(q) {
+    var f = new URLSearchParams();
+    if (q.get("tenant")) f.set("tenant", q.get("tenant"));
+    if (isAdmin && !q.get("tenant")) return Promise.resolve(null);
+    return getJson("/api/forecast", f).then(function (page) {
+      return page.items.length === 1 ? page.items[0] : null;
+    }, function () { return null; });
+  }
+
+  function seriesChart(data, forecast) {
     var hourly = data.range.grain === "hour";
     var labels = data.points.map(function (p) {
       var s = p.bucket.replace("T", " ");
       return hourly ? s.slice(5, 16) : s.slice(0, 10);
     });
+    var conversions = data.points.map(function (p) { return p.conversions; });
+    var payouts = data.points.map(function (p) { return p.payouts_usd; });
+    var note = document.getElementById("forecast-note");
+    var holder = document.getElementById("chart-series");
+    var days = forecast && !hourly ? forecast.days : [];
+    var extra = [];
+    if (days.length) {
+      var index = {};
+      labels.forEach(function (l, i) { index[l] = i; });
+      days.forEach(function (d) {
+        if (index[d.day] === undefined) { index[d.day] = labels.length; labels.push(d.day); }
+      });
+      var empty = function () { return labels.map(function () { return null; }); };
+      var fc = empty(), fcLow = empty(), fcBand = empty(), fp = empty(), fpLow = empty(), fpBand = empty();
+      days.forEach(function (d) {
+        var i = index[d.day];
+        fc[i] = d.conversions; fcLow[i] = d.conversions_lower; fcBand[i] = d.conversions_upper - d.conversions_lower;
+        fp[i] = d.payouts_usd; fpLow[i] = d.payouts_usd_lower; fpBand[i] = d.payouts_usd_upper - d.payouts_usd_lower;
+      });
+      var band = function (stack, axis, low, width, color) {
+        return [
+          { name: t("forecast_band"), type: "line", stack: stack, yAxisIndex: axis, data: low, symbol: "none", lineStyle: { opacity: 0 }, silent: true },
+          { name: t("forecast_band"), type: "line", stack: stack, yAxisIndex: axis, data: width, symbol: "none", lineStyle: { opacity: 0 }, areaStyle: { color: color, opacity: 0.18 }, silent: true }
+        ];
+      };
+      extra = band("band-c", 0, fcLow, fcBand, "#5470c6")
+        .concat(band("band-p", 1, fpLow, fpBand, "#91cc75"))
+        .concat([
+          { name: t("forecast_conversions"), type: "line", data: fc, lineStyle: { type: "dashed", color: "#5470c6" }, itemStyle: { color: "#5470c6" } },
+          { name: t("forecast_payouts"), type: "line", yAxisIndex: 1, data: fp, lineStyle: { type: "dashed", color: "#3ba272" }, itemStyle: { color: "#3ba272" } }
+        ]);
+      while (conversions.length < labels.length) { conversions.push(null); payouts.push(null); }
+      note.textContent = t("forecast_note").replace("{days}", days.length)
+        .replace("{history}", forecast.history_days).replace("{model}", forecast.model);
+      note.hidden = false;
+    } else if (forecast && !hourly) {
+      note.textContent = t("forecast_none");
+      note.hidden = false;
+    } else {
+      note.hidden = true;
+    }
+    holder.dataset.forecastDays = String(days.length);
+    var legend = [t("conversions"), t("payouts_usd")];
+    if (days.length) legend = legend.concat([t("forecast_conversions"), t("forecast_payouts"), t("forecast_band")]);
     chart("chart-series").setOption({
       animation: false,
       tooltip: TOOLTIP,
-      legend: { data: [t("conversions"), t("payouts_usd")], top: 0 },
-      grid: { left: 48, right: 56, top: 32, bottom: 40 },
+      legend: { data: legend, top: 0 },
+      grid: { left: 48, right: 56, top: days.length ? 56 : 32, bottom: 40 },
       xAxis: { type: "category", data: labels },
       yAxis: [{ type: "value", name: t("conversions"), minInterval: 1 }, { type: "value", name: "USD" }],
       series: [
-        { name: t("conversions"), type: "bar", data: data.points.map(function (p) { return p.conversions; }) },
-        { name: t("payouts_usd"), type: "line", yAxisIndex: 1, smooth: true, data: data.points.map(function (p) { return p.payouts_usd; }) }
-      ]
+        { name: t("conversions"), type: "bar", data: conversions },
+        { name: t("payouts_usd"), type: "line", yAxisIndex: 1, smooth: true, data: payouts }
+      ].concat(extra)
     }, true);
   }
 
@@ -206,7 +260,9 @@
     body.dataset.state = "loading";
     var jobs = [
       getJson("/dashboard/api/kpis", q).then(kpiCards),
-      getJson("/dashboard/api/series", q).then(seriesChart),
+      Promise.all([getJson("/dashboard/api/series", q), forecastOf(q)]).then(function (both) {
+        seriesChart(both[0], both[1]);
+      }),
       getJson("/dashboard/api/status", q).then(function (d) {
         pie("chart-status", d.rows, function (r) { return statusLabel(r.status); });
         table("table-status", [{ key: "status", label: "status", get: function (r) { return statusLabel(r.status); } }, COUNT, money("sales_usd"), money("payouts_usd")], d.rows);

@@ -1,0 +1,1 @@
+"""Alert channels: where the anomaly alerts are sent, and their durable delivery."""

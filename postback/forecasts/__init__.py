@@ -1,0 +1,1 @@
+"""Forecasts: the next days of each partner's conversions and payouts, with a band."""
