@@ -45,6 +45,7 @@ def interpretation(plan: Plan, zone: str, *, partner_only: bool) -> str:
         *_periods(plan, zone),
         *_counting(plan),
         *_ranking(plan),
+        *_ignored(plan),
     ]
     return ("；" if zh else "; ").join(parts) + ("。" if zh else ".")
 
@@ -127,6 +128,13 @@ def _counting(plan: Plan) -> list[str]:
             else "approval rate = approved conversions / all conversions × 100%"
         )
     return parts
+
+
+def _ignored(plan: Plan) -> list[str]:
+    if not plan.ignored:
+        return []
+    shown = " ".join(plan.ignored)[:80]
+    return [f"忽略了无法理解的词：“{shown}”" if plan.language == "zh" else f"ignored: “{shown}”"]
 
 
 def _ranking(plan: Plan) -> list[str]:

@@ -18,10 +18,14 @@ from collections.abc import Iterable
 from postback.nlq.plan import SUB_COLUMNS, Unit
 
 _EN = r"(?<![a-z0-9_])(?:{})(?![a-z0-9_])"
+# Every plain English word of the lexicon, for correcting typos ("conversoins").
+KNOWN_EN: set[str] = set()
 
 
 def en(*words: str) -> str:
     """English words or phrases on word boundaries; spaces match any spacing."""
+    for phrase in words:
+        KNOWN_EN.update(w for w in phrase.split() if re.fullmatch(r"[a-z]{4,}", w))
     ordered = sorted(words, key=len, reverse=True)
     return _EN.format("|".join(w.replace(" ", r"\s*") for w in ordered))
 
@@ -142,6 +146,9 @@ METRIC_WORDS: list[tuple[str, str]] = [
             "order amount",
             "amount sold",
             "sales volume",
+            "sold",
+            "sell",
+            "selling",
         ),
     ),
     (
@@ -158,6 +165,9 @@ METRIC_WORDS: list[tuple[str, str]] = [
             "流水",
             "销售总额",
             "卖了多少钱",
+            "卖出",
+            "卖了",
+            "卖",
         ),
     ),
     (
@@ -183,14 +193,24 @@ METRIC_WORDS: list[tuple[str, str]] = [
             "transaction",
             "purchases",
             "number of orders",
+            "number of conversions",
+            "conversion numbers",
             "converted",
         ),
     ),
     (
         "conversions",
         zh(
+            "转化数量",
+            "订单数量",
+            "成交数量",
+            "转化总数",
+            "订单总数",
             "转化数",
             "转化量",
+            "转化单数",
+            "下单数",
+            "销量",
             "转化",
             "订单数",
             "订单量",
@@ -535,6 +555,45 @@ STOPWORDS_EN = {
     "included",
     "new",
     "s",
+    "hey",
+    "hi",
+    "hello",
+    "pls",
+    "plz",
+    "kindly",
+    "want",
+    "wanna",
+    "need",
+    "quick",
+    "quickly",
+    "ok",
+    "okay",
+    "thanks",
+    "thank",
+    "how's",
+    "hows",
+    "latest",
+    "info",
+    "overview",
+    "looking",
+    "interested",
+    "exactly",
+    "roughly",
+    "approximately",
+    "again",
+    "also",
+    "actually",
+    "really",
+    "then",
+    "same",
+    "instead",
+    "we've",
+    "i'd",
+    "i'm",
+    "will",
+    "should",
+    "ever",
+    "yet",
 }
 STOPWORDS_ZH = [
     "请问",
@@ -657,6 +716,32 @@ STOPWORDS_ZH = [
     "记录",
     "条",
     "被",
+    "麻烦",
+    "告诉我",
+    "想知道",
+    "想看",
+    "我想",
+    "能否",
+    "可以",
+    "能不能",
+    "的话",
+    "大概",
+    "具体",
+    "一下子",
+    "得",
+    "地",
+    "量",
+    "下",
+    "哈",
+    "嘛",
+    "呗",
+    "多少个",
+    "多少钱",
+    "到底",
+    "那么",
+    "这个",
+    "那个",
+    "怎么样了",
     "，",
     "。",
     "？",
@@ -813,3 +898,67 @@ SUB_VALUE = re.compile(
 # "orders" is a count of its own next to another measure only in a count form or joined to it.
 COUNT_FORM = re.compile(r"数|量|count|number|how many|多少单|几单|多少笔")
 CONNECTOR = re.compile(r"^(?:\s|and|&|,|和|与|及|以及|、|还有|加上|plus)*$")
+
+# ---------------------------------------------------------------------------- not answerable
+
+# Words asking to change something, or written in SQL: the engine only reads and only
+# understands questions, so these are refused rather than ignored.
+COMMAND_WORDS_EN = frozenset(
+    {
+        "drop",
+        "delete",
+        "update",
+        "insert",
+        "truncate",
+        "grant",
+        "revoke",
+        "alter",
+        "create",
+        "copy",
+        "select",
+        "union",
+        "exec",
+        "execute",
+        "pg_sleep",
+        "sleep",
+        "ignore",
+        "instruction",
+        "instructions",
+        "tenant_id",
+        "api_key",
+        "api_key_hash",
+        "password",
+        "secret",
+        "information_schema",
+        "pg_catalog",
+        "pg_authid",
+        "pg_read_file",
+        "current_setting",
+        "1=1",
+    }
+)
+COMMAND_TEXT = re.compile(
+    r"删除|清空|插入|修改|把.{0,30}改(?:成|为)|忽略.{0,10}指令|密钥|密码"
+    r"|(?<![a-z0-9])\d+\s*=\s*\d+(?![0-9])"
+)
+
+# Measures postbacks do not carry: refused with the reason.
+CLICK_WORDS = (
+    en("clicks", "click", "impressions", "impression", "visits", "sessions", "ctr", "epc", "views")
+    + "|"
+    + zh("点击量", "点击数", "点击", "展示量", "曝光量", "曝光", "访问量", "浏览量", "展示")
+)
+# "Conversion rate" needs clicks: answered with the choice of the approval rate.
+CONVERSION_RATE = (
+    en("conversion rate", "conversion rates", "cvr", "conv rate")
+    + "|"
+    + zh("转化率", "转换率", "成交率")
+)
+# "Revenue" is sales or payout: the asker chooses.
+REVENUE = en("revenue", "revenues") + "|" + zh("营收", "收入额")
+
+LEXICON[:0] = [
+    ("clicks", "", CLICK_WORDS),
+    ("conversion_rate", "", CONVERSION_RATE),
+    ("revenue", "", REVENUE),
+]

@@ -206,6 +206,12 @@ class Lexed:
     implied: list[Filter]  # the currencies those amounts were written in
     now: datetime
     zone: ZoneInfo
+    ignored: list[str] = field(default_factory=list)  # words nobody could place
+    # Amounts without a currency or an amount word ("over 100"): which is not guessed.
+    bare_amounts: list[Token] = field(default_factory=list)
+    # Ignored words written as a name (capitalised, or next to "offer"/"渠道"): a filter
+    # that cannot be applied, so not ignored.
+    unknown_names: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -224,16 +230,32 @@ class Plan:
     limit: int | None = None
     tenant_id: int | None = None
     currency_added: bool = False  # local amounts: broken down by currency automatically
+    ignored: list[str] = field(default_factory=list)  # words of the question not used
+    choices: list[Choice] = field(default_factory=list)  # other readings of the question
 
 
 # ---------------------------------------------------------------------------- refusals
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """Another reading of the question: what it means, and the question that asks it."""
+
+    label: str
+    question: str
 
 
 class CannotAnswer(Exception):
     """The question is not understood well enough to answer it exactly."""
 
     def __init__(
-        self, message: str, suggestions: list[str], language: Language, *, unknown: bool = False
+        self,
+        message: str,
+        suggestions: list[str],
+        language: Language,
+        *,
+        unknown: bool = False,
+        choices: list[Choice] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -241,6 +263,8 @@ class CannotAnswer(Exception):
         self.language = language
         # True when words were not recognised (fresher names from the data might help).
         self.unknown = unknown
+        # The readings the asker may choose between, when the question has several.
+        self.choices = choices or []
 
 
 EXAMPLES = {
@@ -262,11 +286,20 @@ EXAMPLES = {
 
 
 def refuse(
-    language: Language, message_zh: str, message_en: str, *, unknown: bool = False
+    language: Language,
+    message_zh: str,
+    message_en: str,
+    *,
+    unknown: bool = False,
+    choices: list[Choice] | None = None,
 ) -> CannotAnswer:
     """The refusal in the question's language, with examples to try (its language first)."""
     message = message_zh if language == "zh" else message_en
     other: Language = "en" if language == "zh" else "zh"
     return CannotAnswer(
-        message, EXAMPLES[language] + EXAMPLES[other][:2], language, unknown=unknown
+        message,
+        EXAMPLES[language] + EXAMPLES[other][:2],
+        language,
+        unknown=unknown,
+        choices=choices,
     )

@@ -21,6 +21,7 @@ from postback.nlq.plan import (
     METRICS,
     STATUS_LABELS,
     Breakdown,
+    Choice,
     Filter,
     Lexed,
     Plan,
@@ -49,6 +50,8 @@ _THIS_PERIOD = {
 class Refusal(NamedTuple):
     zh: str
     en: str
+    unknown: bool = False
+    choices: list[Choice] | None = None
 
 
 @dataclass(slots=True)
@@ -95,7 +98,13 @@ Step = Callable[[_Draft], Refusal | None]
 def plan(lexed: Lexed, *, tenant_id: int | None = None) -> Plan:
     """The plan answering `lexed` within `tenant_id`'s data. Raises CannotAnswer."""
     draft = _Draft(
-        plan=Plan(lexed.language, [], filters=list(lexed.names), tenant_id=tenant_id),
+        plan=Plan(
+            lexed.language,
+            [],
+            filters=list(lexed.names),
+            tenant_id=tenant_id,
+            ignored=list(lexed.ignored),
+        ),
         text=lexed.text,
         tokens=lexed.tokens,
         times=lexed.times,
@@ -105,8 +114,105 @@ def plan(lexed: Lexed, *, tenant_id: int | None = None) -> Plan:
     for step in STEPS:
         refusal = step(draft)
         if refusal is not None:
-            raise refuse(lexed.language, *refusal)
+            raise refuse(
+                lexed.language,
+                refusal.zh,
+                refusal.en,
+                unknown=refusal.unknown,
+                choices=refusal.choices,
+            )
     return draft.plan
+
+
+def _rewritten(draft: _Draft, token: Token, replacement: str) -> str:
+    """The question with `token`'s words replaced (for a choice's question)."""
+    text = draft.text
+    return " ".join((text[: token.start] + replacement + text[token.end :]).split())
+
+
+# ---------------------------------------------------------------------------- not carried
+
+
+def _names_are_known(draft: _Draft) -> Refusal | None:
+    """A name nobody has (an offer or partner not in the asker's data) is not ignored: the
+    answer would be about every offer or partner instead."""
+    names = draft.lexed.unknown_names
+    if not names:
+        return None
+    shown = " ".join(names)[:80]
+    return Refusal(
+        f"找不到名为“{shown}”的 offer 或合作伙伴（在你能查看的数据中）。",
+        f"No offer or partner named “{shown}” in the data you can see.",
+        unknown=True,
+    )
+
+
+def _not_carried(draft: _Draft) -> Refusal | None:
+    """Clicks and impressions are not in postbacks; a conversion rate needs them, so the
+    approval rate is offered; "revenue" is sales or payout, offered both."""
+    zh = draft.plan.language == "zh"
+    for t in draft.tokens:
+        if t.kind == "clicks":
+            return Refusal(
+                "回传数据只包含转化，不包含点击、展示或访问，无法统计。",
+                "Postbacks carry conversions only, not clicks, impressions or visits.",
+            )
+        if t.kind == "conversion_rate":
+            label = (
+                "审核通过率（审核通过的转化 / 全部转化）"
+                if zh
+                else "approval rate (approved conversions / all conversions)"
+            )
+            question = _rewritten(draft, t, "审核通过率" if zh else "approval rate")
+            return Refusal(
+                "转化率需要点击数，而回传数据不包含点击；可以改看审核通过率。",
+                "A conversion rate needs clicks, which postbacks do not carry; the approval "
+                "rate can be answered instead.",
+                choices=[Choice(label, question)],
+            )
+    for t in draft.lexed.bare_amounts:
+        amount = draft.text[t.start : t.end].strip()
+        options = [("sale", "myr"), ("sale", "usd"), ("payout", "myr"), ("payout", "usd")]
+        zh_words = {"sale": "订单金额", "payout": "佣金", "myr": "令吉", "usd": "美元"}
+        choices = [
+            Choice(
+                f"每笔{zh_words[what]} {amount} {unit.upper()}"
+                if zh
+                else f"{what} per conversion {amount} {unit.upper()}",
+                _rewritten(
+                    draft,
+                    t,
+                    f"{zh_words[what]}{amount}{zh_words[unit]}"
+                    if zh
+                    else f"{what} {amount} {unit}",
+                ),
+            )
+            for what, unit in options
+        ]
+        return Refusal(
+            f"“{amount}”没有说明是订单金额还是佣金、用哪种货币，请选择。",
+            f"“{amount}” does not say whether it is the sale amount or the payout, nor the "
+            "currency: choose one.",
+            choices=choices,
+        )
+    for t in draft.tokens:
+        if t.kind == "revenue" and not draft.has("metric"):
+            choices = [
+                Choice(
+                    "销售额（订单金额）" if zh else "sales (order amounts)",
+                    _rewritten(draft, t, "销售额" if zh else "sales"),
+                ),
+                Choice(
+                    "佣金（给合作伙伴的收益）" if zh else "payout (commission)",
+                    _rewritten(draft, t, "佣金" if zh else "payout"),
+                ),
+            ]
+            return Refusal(
+                "“收入”可以指销售额或佣金，请选择一个。",
+                "“Revenue” can mean sales or payout: choose one.",
+                choices=choices,
+            )
+    return None
 
 
 # ---------------------------------------------------------------------------- measures
@@ -156,6 +262,7 @@ def _a_measure_is_named(draft: _Draft) -> Refusal | None:
         "没有看出要统计的指标（转化数、销售额、佣金、客单价、通过率……）。",
         "No measure found (conversions, sales, payout, average order value, "
         "approval rate, duplicates, rejections …).",
+        unknown=bool(draft.lexed.ignored),
     )
 
 
@@ -229,9 +336,21 @@ def _breakdown_is_clear(draft: _Draft) -> Refusal | None:
     ]
     if not unclear:
         return None
+    zh = draft.plan.language == "zh"
+    choices = []
+    for t in unclear[:3]:
+        b = BREAKDOWNS[t.value]
+        word = draft.text[t.start : t.end]
+        choices.append(
+            Choice(
+                f"按{b.zh}拆分" if zh else f"by {b.en}",
+                _rewritten(draft, t, f"按{word}" if zh else f"by {word}"),
+            )
+        )
     return Refusal(
         "不确定要按哪个维度统计：请写“按…”或“每个…”。",
         "Unclear what to break down by: say “by …” or “per …”.",
+        choices=choices,
     )
 
 
@@ -499,6 +618,8 @@ def _local_amounts_by_currency(draft: _Draft) -> None:
 
 
 STEPS: tuple[Step, ...] = (
+    _not_carried,
+    _names_are_known,
     _orders_beside_a_measure,
     _period_of_a_compare_word,
     _read_metrics,

@@ -18,6 +18,7 @@ router = APIRouter(prefix="/api", tags=["questions"])
 def refusal_body(exc: CannotAnswer) -> dict[str, object]:
     body = error_body([{"field": "question", "message": exc.message}])
     body["suggestions"] = exc.suggestions
+    body["choices"] = [{"label": c.label, "question": c.question} for c in exc.choices]
     return body
 
 

@@ -23,6 +23,13 @@ class NlqQuestion(BaseModel):
     )
 
 
+class ChoiceOut(BaseModel):
+    """Another reading of the question, and the question that asks it."""
+
+    label: str
+    question: str
+
+
 class Chart(BaseModel):
     """How to draw the rows: x is a column name (None without a breakdown), y the series."""
 
@@ -42,6 +49,12 @@ class NlqAnswer(BaseModel):
     chart: Chart
     elapsed_ms: float
     source: Literal["engine", "llm"]
+    ignored: list[str] = Field(
+        default_factory=list, description="Words of the question that were not used"
+    )
+    choices: list[ChoiceOut] = Field(
+        default_factory=list, description="Other readings of the question, to ask instead"
+    )
 
 
 class NlqErrorItem(BaseModel):
@@ -55,3 +68,6 @@ class NlqRefusal(BaseModel):
     status: Literal["error"] = "error"
     errors: list[NlqErrorItem]
     suggestions: list[str]
+    choices: list[ChoiceOut] = Field(
+        default_factory=list, description="Readings of an ambiguous question to choose from"
+    )

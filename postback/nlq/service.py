@@ -21,7 +21,7 @@ from postback.auth import Principal
 from postback.errors import PostbackError
 from postback.nlq import explain, guard, lexer, llm, planner, repository, sqlgen
 from postback.nlq.plan import CannotAnswer, Offer, Partner, Plan, Vocabulary, refuse
-from postback.nlq.schemas import Chart, NlqAnswer
+from postback.nlq.schemas import Chart, ChoiceOut, NlqAnswer
 from postback.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -172,14 +172,18 @@ async def _understood(
     conn: asyncpg.Connection, principal: Principal, question: str, now: datetime, zone: ZoneInfo
 ) -> Plan:
     """The plan of `question` with the names in the data; with fresher names when a word was
-    not understood and conversions arrived since the names were read (a new offer, say)."""
+    not understood (ignored, or refused as an unknown name) and conversions arrived since
+    the names were read (a new offer, say)."""
     tenant_id = principal.tenant_id
     names, fresh = await vocabulary(conn, tenant_id)
     try:
-        return understand(question, now=now, zone=zone, vocabulary=names, tenant_id=tenant_id)
+        plan = understand(question, now=now, zone=zone, vocabulary=names, tenant_id=tenant_id)
     except CannotAnswer as exc:
         if not exc.unknown or fresh:
             raise
+    else:
+        if not plan.ignored or fresh:
+            return plan
     names, _ = await vocabulary(conn, tenant_id, fresh=True)
     return understand(question, now=now, zone=zone, vocabulary=names, tenant_id=tenant_id)
 
@@ -226,6 +230,8 @@ async def _from_plan(
         chart=explain.chart(plan, columns, period),
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         source="engine",
+        ignored=plan.ignored,
+        choices=[ChoiceOut(label=c.label, question=c.question) for c in plan.choices],
     )
 
 

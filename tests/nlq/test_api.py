@@ -110,7 +110,11 @@ class TestAnswer:
             "chart",
             "elapsed_ms",
             "source",
+            "ignored",
+            "choices",
         }
+        assert body["ignored"] == []
+        assert body["choices"] == []
         assert body["question"] == "sales by offer"
         assert body["language"] == "en"
         assert body["source"] == "engine"
@@ -254,7 +258,7 @@ class TestRefusals:
 
     async def test_refusal_in_the_question_language(self, client, partners, admin_headers):
         body = (await ask(client, admin_headers, "昨天的点击量")).json()
-        assert body["errors"][0]["message"].startswith("无法理解")
+        assert body["errors"][0]["message"].startswith("回传数据只包含转化")
         assert any("昨天" in s for s in body["suggestions"])
 
     @pytest.mark.parametrize(

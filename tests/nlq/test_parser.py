@@ -192,11 +192,65 @@ def test_refusal_is_in_the_question_language() -> None:
     with pytest.raises(CannotAnswer) as chinese:
         plan("昨天的点击量")
     assert chinese.value.language == "zh"
-    assert chinese.value.message.startswith("无法理解")
+    assert "不包含点击" in chinese.value.message
     with pytest.raises(CannotAnswer) as english:
         plan("clicks yesterday")
     assert english.value.language == "en"
     assert "clicks" in english.value.message
+    with pytest.raises(CannotAnswer) as unknown:
+        plan("florp the zibble")
+    assert unknown.value.unknown  # no measure, and words nobody knows: the LLM may try
+
+
+@pytest.mark.parametrize(
+    ("question", "ignored"),
+    [
+        ("今天的转化数量", []),
+        ("前天的订单数量", []),
+        ("请问一共多少单", []),
+        ("please show me conversions yesterday", []),
+        ("shopee 昨天 GMV", []),
+        ("conversoins yesterdya", []),  # typos
+        ("yesterday salse", []),
+        ("conversions yesterday blorp", ["blorp"]),
+        ("昨天 conversions 按 offer", []),
+    ],
+)
+def test_filler_typos_and_unknown_words_do_not_refuse(question: str, ignored: list[str]) -> None:
+    result = plan(question)
+    assert result.ignored == ignored
+    if ignored:
+        text = explain.interpretation(result, "Asia/Kuala_Lumpur", partner_only=False)
+        assert ignored[0] in text
+
+
+@pytest.mark.parametrize(
+    ("question", "choice"),
+    [
+        ("Shopee 的转化率", "shopee 的审核通过率"),
+        ("conversion rate by offer", "approval rate by offer"),
+        ("revenue yesterday", "sales yesterday"),
+        ("orders over 100", "orders sale over 100 myr"),
+        ("sales offer yesterday", "sales by offer yesterday"),
+    ],
+)
+def test_several_readings_are_offered_as_choices(question: str, choice: str) -> None:
+    with pytest.raises(CannotAnswer) as refusal:
+        plan(question)
+    questions = [c.question for c in refusal.value.choices]
+    assert choice in questions
+    for offered in questions:  # each choice is a question the engine answers
+        plan(offered)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["DROP TABLE conversion", "delete all conversions", "删除所有转化", "conversions where 1=1"],
+)
+def test_commands_and_sql_are_refused_not_ignored(question: str) -> None:
+    with pytest.raises(CannotAnswer) as refusal:
+        plan(question)
+    assert not refusal.value.unknown
 
 
 def test_names_from_the_data_become_quoted_literals() -> None:
