@@ -137,11 +137,41 @@ def _read(
 
 # English time words (timephrases.py) the typo corrector may correct to.
 _TIME_WORDS = frozenset(
-    (
-        "today yesterday week weeks month months year years days hours last past previous "
-        "since monday tuesday wednesday thursday friday saturday sunday january february "
-        "march april june july august september october november december this"
-    ).split()
+    [
+        "today",
+        "yesterday",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "days",
+        "hours",
+        "last",
+        "past",
+        "previous",
+        "since",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "this",
+    ]
 )
 
 
