@@ -306,7 +306,7 @@ def _thresholds(text: _Text) -> tuple[list[Filter], list[Filter], list[Token]]:
                     text.take(*m.span())
                 continue
             filters.append(threshold)
-            code = _unit_of(m["cur1"] or m["cur2"])[1]
+            code = _unit_of(m["cur0"] or m["cur1"] or m["cur2"])[1]
             if code:
                 currencies.append(currency_filter(code.lower()))
             text.take(*m.span())
@@ -314,7 +314,7 @@ def _thresholds(text: _Text) -> tuple[list[Filter], list[Filter], list[Token]]:
 
 
 def _threshold(m: re.Match[str]) -> Filter | None:
-    measure, cur = m["measure"], m["cur1"] or m["cur2"]
+    measure, cur = m["measure"], m["cur0"] or m["cur1"] or m["cur2"]
     if not measure and not cur:
         return None
     op_word = m["op"] or ""

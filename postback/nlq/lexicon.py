@@ -37,6 +37,44 @@ def zh(*words: str) -> str:
 # Metric synonyms, most specific first.
 METRIC_WORDS: list[tuple[str, str]] = [
     (
+        "duplicate_rate_pct",
+        en(
+            "duplicate rate",
+            "duplicates rate",
+            "duplication rate",
+            "dupe rate",
+            "duplicate ratio",
+            "duplicate percentage",
+            "percentage of duplicates",
+            "share of duplicates",
+            "% duplicates",
+        )
+        + "|"
+        + zh("重复率", "重复回传率", "重复占比", "重复比例", "重复回传占比"),
+    ),
+    (
+        "rejection_rate_pct",
+        en(
+            "rejection rate",
+            "rejected rate",
+            "reject rate",
+            "decline rate",
+            "rejection ratio",
+            "rejection percentage",
+            "percentage rejected",
+            "share rejected",
+            "% rejected",
+        )
+        + "|"
+        + zh("拒绝率", "驳回率", "被拒率", "拒单率", "被拒绝率"),
+    ),
+    (
+        "pending_rate_pct",
+        en("pending rate", "pending ratio", "pending percentage", "percentage pending", "% pending")
+        + "|"
+        + zh("待审核率", "待审率", "待审核比例"),
+    ),
+    (
         "approval_rate_pct",
         en(
             "approval rate",
@@ -799,7 +837,35 @@ def _lexicon() -> list[tuple[str, str, str]]:
 
 
 # Every fixed word, as (token kind, value, pattern), in the order the lexer tries them.
-LEXICON = _lexicon()
+LEXICON = _lexicon() + [
+    # "share"/"占比": of a status ("what share were approved"), or each group's share of
+    # the total ("share of conversions by status").
+    (
+        "share",
+        "",
+        en("share", "shares", "proportion", "percentage", "percent", "ratio", "rate", "%")
+        + "|"
+        + zh("占比", "比例", "百分比", "比重", "份额", "率"),
+    ),
+    # "average … per conversion": a money measure averaged over the conversions.
+    (
+        "average",
+        "",
+        en(
+            "average",
+            "avg",
+            "mean",
+            "per conversion",
+            "per order",
+            "per sale",
+            "per transaction",
+            "each conversion",
+            "on average",
+        )
+        + "|"
+        + zh("平均", "每单", "每笔", "单均", "均值", "平均每单", "平均每笔"),
+    ),
+]
 
 # ---------------------------------------------------------------------------- thresholds
 
@@ -871,13 +937,13 @@ def alternatives(words: Iterable[str]) -> str:
 _NUMBER = r"(?P<num>\d{1,12}(?:\.\d{1,6})?)"
 THRESHOLDS = [
     re.compile(
-        rf"(?:(?<![a-z]){AMOUNT_MEASURE}\s*(?:of|is|was|为|在)?\s*)?"
+        rf"(?:(?<![a-z])(?:(?P<cur0>{AMOUNT_CURRENCY})\s*)?{AMOUNT_MEASURE}\s*(?:of|is|was|为|在)?\s*)?"
         rf"(?P<op>{alternatives(OPERATORS_EN)}|{alternatives(OPERATORS_ZH)})"
         rf"\s*(?P<cur1>{AMOUNT_CURRENCY})?\s*{_NUMBER}\s*(?P<cur2>{AMOUNT_CURRENCY}(?![a-z]))?"
         rf"(?P<post>)"
     ),
     re.compile(
-        rf"(?:{AMOUNT_MEASURE}\s*(?:为|在)?\s*)?(?P<op>)(?P<cur1>{AMOUNT_CURRENCY})?\s*{_NUMBER}"
+        rf"(?:(?:(?P<cur0>{AMOUNT_CURRENCY})\s*)?{AMOUNT_MEASURE}\s*(?:为|在)?\s*)?(?P<op>)(?P<cur1>{AMOUNT_CURRENCY})?\s*{_NUMBER}"
         rf"\s*(?P<cur2>{AMOUNT_CURRENCY})?\s*(?P<post>{alternatives(OPERATORS_AFTER_ZH)})"
     ),
 ]

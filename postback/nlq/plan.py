@@ -47,7 +47,13 @@ METRICS: dict[str, Metric] = {
         Metric("aov", "客单价（平均订单金额）", "average order value", money="sale"),
         Metric("avg_payout", "平均佣金", "average payout", money="payout"),
         Metric("approval_rate_pct", "审核通过率（%）", "approval rate (%)"),
+        Metric("rejection_rate_pct", "拒绝率（%）", "rejection rate (%)"),
+        Metric("pending_rate_pct", "待审核率（%）", "pending rate (%)"),
         Metric("duplicates", "重复回传数", "duplicate postbacks"),
+        Metric("duplicate_rate_pct", "重复率（%）", "duplicate rate (%)"),
+        Metric("conversions_share_pct", "转化数占比（%）", "share of conversions (%)"),
+        Metric("sales_share_pct", "销售额占比（%）", "share of sales (%)", money="sale"),
+        Metric("payout_share_pct", "佣金占比（%）", "share of payout (%)", money="payout"),
         Metric(
             "rejections",
             "被拒收的回传数",
@@ -56,6 +62,20 @@ METRICS: dict[str, Metric] = {
         ),
     ]
 }
+
+# The share of conversions with a status, by metric key.
+STATUS_RATES = {
+    "approval_rate_pct": "approved",
+    "rejection_rate_pct": "rejected",
+    "pending_rate_pct": "pending",
+}
+# Each group's share of the total across the groups: of which measure.
+SHARES = {
+    "conversions_share_pct": "conversions",
+    "sales_share_pct": "sales",
+    "payout_share_pct": "payout",
+}
+PERCENT_METRICS = frozenset({*STATUS_RATES, "duplicate_rate_pct", *SHARES})
 
 MONEY_COLUMNS = {
     ("sale", "myr"): "myr_sale_amount",

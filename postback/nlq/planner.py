@@ -19,7 +19,9 @@ from postback.nlq.plan import (
     BREAKDOWNS,
     DEFAULT_UNIT,
     METRICS,
+    SHARES,
     STATUS_LABELS,
+    STATUS_RATES,
     Breakdown,
     Choice,
     Filter,
@@ -428,6 +430,51 @@ def _one_status(draft: _Draft) -> Refusal | None:
     )
 
 
+def _rates_and_averages(draft: _Draft) -> Refusal | None:
+    """ "average … per conversion" averages a money measure; "share"/"占比" is the share of
+    a status ("what share of conversions were approved": the approval rate) or each group's
+    share of the total ("share of conversions by status")."""
+    plan = draft.plan
+    if draft.has("average"):
+        swap = {"sales": "aov", "payout": "avg_payout"}
+        plan.metrics = list(dict.fromkeys(METRICS[swap.get(m.key, m.key)] for m in plan.metrics))
+    if not draft.has("share") or any(m.key.endswith("_pct") for m in plan.metrics):
+        return None
+    statuses = [f for f in plan.filters if f.column == "status" and f.op == "="]
+    if statuses and all(m.key == "conversions" for m in plan.metrics):
+        status = statuses[0].values[0]
+        plan.filters.remove(statuses[0])
+        plan.metrics = [METRICS[next(k for k, v in STATUS_RATES.items() if v == status)]]
+        return None
+    shares = {base: key for key, base in SHARES.items()}
+    if plan.breakdown is not None and all(m.key in shares for m in plan.metrics):
+        plan.metrics = [METRICS[shares[m.key]] for m in plan.metrics]
+        return None
+    zh = plan.language == "zh"
+    share = next(t for t in draft.tokens if t.kind == "share")
+    text = draft.text
+    return Refusal(
+        "“占比”需要说明是哪种状态的占比，或按什么拆分。",
+        "“Share” needs a status (“share approved”) or a breakdown (“share by offer”).",
+        choices=[
+            Choice(
+                "按状态的占比" if zh else "share by status",
+                " ".join(
+                    f"{text[: share.end]} {'按状态' if zh else 'by status'} "
+                    f"{text[share.end :]}".split()
+                ),
+            ),
+            Choice(
+                "按 offer 的占比" if zh else "share by offer",
+                " ".join(
+                    f"{text[: share.end]} {'按offer' if zh else 'by offer'} "
+                    f"{text[share.end :]}".split()
+                ),
+            ),
+        ],
+    )
+
+
 def _read_thresholds(draft: _Draft) -> None:
     draft.plan.filters += draft.lexed.thresholds
 
@@ -524,10 +571,18 @@ def _read_ranking(draft: _Draft) -> None:
     plan.rank = "bottom" if direction == "bottom" else "top"
     if n is not None:
         plan.limit = n
-    elif draft.has("top") or draft.has("bottom"):
+    elif (draft.has("top") or draft.has("bottom")) and not _one_named(draft):
         plan.limit = DEFAULT_TOP
     else:
         plan.limit = 1
+
+
+def _one_named(draft: _Draft) -> bool:
+    """ "top partner", "best offer": the dimension in the singular asks for one."""
+    if draft.plan.language != "en":
+        return False
+    dims = [t for t in draft.tokens if t.kind == "dimension"]
+    return bool(dims) and all(not draft.text[t.start : t.end].endswith("s") for t in dims)
 
 
 def _ranking_in_range(draft: _Draft) -> Refusal | None:
@@ -635,6 +690,7 @@ STEPS: tuple[Step, ...] = (
     _local_is_for_money,
     _read_statuses,
     _one_status,
+    _rates_and_averages,
     _read_thresholds,
     _at_most_two_periods,
     _two_periods_are_compared,

@@ -31,7 +31,8 @@ class ChoiceOut(BaseModel):
 
 
 class Chart(BaseModel):
-    """How to draw the rows: x is a column name (None without a breakdown), y the series."""
+    """How to draw the rows: x is a column name, y the series. Without x (no breakdown), the
+    y columns of the one row are drawn side by side (a comparison's two periods)."""
 
     type: Literal["bar", "line", "pie", "table", "number"]
     x: str | None
@@ -45,6 +46,12 @@ class NlqAnswer(BaseModel):
     interpretation: str = Field(description="How the question was understood, in its language")
     sql: str = Field(description="The SQL that ran (after the safety check)")
     columns: list[str]
+    headers: list[str] = Field(
+        default_factory=list, description="Each column's header in the question's language"
+    )
+    units: list[str | None] = Field(
+        default_factory=list, description="Each column's unit: a currency, %, or null"
+    )
     rows: list[list[Any]] = Field(description="Money as decimal strings, times as ISO 8601")
     chart: Chart
     elapsed_ms: float

@@ -226,6 +226,8 @@ async def _from_plan(
         ),
         sql=sql,
         columns=columns,
+        headers=explain.headers(plan, columns),
+        units=explain.units(plan, columns),
         rows=rows,
         chart=explain.chart(plan, columns, period),
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),

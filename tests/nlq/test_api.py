@@ -112,7 +112,11 @@ class TestAnswer:
             "source",
             "ignored",
             "choices",
+            "headers",
+            "units",
         }
+        assert body["headers"] == ["offer ID", "offer", "sales (MYR)"]
+        assert body["units"] == [None, None, "MYR"]
         assert body["ignored"] == []
         assert body["choices"] == []
         assert body["question"] == "sales by offer"

@@ -290,3 +290,57 @@ def test_interpretation_says_how_it_was_understood() -> None:
         "指标：销售额（MYR（令吉））；对比（按转化时间）：当前 本周，2026-11-23 00:00"
     )
     assert "之前 上周，2026-11-16 00:00 至 2026-11-23 00:00" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "metric", "limit"),
+    [
+        ("duplicate rate last week", "duplicate_rate_pct", None),
+        ("重复率 上周", "duplicate_rate_pct", None),
+        ("rejection rate by partner", "rejection_rate_pct", None),
+        ("what share of conversions were approved this week", "approval_rate_pct", None),
+        ("what share of orders were rejected", "rejection_rate_pct", None),
+        ("share of conversions by status", "conversions_share_pct", None),
+        ("各状态转化占比", "conversions_share_pct", None),
+        ("average USD payout per conversion this month", "avg_payout", None),
+        ("每笔佣金 上周", "avg_payout", None),
+        ("top partner", "conversions", 1),
+        ("top partners", "conversions", 10),
+        ("哪个offer上周卖得最好", "sales", 1),
+    ],
+)
+def test_rates_shares_averages_and_top_one(question: str, metric: str, limit: int | None) -> None:
+    result = plan(question)
+    assert [m.key for m in result.metrics] == [metric]
+    assert result.limit == limit
+    sql = guard.guard(sqlgen.to_sql(result, "Asia/Kuala_Lumpur"), tenant_id=3)
+    assert "tenant_id = 3" in sql
+
+
+def test_an_amount_is_compared_in_the_currency_the_question_names() -> None:
+    result = plan("How many conversions last month had a USD sale above 200?")
+    assert [(f.column, f.op, f.values) for f in result.filters] == [
+        ("usd_sale_amount", ">", (200,))
+    ]
+    result = plan("美元销售额大于200的订单数")
+    assert [f.column for f in result.filters] == ["usd_sale_amount"]
+
+
+def test_headers_and_units_are_in_the_question_language() -> None:
+    result = plan("本周和上周的销售额对比")
+    columns = [
+        "sales_myr_previous",
+        "sales_myr_current",
+        "sales_myr_change",
+        "sales_myr_growth_pct",
+    ]
+    assert explain.headers(result, columns)[0] == "销售额（MYR（令吉））（之前）"
+    assert explain.units(result, columns) == ["MYR", "MYR", "MYR", "%"]
+    result = plan("approval rate by offer")
+    assert explain.headers(result, ["offer_id", "offer_name", "approval_rate_pct"]) == [
+        "offer ID",
+        "offer",
+        "approval rate (%)",
+    ]
+    chart = explain.chart(result, ["offer_id", "offer_name", "approval_rate_pct"], "")
+    assert chart.x == "offer_name"
