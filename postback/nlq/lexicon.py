@@ -837,7 +837,8 @@ def _lexicon() -> list[tuple[str, str, str]]:
 
 
 # Every fixed word, as (token kind, value, pattern), in the order the lexer tries them.
-LEXICON = _lexicon() + [
+LEXICON = [
+    *_lexicon(),
     # "share"/"占比": of a status ("what share were approved"), or each group's share of
     # the total ("share of conversions by status").
     (

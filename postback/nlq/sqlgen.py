@@ -17,7 +17,6 @@ from sqlglot import exp
 
 from postback.nlq.plan import (
     CONVERSIONS_VIEW,
-    METRICS as METRICS_BY_KEY,
     MONEY_COLUMNS,
     REJECTIONS_VIEW,
     SHARES,
@@ -27,6 +26,9 @@ from postback.nlq.plan import (
     Plan,
     TimeRange,
     Unit,
+)
+from postback.nlq.plan import (
+    METRICS as METRICS_BY_KEY,
 )
 
 ROW_LIMIT = 1000
