@@ -672,6 +672,28 @@ def _local_amounts_by_currency(draft: _Draft) -> None:
         draft.plan.currency_added = True
 
 
+def _other_units(draft: _Draft) -> None:
+    """Money asked without a unit is answered in MYR, the reporting currency; USD (and local
+    amounts, where they can be given) are offered as choices rather than guessed."""
+    plan = draft.plan
+    if not draft.money or draft.explicit_unit is not None:
+        return
+    if any(f.column == "currency" for f in plan.filters):
+        return
+    zh = plan.language == "zh"
+    text = " ".join(draft.text.split())
+    plan.choices.append(
+        Choice("用美元（USD）" if zh else "in USD", f"{text} {'美元' if zh else 'in usd'}")
+    )
+    if plan.breakdown is None and plan.previous is None:
+        plan.choices.append(
+            Choice(
+                "按币种，用交易本币" if zh else "in local currency, by currency",
+                f"{text} {'本币' if zh else 'in local currency'}",
+            )
+        )
+
+
 STEPS: tuple[Step, ...] = (
     _not_carried,
     _names_are_known,
@@ -708,4 +730,5 @@ STEPS: tuple[Step, ...] = (
     _local_amounts_of_one_currency,
     _local_amounts_by_currency,
     _comparison_not_by_time,
+    _other_units,
 )

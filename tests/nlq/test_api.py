@@ -118,7 +118,8 @@ class TestAnswer:
         assert body["headers"] == ["offer ID", "offer", "sales (MYR)"]
         assert body["units"] == [None, None, "MYR"]
         assert body["ignored"] == []
-        assert body["choices"] == []
+        # In MYR, the reporting currency; USD offered rather than guessed.
+        assert body["choices"] == [{"label": "in USD", "question": "sales by offer in usd"}]
         assert body["question"] == "sales by offer"
         assert body["language"] == "en"
         assert body["source"] == "engine"

@@ -344,3 +344,13 @@ def test_headers_and_units_are_in_the_question_language() -> None:
     ]
     chart = explain.chart(result, ["offer_id", "offer_name", "approval_rate_pct"], "")
     assert chart.x == "offer_name"
+
+
+def test_money_without_a_unit_offers_the_other_units() -> None:
+    result = plan("昨天的销售额")
+    assert result.unit == "myr"
+    assert [c.question for c in result.choices] == ["昨天的销售额 美元", "昨天的销售额 本币"]
+    assert plan(result.choices[0].question).unit == "usd"
+    assert plan(result.choices[1].question).unit == "local"
+    assert plan("sales in usd yesterday").choices == []
+    assert plan("conversions yesterday").choices == []
