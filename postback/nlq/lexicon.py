@@ -754,6 +754,22 @@ STOPWORDS_ZH = [
     "记录",
     "条",
     "被",
+    "只看",
+    "只要",
+    "仅看",
+    "只",
+    "换成",
+    "改成",
+    "改为",
+    "换为",
+    "换",
+    "那么",
+    "那",
+    "还是",
+    "同样",
+    "也",
+    "再",
+    "改",
     "麻烦",
     "告诉我",
     "想知道",
@@ -1029,3 +1045,20 @@ LEXICON[:0] = [
     ("conversion_rate", "", CONVERSION_RATE),
     ("revenue", "", REVENUE),
 ]
+
+
+# ---------------------------------------------------------------------------- follow-ups
+
+# A question that says it follows the previous one (else one with a measure and a period
+# starts over).
+FOLLOW_UP = re.compile(
+    r"^\s*(?:and|what about|how about|now|then|same|but|ok|okay|also|instead|only|just)\b"
+    r"|\binstead\b|\bsame\b|呢\s*[?？]?\s*$|换成|改成|改为|换为|只看|只要|仅看|那么?|还是|同样|也"
+)
+# "overall", "合计": a follow-up without the breakdown asked before.
+NO_BREAKDOWN = re.compile(
+    r"(?<![a-z])(?:overall|in total|total|altogether|no breakdown|without breakdown)(?![a-z])"
+    r"|合计|总计|汇总|不分|不用分|一共|总共|整体"
+)
+# "all offers", "所有渠道": a follow-up without the filter of that kind asked before.
+ALL_OF = re.compile(r"(?<![a-z])(?:all|every|any)\s*$|(?:所有|全部|全体|各)\s*$")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 Unit = Literal["myr", "usd", "local"]
@@ -252,6 +252,7 @@ class Plan:
     currency_added: bool = False  # local amounts: broken down by currency automatically
     ignored: list[str] = field(default_factory=list)  # words of the question not used
     choices: list[Choice] = field(default_factory=list)  # other readings of the question
+    follow_up: bool = False  # read against the previous question's plan
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -322,4 +323,87 @@ def refuse(
         language,
         unknown=unknown,
         choices=choices,
+    )
+
+
+# ---------------------------------------------------------------------------- plan as JSON
+
+
+def _range_json(period: TimeRange | None) -> dict[str, str] | None:
+    if period is None:
+        return None
+    return {
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "kind": period.kind,
+        "phrase": period.phrase,
+    }
+
+
+def _range_of(data: object) -> TimeRange | None:
+    if not isinstance(data, dict):
+        return None
+    return TimeRange(
+        datetime.fromisoformat(str(data["start"])),
+        datetime.fromisoformat(str(data["end"])),
+        str(data["kind"]),
+        str(data["phrase"]),
+    )
+
+
+def plan_to_json(plan: Plan) -> dict[str, object]:
+    """The plan as JSON (what a conversation keeps; what the LLM fallback writes)."""
+    return {
+        "language": plan.language,
+        "measures": [m.key for m in plan.metrics],
+        "unit": plan.unit,
+        "breakdown": plan.breakdown.key if plan.breakdown is not None else None,
+        "filters": [
+            {
+                "column": f.column,
+                "op": f.op,
+                "values": [{"number": str(v)} if isinstance(v, Decimal) else v for v in f.values],
+                "zh": f.zh,
+                "en": f.en,
+            }
+            for f in plan.filters
+        ],
+        "period": _range_json(plan.period),
+        "previous": _range_json(plan.previous),
+        "rank": plan.rank,
+        "limit": plan.limit,
+        "currency_added": plan.currency_added,
+    }
+
+
+def plan_from_json(data: dict[str, Any], *, tenant_id: int | None) -> Plan:
+    """The plan `plan_to_json` wrote, for `tenant_id`'s data. Raises KeyError or ValueError
+    for anything that is not such a plan."""
+    language = data["language"]
+    if language not in ("zh", "en"):
+        raise ValueError("language")
+    unit = data["unit"]
+    if unit not in UNIT_LABELS:
+        raise ValueError("unit")
+    filters = []
+    for f in data["filters"]:
+        values = tuple(Decimal(v["number"]) if isinstance(v, dict) else str(v) for v in f["values"])
+        filters.append(Filter(str(f["column"]), f["op"], values, str(f["zh"]), str(f["en"])))
+    breakdown = data["breakdown"]
+    rank = data["rank"]
+    if rank not in (None, "top", "bottom"):
+        raise ValueError("rank")
+    limit = data["limit"]
+    return Plan(
+        language,
+        [METRICS[key] for key in data["measures"]],
+        unit=unit,
+        breakdown=BREAKDOWNS[breakdown] if breakdown is not None else None,
+        filters=filters,
+        period=_range_of(data["period"]),
+        previous=_range_of(data["previous"]),
+        rank=rank,
+        limit=int(limit) if limit is not None else None,
+        tenant_id=tenant_id,
+        currency_added=bool(data.get("currency_added", False)),
     )

@@ -28,6 +28,7 @@ from postback.nlq.plan import (
     Lexed,
     Plan,
     TimeMatch,
+    TimeRange,
     Token,
     Unit,
     currency_filter,
@@ -71,6 +72,7 @@ class _Draft:
     ranking: tuple[str, int | None] | None = None
     which: bool = False
     explicit_unit: Unit | None = None
+    context: Plan | None = None  # the previous question's plan, when this one follows it
 
     def values(self, kind: str) -> list[str]:
         return [t.value for t in self.tokens if t.kind == kind]
@@ -97,8 +99,10 @@ class _Draft:
 Step = Callable[[_Draft], Refusal | None]
 
 
-def plan(lexed: Lexed, *, tenant_id: int | None = None) -> Plan:
-    """The plan answering `lexed` within `tenant_id`'s data. Raises CannotAnswer."""
+def plan(lexed: Lexed, *, tenant_id: int | None = None, context: Plan | None = None) -> Plan:
+    """The plan answering `lexed` within `tenant_id`'s data; with `context` (the previous
+    question's plan), a follow-up ("按天呢？", "only Shopee", "and last week?") is read
+    against it, while a question complete on its own starts over. Raises CannotAnswer."""
     draft = _Draft(
         plan=Plan(
             lexed.language,
@@ -113,6 +117,9 @@ def plan(lexed: Lexed, *, tenant_id: int | None = None) -> Plan:
         lexed=lexed,
         named={f.column for f in lexed.names},
     )
+    if context is not None and follows_up(lexed):
+        draft.context = context
+        draft.plan.follow_up = True
     for step in STEPS:
         refusal = step(draft)
         if refusal is not None:
@@ -124,6 +131,13 @@ def plan(lexed: Lexed, *, tenant_id: int | None = None) -> Plan:
                 choices=refusal.choices,
             )
     return draft.plan
+
+
+def follows_up(lexed: Lexed) -> bool:
+    """Whether a question reads against the previous one: it lacks a measure or a period,
+    or says so ("…呢", "只看", "换成", "and …", "what about …", "instead")."""
+    has_measure = any(t.kind in ("metric", "share", "average") for t in lexed.tokens)
+    return not has_measure or not lexed.times or bool(words.FOLLOW_UP.search(lexed.text))
 
 
 def _rewritten(draft: _Draft, token: Token, replacement: str) -> str:
@@ -254,6 +268,10 @@ def _read_metrics(draft: _Draft) -> None:
     for key in draft.values("metric"):
         if METRICS[key] not in draft.plan.metrics:
             draft.plan.metrics.append(METRICS[key])
+    if not draft.plan.metrics and draft.context is not None:
+        # "按天呢", "只看 Shopee": the measure asked before. A rate or share asked before
+        # is asked again of its base when the follow-up asks a share or average anew.
+        draft.plan.metrics = list(draft.context.metrics)
 
 
 def _a_measure_is_named(draft: _Draft) -> Refusal | None:
@@ -316,6 +334,19 @@ def _before_a_measure(draft: _Draft, i: int) -> bool:
     )
 
 
+def _inherit_breakdown(draft: _Draft) -> None:
+    """A follow-up keeps the breakdown and ranking asked before, unless it names its own,
+    or asks the total ("合计呢", "overall")."""
+    context = draft.context
+    if context is None or draft.breakdowns:
+        return
+    if words.NO_BREAKDOWN.search(draft.text) or context.currency_added:
+        return
+    draft.plan.breakdown = context.breakdown
+    if draft.ranking is None and context.rank is not None:
+        draft.ranking = (context.rank, context.limit)
+
+
 def _one_breakdown(draft: _Draft) -> Refusal | None:
     if len(draft.breakdowns) <= 1:
         return None
@@ -334,7 +365,12 @@ def _breakdown_is_clear(draft: _Draft) -> Refusal | None:
     unclear = [
         t
         for t in draft.dangling
-        if not (t.value == "currency" and money_named) and filtered_by.get(t.value) not in named
+        if not (t.value == "currency" and money_named)
+        and filtered_by.get(t.value) not in named
+        and not (
+            draft.context is not None
+            and words.ALL_OF.search(draft.text[max(0, t.start - 6) : t.start])
+        )
     ]
     if not unclear:
         return None
@@ -398,7 +434,8 @@ def _money_unit(draft: _Draft) -> None:
     """The unit asked for, else MYR; a currency other than MYR/USD named with a money
     measure means local amounts ("SGD sales": amounts in SGD)."""
     codes = {v for f in draft.plan.filters if f.column == "currency" for v in f.values}
-    unit: Unit = draft.explicit_unit or DEFAULT_UNIT
+    inherited = draft.context.unit if draft.context is not None else None
+    unit: Unit = draft.explicit_unit or inherited or DEFAULT_UNIT
     if draft.explicit_unit is None and codes - {"USD", "MYR"} and draft.money:
         unit = "local"
     draft.plan.unit = unit
@@ -479,12 +516,39 @@ def _read_thresholds(draft: _Draft) -> None:
     draft.plan.filters += draft.lexed.thresholds
 
 
+_FILTER_GROUPS = {"offer_name": "offer", "offer_id": "offer"}
+
+
+def _inherit_filters(draft: _Draft) -> None:
+    """A follow-up keeps the filters asked before, but one it names of the same kind
+    ("只看 Shopee" after Lazada) replaces the old; "all offers"/"所有渠道" drops it."""
+    context = draft.context
+    if context is None:
+        return
+    plan = draft.plan
+
+    def group(column: str) -> str:
+        return _FILTER_GROUPS.get(column, column)
+
+    named = {group(f.column) for f in plan.filters}
+    named |= {
+        group(_FILTERED_BY.get(t.value, t.value))
+        for t in draft.dangling
+        if words.ALL_OF.search(draft.text[max(0, t.start - 6) : t.start])
+    }
+    kept = [f for f in context.filters if group(f.column) not in named]
+    # A rate of a status asked now: the status filter asked before no longer applies.
+    if any(m.key in STATUS_RATES for m in plan.metrics):
+        kept = [f for f in kept if f.column != "status"]
+    plan.filters = kept + plan.filters
+
+
 # ---------------------------------------------------------------------------- periods
 
 
 def _period_of_a_compare_word(draft: _Draft) -> None:
     """ "week over week" alone compares this week with the one before."""
-    if draft.times:
+    if draft.times or (draft.context is not None and draft.context.period is not None):
         return
     units = [t.value for t in draft.tokens if t.kind == "compare" and t.value]
     if units:
@@ -511,6 +575,8 @@ def _two_periods_are_compared(draft: _Draft) -> Refusal | None:
 def _a_comparison_has_periods(draft: _Draft) -> Refusal | None:
     if draft.times or not draft.has("compare"):
         return None
+    if draft.context is not None and draft.context.period is not None:
+        return None
     return Refusal(
         "对比需要时间段，例如“本周和上周对比”。",
         "A comparison needs periods, e.g. “this week vs last week”.",
@@ -528,6 +594,25 @@ def _read_periods(draft: _Draft) -> None:
         plan.period = draft.times[0].range
         if draft.has("compare"):
             plan.previous = previous_period(plan.period)
+    elif draft.context is not None:
+        # A follow-up without a period: the period asked before (its comparison too, unless
+        # the follow-up now breaks down by time).
+        plan.period = _in_language(draft.context.period, draft)
+        plan.previous = _in_language(draft.context.previous, draft)
+        by_time = plan.breakdown is not None and plan.breakdown.time_unit is not None
+        if by_time and not draft.has("compare"):
+            plan.previous = None
+        if plan.previous is None and draft.has("compare") and plan.period is not None:
+            plan.previous = previous_period(plan.period)
+
+
+def _in_language(period: TimeRange | None, draft: _Draft) -> TimeRange | None:
+    """A period asked before, its phrase dropped when asked in the other language."""
+    if period is None or draft.context is None:
+        return period
+    if draft.context.language == draft.plan.language:
+        return period
+    return TimeRange(period.start, period.end, period.kind, "")
 
 
 def _periods_apart(draft: _Draft) -> Refusal | None:
@@ -701,6 +786,7 @@ STEPS: tuple[Step, ...] = (
     _period_of_a_compare_word,
     _read_metrics,
     _read_breakdown,
+    _inherit_breakdown,
     _one_breakdown,
     _breakdown_is_clear,
     _a_measure_is_named,
@@ -714,6 +800,7 @@ STEPS: tuple[Step, ...] = (
     _one_status,
     _rates_and_averages,
     _read_thresholds,
+    _inherit_filters,
     _at_most_two_periods,
     _two_periods_are_compared,
     _a_comparison_has_periods,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -20,6 +21,11 @@ QuestionText = Annotated[
 class NlqQuestion(BaseModel):
     question: QuestionText = Field(
         description="A question in Chinese or English", examples=["昨天每个offer的佣金是多少？"]
+    )
+    conversation: UUID | None = Field(
+        default=None,
+        description="The `conversation` of an earlier answer: the question is read as a "
+        "follow-up of that answer's question (a question complete on its own starts over)",
     )
 
 
@@ -61,6 +67,12 @@ class NlqAnswer(BaseModel):
     )
     choices: list[ChoiceOut] = Field(
         default_factory=list, description="Other readings of the question, to ask instead"
+    )
+    conversation: UUID | None = Field(
+        default=None, description="Send it with the next question to ask a follow-up"
+    )
+    follow_up: bool = Field(
+        default=False, description="Whether the question was read against the previous one"
     )
 
 
