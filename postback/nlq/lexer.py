@@ -94,7 +94,9 @@ def _name_like(question: str, lexed: Lexed) -> list[str]:
     capitalised = {
         w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", question)[1:] if w[0].isupper()
     }
-    dimensions = [t for t in lexed.tokens if t.kind == "dimension"]
+    dimensions = [
+        t for t in lexed.tokens if t.kind == "dimension" and t.value in ("offer", "partner")
+    ]
     found = []
     for word in lexed.ignored:
         latin = word.isascii() and any(c.isalpha() for c in word)

@@ -184,6 +184,7 @@ METRIC_WORDS: list[tuple[str, str]] = [
             "order amount",
             "amount sold",
             "sales volume",
+            "sale",
             "sold",
             "sell",
             "selling",
@@ -247,6 +248,7 @@ METRIC_WORDS: list[tuple[str, str]] = [
             "转化数",
             "转化量",
             "转化单数",
+            "单数",
             "下单数",
             "销量",
             "转化",
@@ -443,7 +445,9 @@ COMPARE_WORDS = (
         "dod",
     )
     + "|"
-    + zh("对比", "比较", "相比", "相较", "环比", "增长率", "增长", "变化", "涨幅", "比起", "较")
+    + zh(
+        "对比", "比较", "相比", "相较", "环比", "增长率", "增长", "变化", "涨幅", "比起", "较", "比"
+    )
 )
 
 # Words that carry no meaning of their own here: what is left of a question after every
@@ -594,6 +598,11 @@ STOPWORDS_EN = {
     "new",
     "s",
     "hey",
+    "whose",
+    "still",
+    "q",
+    "u",
+    "asap",
     "hi",
     "hello",
     "pls",
@@ -754,6 +763,11 @@ STOPWORDS_ZH = [
     "记录",
     "条",
     "被",
+    "维度",
+    "还在",
+    "计",
+    "算",
+    "用",
     "只看",
     "只要",
     "仅看",
@@ -980,7 +994,11 @@ SUB_VALUE = re.compile(
 
 # "orders" is a count of its own next to another measure only in a count form or joined to it.
 COUNT_FORM = re.compile(r"数|量|count|number|how many|多少单|几单|多少笔")
-CONNECTOR = re.compile(r"^(?:\s|and|&|,|和|与|及|以及|、|还有|加上|plus)*$")
+# A connector between two measures: at least one word or mark, not bare juxtaposition
+# ("订单佣金" is the payout of the orders).
+CONNECTOR = re.compile(
+    r"^\s*(?:and|&|,|，|和|与|及|以及|、|还有|加上|plus)(?:\s|and|&|,|，|和|与|及|以及|、|还有|加上|plus)*$"
+)
 
 # ---------------------------------------------------------------------------- not answerable
 

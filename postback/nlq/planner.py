@@ -278,6 +278,8 @@ def _a_measure_is_named(draft: _Draft) -> Refusal | None:
     plan = draft.plan
     if plan.metrics or plan.breakdown is not None or draft.ranking is not None or draft.which:
         return None
+    if draft.has("share") and draft.has("status"):  # "approved share": of the conversions
+        return None
     return Refusal(
         "没有看出要统计的指标（转化数、销售额、佣金、客单价、通过率……）。",
         "No measure found (conversions, sales, payout, average order value, "
@@ -663,11 +665,10 @@ def _read_ranking(draft: _Draft) -> None:
 
 
 def _one_named(draft: _Draft) -> bool:
-    """ "top partner", "best offer": the dimension in the singular asks for one."""
-    if draft.plan.language != "en":
-        return False
-    dims = [t for t in draft.tokens if t.kind == "dimension"]
-    return bool(dims) and all(not draft.text[t.start : t.end].endswith("s") for t in dims)
+    """ "top partner", "best offer": the dimension, an English word in the singular, asks
+    for one ("top partners", "排名靠前的渠道": ten)."""
+    dims = [draft.text[t.start : t.end] for t in draft.tokens if t.kind == "dimension"]
+    return bool(dims) and all(w.isascii() and not w.endswith("s") for w in dims)
 
 
 def _ranking_in_range(draft: _Draft) -> Refusal | None:

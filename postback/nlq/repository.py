@@ -9,6 +9,7 @@ day cells exist, a partner's timezone) are here too.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -115,6 +116,10 @@ async def tenant_id(conn: asyncpg.Connection, slug: str) -> int | None:
 # ---------------------------------------------------------------------------- conversations
 
 
+SWEEP_SECONDS = 60.0
+_swept = float("-inf")
+
+
 class Conversation(NamedTuple):
     plan: dict[str, object]
     turns: int
@@ -144,9 +149,13 @@ async def start_conversation(
     *,
     seconds: int,
 ) -> uuid.UUID:
-    """A new conversation holding `plan`; expired ones are dropped on the way."""
+    """A new conversation holding `plan`; expired ones are dropped on the way (at most once
+    a minute)."""
+    global _swept
     conversation_id = uuid.uuid4()
-    await conn.execute("DELETE FROM nlq_conversation WHERE expires_at < now()")
+    if time.monotonic() - _swept > SWEEP_SECONDS:
+        _swept = time.monotonic()
+        await conn.execute("DELETE FROM nlq_conversation WHERE expires_at < now()")
     await conn.execute(
         "INSERT INTO nlq_conversation (id, owner, tenant_id, plan, question, expires_at)"
         " VALUES ($1, $2, $3, $4::text::jsonb, $5, now() + make_interval(secs => $6))",
