@@ -212,7 +212,7 @@ def correction(word: str) -> str | None:
     if len(word) < 4 or not word.isalpha() or not word.isascii():
         return None
     limit = 1 if len(word) < 7 else 2
-    best: list[tuple[int, str]] = []
+    best: list[tuple[int, int, str]] = []
     for known in _KNOWN:
         if known[0] != word[0]:
             continue

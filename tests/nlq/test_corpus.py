@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections import Counter
 
 import asyncpg
-import pytest
 
 from postback.app import PostbackApp
 from postback.auth import ADMIN

@@ -238,12 +238,59 @@
     chart.setOption(option);
   }
 
+  // --- The conversation: follow-ups read against the previous question ---------------
+  var conversation = null;
+  var thread = [];
+
+  function drawThread() {
+    var list = document.getElementById("thread");
+    list.replaceChildren();
+    thread.forEach(function (question) {
+      var item = document.createElement("li");
+      item.textContent = question;
+      list.appendChild(item);
+    });
+    show("thread-card", thread.length > 0);
+  }
+
+  function followed(question, answer) {
+    conversation = answer.conversation || null;
+    if (!answer.follow_up) {
+      thread = [];
+    }
+    thread.push(question);
+    drawThread();
+  }
+
+  function newQuestion() {
+    conversation = null;
+    thread = [];
+    drawThread();
+    input.value = "";
+    input.focus();
+  }
+
+  function drawChoices(choices) {
+    var box = document.getElementById("choices");
+    box.replaceChildren();
+    (choices || []).forEach(function (choice) {
+      var chip = document.createElement("button");
+      chip.type = "button";
+      chip.className = "chip choice";
+      chip.dataset.question = choice.question;
+      chip.textContent = choice.label;
+      box.appendChild(chip);
+    });
+    show("choices-block", Boolean(choices && choices.length));
+  }
+
   function showAnswer(answer) {
     show("problem", false);
     setText("interpretation", answer.interpretation);
     var source = answer.source === "llm" ? label("source_llm") : label("source_engine");
     setText("meta", source + " · " + label("elapsed", { ms: Math.round(answer.elapsed_ms) }));
     setText("sql", answer.sql);
+    drawChoices(answer.choices);
     var headers = answer.columns.map(function (_, index) { return headerOf(answer, index); });
     drawTable(answer.columns, answer.rows, headers);
     show("answer", true);
@@ -285,7 +332,7 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ question: question })
+      body: JSON.stringify(conversation ? { question: question, conversation: conversation } : { question: question })
     })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
@@ -294,7 +341,12 @@
       })
       .then(function (result) {
         if (result.status === 200) {
+          followed(question, result.body);
           showAnswer(result.body);
+        } else if (result.status === 404) {
+          // The conversation expired: the question again, on its own.
+          newQuestion();
+          showProblem(label("error"), label("conversation_expired"), [question]);
         } else if (result.status === 401 || result.status === 403) {
           showProblem(label("error"), label("session_expired"), []);
           window.setTimeout(function () { window.location.assign("/ask"); }, 1500);
@@ -330,6 +382,8 @@
       ask(target.dataset.question);
     }
   });
+
+  document.getElementById("new-question").addEventListener("click", newQuestion);
 
   document.getElementById("clear-history").addEventListener("click", function () {
     try {
