@@ -204,7 +204,7 @@ async def test_ask_in_a_browser(context, page, live_server, screenshot_dir, data
 
     # The history: newest first, kept across a reload, and a question asked again from it.
     history = await page.eval_on_selector_all("#history button", "bs => bs.map(b => b.textContent)")
-    assert history[:3] == [suggestions[0], NOT_UNDERSTOOD[language], question]
+    assert history[:4] == [suggestions[0], NOT_UNDERSTOOD[language], follow_up, question]
     await page.reload()
     await page.wait_for_selector("#history button")
     assert (
