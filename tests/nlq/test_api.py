@@ -6,6 +6,7 @@ the values sent. Questions here name no period (the API runs on the real clock).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -339,6 +340,24 @@ class TestConversations:
             assert response.json()["errors"][0]["field"] == "conversation"
             assert "Bravo" not in response.text
         assert (await self.follow(client, partners["bravo"], "按天呢", mine)).status_code == 200
+
+    async def test_an_expired_conversation_is_404(self, client, db, partners, admin_headers):
+        conversation = (await ask(client, admin_headers, "sales by offer")).json()["conversation"]
+        stored = await db.fetchrow(
+            "SELECT owner, plan->'measures' AS measures, expires_at > now() + interval '50 minutes'"
+            " AS later FROM nlq_conversation WHERE id = $1::uuid",
+            conversation,
+        )
+        assert stored["owner"] == "admin::"
+        assert json.loads(stored["measures"]) == ["sales"]
+        assert stored["later"]  # an hour after the last question
+        await db.execute(
+            "UPDATE nlq_conversation SET expires_at = now() - interval '1 second'"
+            " WHERE id = $1::uuid",
+            conversation,
+        )
+        response = await self.follow(client, admin_headers, "按天呢", conversation)
+        assert response.status_code == 404
 
     async def test_an_unknown_conversation_is_404_and_a_bad_one_422(self, client, admin_headers):
         response = await self.follow(
