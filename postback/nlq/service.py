@@ -300,6 +300,42 @@ async def _from_plan(
     )
 
 
+async def _from_llm_plan(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    question: str,
+    planned: dict[str, object],
+    refusal: CannotAnswer,
+    now: datetime,
+    zone_name: str,
+    started: float,
+) -> NlqAnswer:
+    """The LLM's plan, written as a question in the engine's words and planned by the same
+    planner (names matched against the asker's data), then run like any plan."""
+    language = lexer.language_of(question)
+    restated = llm.plan_question(planned)  # LlmUnavailable: caught by the caller
+    try:
+        plan = await _understood(conn, principal, restated, now, ZoneInfo(zone_name))
+    except CannotAnswer as exc:
+        raise CannotAnswer(
+            f"大模型给出的计划无法执行：{exc.message}"
+            if language == "zh"
+            else f"The LLM's plan could not be answered: {exc.message}",
+            refusal.suggestions,
+            language,
+        ) from None
+    plan.language = language
+    answer = await _from_plan(conn, principal, question, plan, zone_name, started)
+    note = (
+        f"由大模型理解为“{restated}”，并经引擎校验："
+        if language == "zh"
+        else f"Read by the LLM as “{restated}”, checked by the engine: "
+    )
+    answer.interpretation = note + answer.interpretation
+    answer.source = "llm"
+    return answer
+
+
 async def _from_llm(
     conn: asyncpg.Connection,
     principal: Principal,
@@ -313,10 +349,15 @@ async def _from_llm(
     language = lexer.language_of(question)
     zh = language == "zh"
     try:
-        text = await llm.generate_sql(
+        content = await llm.generate(
             question, language=language, settings=settings, now=now, zone=zone_name
         )
-        sql = guard.guard(text, tenant_id=principal.tenant_id)
+        planned = llm.extract_plan(content)
+        if planned is not None:
+            return await _from_llm_plan(
+                conn, principal, question, planned, refusal, now, zone_name, started
+            )
+        sql = guard.guard(llm.extract_sql(content), tenant_id=principal.tenant_id)
     except llm.LlmUnavailable as exc:
         log.warning("nlq_llm_unavailable", reason=str(exc))
         raise refusal from None
