@@ -191,9 +191,11 @@ async def answer(
     settings: Settings,
     now: datetime | None = None,
     conversation: UUID | None = None,
+    remember: bool = True,
 ) -> NlqAnswer:
     """Answer `question` within what `principal` may see, as a follow-up in `conversation`
-    (the asker's own) when given. Raises CannotAnswer, or ConversationNotFound."""
+    (the asker's own) when given; with `remember`, keep its plan for a follow-up (the
+    answer's `conversation`). Raises CannotAnswer, or ConversationNotFound."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
     context = await _context(conn, principal, conversation)
@@ -207,6 +209,9 @@ async def answer(
             )
         raise
     result = await _from_plan(conn, principal, question, plan, zone_name, started)
+    result.follow_up = plan.follow_up
+    if not remember:
+        return result
     kept = plan_to_json(plan)
     owner = owner_of(principal)
     if conversation is None:
@@ -218,7 +223,6 @@ async def answer(
             conn, conversation, owner, kept, question, seconds=CONVERSATION_SECONDS
         )
     result.conversation = conversation
-    result.follow_up = plan.follow_up
     return result
 
 

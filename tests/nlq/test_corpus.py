@@ -38,8 +38,14 @@ def test_the_corpus_is_big_bilingual_and_split_by_template() -> None:
 
 
 async def _answer(
-    db: asyncpg.Connection, app: PostbackApp, question: str, conversation: object = None
+    db: asyncpg.Connection,
+    app: PostbackApp,
+    question: str,
+    conversation: object = None,
+    *,
+    remember: bool = False,
 ) -> tuple[dict[str, object] | None, str | None]:
+    """The answer (a single question keeps no conversation; a turn of one does)."""
     try:
         answer = await service.answer(
             db,
@@ -48,6 +54,7 @@ async def _answer(
             settings=app.state.settings,
             now=NOW,
             conversation=conversation,  # type: ignore[arg-type]
+            remember=remember,
         )
     except CannotAnswer as exc:
         return None, f"refused: {exc.message}"
@@ -80,7 +87,7 @@ async def test_paraphrases_held_out_and_follow_ups(
     for conversation in CONVERSATIONS:
         thread = None
         for turn in conversation.turns:
-            answer, problem = await _answer(db, app, turn.question, thread)
+            answer, problem = await _answer(db, app, turn.question, thread, remember=True)
             if answer is not None:
                 thread = answer["conversation"]
                 problem = check(answer, turn.spec)
