@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from postback.nlq.plan import UNIT_LABELS, Metric, Plan, TimeRange
+from postback.nlq.plan import (
+    BREAKDOWNS,
+    PERCENT_METRICS,
+    SHARES,
+    STATUS_LABELS,
+    STATUS_RATES,
+    UNIT_LABELS,
+    Metric,
+    Plan,
+    TimeRange,
+)
 from postback.nlq.schemas import Chart
 
 
@@ -24,7 +34,7 @@ def _stamp(moment: datetime) -> str:
 
 def metric_label(metric: Metric, plan: Plan, language: str) -> str:
     label = metric.zh if language == "zh" else metric.en
-    if metric.money:
+    if metric.money and metric.key not in SHARES:
         unit = plan.unit
         currency = [f for f in plan.filters if f.column == "currency" and f.op == "="]
         unit_label = (
@@ -45,6 +55,7 @@ def interpretation(plan: Plan, zone: str, *, partner_only: bool) -> str:
         *_periods(plan, zone),
         *_counting(plan),
         *_ranking(plan),
+        *_ignored(plan),
     ]
     return ("；" if zh else "; ").join(parts) + ("。" if zh else ".")
 
@@ -106,7 +117,7 @@ def _counting(plan: Plan) -> list[str]:
     zh = plan.language == "zh"
     if plan.metrics[0].source == "rejections":
         parts = ["数据：接收时被拒收的回传" if zh else "data: postbacks refused at reception"]
-    elif any(m.key == "duplicates" for m in plan.metrics):
+    elif any(m.key in ("duplicates", "duplicate_rate_pct") for m in plan.metrics):
         parts = [
             "重复回传按每一条重复记录计数；转化数只计每笔转化的首条记录"
             if zh
@@ -120,13 +131,36 @@ def _counting(plan: Plan) -> list[str]:
             else "each conversion counted once (duplicate postbacks excluded, "
             "first row's current status)"
         ]
-    if any(m.key == "approval_rate_pct" for m in plan.metrics):
-        parts.append(
-            "通过率 = 审核通过的转化数 / 全部转化数 × 100%"
-            if zh
-            else "approval rate = approved conversions / all conversions × 100%"
-        )
+    for m in plan.metrics:
+        if m.key in STATUS_RATES:
+            label = STATUS_LABELS[STATUS_RATES[m.key]]
+            parts.append(
+                f"{m.zh.removesuffix('（%）')} = {label['zh']}的转化数 / 全部转化数 × 100%"
+                if zh
+                else f"{m.en.removesuffix(' (%)')} = {label['en']} conversions / all "
+                "conversions × 100%"
+            )
+        elif m.key == "duplicate_rate_pct":
+            parts.append(
+                "重复率 = 重复回传数 / 全部回传数（首条记录 + 重复回传） × 100%"
+                if zh
+                else "duplicate rate = duplicate postbacks / all postbacks (first rows and "
+                "duplicates) × 100%"
+            )
+        elif m.key in SHARES:
+            parts.append(
+                "占比 = 每组的值 / 所有组的合计 × 100%"
+                if zh
+                else "share = each group's value / the total of all groups × 100%"
+            )
     return parts
+
+
+def _ignored(plan: Plan) -> list[str]:
+    if not plan.ignored:
+        return []
+    shown = " ".join(plan.ignored)[:80]
+    return [f"忽略了无法理解的词：“{shown}”" if plan.language == "zh" else f"ignored: “{shown}”"]
 
 
 def _ranking(plan: Plan) -> list[str]:
@@ -158,6 +192,7 @@ def chart(plan: Plan, columns: list[str], period_label: str) -> Chart:
             else (breakdown.time_unit or breakdown.columns[0])
         )
     if plan.previous is not None:
+        # With a breakdown, a pair of bars per group; without, the two periods side by side.
         return Chart(type="bar", x=x, y=[f"{name}_previous", f"{name}_current"], title=title)
     metrics = [c for c in columns if c not in (breakdown.columns if breakdown else ()) and c != x]
     if breakdown is None:
@@ -170,3 +205,78 @@ def chart(plan: Plan, columns: list[str], period_label: str) -> Chart:
     if breakdown.key in ("status", "currency") and additive and len(metrics) == 1:
         return Chart(type="pie", x=x, y=metrics, title=title)
     return Chart(type="bar", x=x, y=metrics, title=title)
+
+
+_COLUMN_LABELS = {
+    "offer_id": ("offer ID", "offer 编号"),
+    "offer_name": ("offer", "offer 名称"),
+    "partner": ("partner", "合作伙伴"),
+    "status": ("status", "状态"),
+    "currency": ("currency", "币种"),
+    "reason": ("reason", "拒收原因"),
+    "hour": ("hour", "小时"),
+    "day": ("day", "日期"),
+    "week": ("week (from Monday)", "周（周一起）"),
+    "month": ("month", "月份"),
+}
+_SUFFIXES = {
+    "_previous": (" (previous)", "（之前）"),
+    "_current": (" (current)", "（当前）"),
+    "_change": (" (change)", "（变化）"),
+    "_growth_pct": (" growth (%)", "增长率（%）"),
+}
+
+
+def _metric_of(plan: Plan, column: str) -> tuple[Metric, str] | None:
+    """The metric a result column holds, and the suffix of a comparison column."""
+    for m in plan.metrics:
+        name = m.column_name(plan.unit)
+        if column == name:
+            return m, ""
+        for suffix in _SUFFIXES:
+            if column == name + suffix:
+                return m, suffix
+    return None
+
+
+def headers(plan: Plan, columns: list[str]) -> list[str]:
+    """Each column's header in the question's language."""
+    zh = plan.language == "zh"
+    shown = []
+    for column in columns:
+        found = _metric_of(plan, column)
+        if found is not None:
+            metric, suffix = found
+            label = metric_label(metric, plan, plan.language)
+            if suffix:
+                label += _SUFFIXES[suffix][1 if zh else 0]
+            shown.append(label)
+        elif column in _COLUMN_LABELS:
+            shown.append(_COLUMN_LABELS[column][1 if zh else 0])
+        elif column in BREAKDOWNS:
+            shown.append(column)
+        else:
+            shown.append(column)
+    return shown
+
+
+def units(plan: Plan, columns: list[str]) -> list[str | None]:
+    """Each column's unit: a currency code for money, "%" for rates, None otherwise."""
+    out: list[str | None] = []
+    currency = [f for f in plan.filters if f.column == "currency" and f.op == "="]
+    for column in columns:
+        found = _metric_of(plan, column)
+        if found is None:
+            out.append(None)
+            continue
+        metric, suffix = found
+        if suffix == "_growth_pct" or metric.key in PERCENT_METRICS:
+            out.append("%")
+        elif metric.money:
+            if plan.unit == "local":
+                out.append(str(currency[0].values[0]) if currency else None)
+            else:
+                out.append(plan.unit.upper())
+        else:
+            out.append(None)
+    return out

@@ -39,6 +39,7 @@ LABELS: dict[str, tuple[str, str]] = COMMON | {
     "clear_history": ("Clear", "清空"),
     "no_rows": ("No rows.", "没有数据。"),
     "rows": ("{count} rows", "{count} 行"),
+    "rows_one": ("1 row", "1 行"),
     "elapsed": ("{ms} ms", "{ms} 毫秒"),
     "source_engine": ("offline engine", "离线引擎"),
     "source_llm": ("LLM, checked by the SQL guard", "大模型生成（已通过 SQL 安全检查）"),
@@ -47,6 +48,17 @@ LABELS: dict[str, tuple[str, str]] = COMMON | {
     "error": ("Something went wrong", "出错了"),
     "session_expired": ("Your sign-in has expired. Sign in again.", "登录已过期，请重新登录。"),
     "admin_nav": ("Admin", "管理后台"),
+    "thread": ("This conversation", "本次对话"),
+    "new_question": ("New question", "新问题"),
+    "follow_up_hint": (
+        "Ask a follow-up: “by day?”, “only Shopee”, “and last week?”, “in USD instead”.",
+        "可以继续追问：“按天呢？”“只看 Shopee”“那上周呢？”“换成美元”。",
+    ),
+    "other_readings": ("Also possible", "也可以这样理解"),
+    "conversation_expired": (
+        "The conversation has expired; ask the question again on its own.",
+        "对话已过期，请重新提问。",
+    ),
 }
 
 EXAMPLES: dict[Language, tuple[str, ...]] = {
@@ -74,6 +86,7 @@ SCRIPT_LABELS = (
     "ask",
     "no_rows",
     "rows",
+    "rows_one",
     "elapsed",
     "source_engine",
     "source_llm",
@@ -82,4 +95,5 @@ SCRIPT_LABELS = (
     "error",
     "session_expired",
     "no_history",
+    "conversation_expired",
 )

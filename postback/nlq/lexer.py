@@ -54,8 +54,9 @@ def normalise(question: str) -> str:
 
 def lex(question: str, *, now: datetime, zone: ZoneInfo, vocabulary: Vocabulary) -> Lexed:
     """Every phrase of `question`, with time phrases resolved at `now` in `zone` and names
-    matched against `vocabulary`. Raises CannotAnswer for an empty or too long question, or
-    one with a word nobody recognised."""
+    matched against `vocabulary`; words nobody recognised (after correcting typos) are
+    listed as ignored. Raises CannotAnswer for an empty or too long question, or one that
+    asks to change data or is written in SQL."""
     language = language_of(question)
     if not question.strip():
         raise refuse(language, "请输入一个问题。", "Ask a question.")
@@ -65,23 +66,173 @@ def lex(question: str, *, now: datetime, zone: ZoneInfo, vocabulary: Vocabulary)
             f"问题太长（最多 {MAX_QUESTION_CHARS} 个字符）。",
             f"The question is too long (at most {MAX_QUESTION_CHARS} characters).",
         )
-    text = _Text(normalise(question))
+    normalised = normalise(question)
+    lexed, unknown = _read(normalised, language, now, zone, vocabulary)
+    if unknown:
+        corrected = _corrected(normalised, unknown)
+        if corrected != normalised:
+            lexed, unknown = _read(corrected, language, now, zone, vocabulary)
+    commands = [w for w in unknown if w in words.COMMAND_WORDS_EN or "=" in w or ";" in w]
+    if commands or words.COMMAND_TEXT.search(normalised):
+        raise refuse(
+            language,
+            "只能回答关于转化数据的问题（只读）；不能修改数据，也不接受 SQL 或指令。",
+            "Only questions about the conversions can be answered (read-only); data cannot "
+            "be changed, and SQL or instructions are not taken.",
+        )
+    lexed.ignored[:] = list(dict.fromkeys(unknown))
+    lexed.unknown_names[:] = _name_like(question, lexed)
+    return lexed
+
+
+_GAP = re.compile(r"\s*(?:is|=|:|为|是|named|called|叫)?\s*")
+
+
+def _name_like(question: str, lexed: Lexed) -> list[str]:
+    """The ignored words written as names: capitalised after the first word, Latin words in
+    a Chinese question, or right next to a word like "offer", "partner" or "渠道"."""
+    capitalised = {
+        w.lower() for w in re.findall(r"[A-Za-z][\w'-]*", question)[1:] if w[0].isupper()
+    }
+    dimensions = [
+        t for t in lexed.tokens if t.kind == "dimension" and t.value in ("offer", "partner")
+    ]
+    found = []
+    for word in lexed.ignored:
+        latin = word.isascii() and any(c.isalpha() for c in word)
+        if word in capitalised or (lexed.language == "zh" and latin):
+            found.append(word)
+            continue
+        for m in re.finditer(re.escape(word), lexed.text):
+            if any(
+                _GAP.fullmatch(lexed.text[t.end : m.start()])
+                or _GAP.fullmatch(lexed.text[m.end() : t.start])
+                for t in dimensions
+            ):
+                found.append(word)
+                break
+    return found
+
+
+def _read(
+    normalised: str, language: Language, now: datetime, zone: ZoneInfo, vocabulary: Vocabulary
+) -> tuple[Lexed, list[str]]:
+    """The phrases of a normalised question, and the words left over."""
+    text = _Text(normalised)
     times = find_time_ranges(text.text, now, zone)
     for match in times:
         text.take(*match.span)
     names = _id_filters(text, vocabulary)
-    thresholds, implied = _thresholds(text)
+    thresholds, implied, bare = _thresholds(text)
     names += _names(text, vocabulary)
     tokens = _fixed_words(text)
     for token in tokens:
         text.take(token.start, token.end)
     unknown = _leftover(text.current())
-    if unknown:
-        shown = " ".join(dict.fromkeys(unknown))[:80]
-        raise refuse(
-            language, f"无法理解：“{shown}”。", f"Not understood: “{shown}”.", unknown=True
-        )
-    return Lexed(language, text.text, times, tokens, names, thresholds, implied, now, zone)
+    lexed = Lexed(
+        language, text.text, times, tokens, names, thresholds, implied, now, zone, [], bare
+    )
+    return lexed, unknown
+
+
+# ---------------------------------------------------------------------------- typos
+
+# English time words (timephrases.py) the typo corrector may correct to.
+_TIME_WORDS = frozenset(
+    [
+        "today",
+        "yesterday",
+        "week",
+        "weeks",
+        "month",
+        "months",
+        "year",
+        "years",
+        "days",
+        "hours",
+        "last",
+        "past",
+        "previous",
+        "since",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "this",
+    ]
+)
+
+
+def _vocabulary_words() -> frozenset[str]:
+    plain = {w for w in words.STOPWORDS_EN if len(w) >= 4 and w.isalpha()}
+    return frozenset(words.KNOWN_EN | _TIME_WORDS | plain) - words.COMMAND_WORDS_EN
+
+
+_KNOWN = _vocabulary_words()
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Edits (insert, delete, substitute, swap two neighbours) from a to b; limit+1 when
+    more than `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i] + [0] * len(b)
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+@lru_cache(maxsize=4096)
+def correction(word: str) -> str | None:
+    """The one known word `word` is a typo of: one edit away (two for words of seven
+    letters or more), the same first letter; None when none or several are."""
+    if len(word) < 4 or not word.isalpha() or not word.isascii():
+        return None
+    limit = 1 if len(word) < 7 else 2
+    best: list[tuple[int, int, str]] = []
+    for known in _KNOWN:
+        if known[0] != word[0]:
+            continue
+        d = _distance(word, known, limit)
+        if d <= limit:
+            best.append((d, abs(len(known) - len(word)), known))
+    if not best:
+        return None
+    best.sort()
+    if len(best) > 1 and best[1][:2] == best[0][:2]:
+        return None
+    return best[0][2]
+
+
+def _corrected(text: str, unknown: list[str]) -> str:
+    for word in dict.fromkeys(unknown):
+        fixed = correction(word)
+        if fixed is not None:
+            text = re.sub(rf"(?<![a-z0-9_]){re.escape(word)}(?![a-z0-9_])", fixed, text)
+    return text
 
 
 class _Text:
@@ -142,26 +293,30 @@ def _unit_of(currency: str | None) -> tuple[Unit | None, str | None]:
     return "local", currency.upper()
 
 
-def _thresholds(text: _Text) -> tuple[list[Filter], list[Filter]]:
+def _thresholds(text: _Text) -> tuple[list[Filter], list[Filter], list[Token]]:
     """Amount thresholds ("orders over 100 MYR", "佣金大于5美元") and the currency filters
-    they imply. A bare number without a currency or an amount word is not taken."""
+    they imply; and bare amounts ("over 100"), whose currency and measure are not guessed."""
     filters: list[Filter] = []
     currencies: list[Filter] = []
+    bare: list[Token] = []
     for pattern in words.THRESHOLDS:
         for m in list(pattern.finditer(text.current())):
             threshold = _threshold(m)
             if threshold is None:
+                if (m["op"] or m["post"]) and not (m["measure"] or m["cur1"] or m["cur2"]):
+                    bare.append(Token("amount", m[0], m.start(), m.end()))
+                    text.take(*m.span())
                 continue
             filters.append(threshold)
-            code = _unit_of(m["cur1"] or m["cur2"])[1]
+            code = _unit_of(m["cur0"] or m["cur1"] or m["cur2"])[1]
             if code:
                 currencies.append(currency_filter(code.lower()))
             text.take(*m.span())
-    return filters, currencies
+    return filters, currencies, bare
 
 
 def _threshold(m: re.Match[str]) -> Filter | None:
-    measure, cur = m["measure"], m["cur1"] or m["cur2"]
+    measure, cur = m["measure"], m["cur0"] or m["cur1"] or m["cur2"]
     if not measure and not cur:
         return None
     op_word = m["op"] or ""

@@ -18,10 +18,14 @@ from collections.abc import Iterable
 from postback.nlq.plan import SUB_COLUMNS, Unit
 
 _EN = r"(?<![a-z0-9_])(?:{})(?![a-z0-9_])"
+# Every plain English word of the lexicon, for correcting typos ("conversoins").
+KNOWN_EN: set[str] = set()
 
 
 def en(*words: str) -> str:
     """English words or phrases on word boundaries; spaces match any spacing."""
+    for phrase in words:
+        KNOWN_EN.update(w for w in phrase.split() if re.fullmatch(r"[a-z]{4,}", w))
     ordered = sorted(words, key=len, reverse=True)
     return _EN.format("|".join(w.replace(" ", r"\s*") for w in ordered))
 
@@ -32,6 +36,44 @@ def zh(*words: str) -> str:
 
 # Metric synonyms, most specific first.
 METRIC_WORDS: list[tuple[str, str]] = [
+    (
+        "duplicate_rate_pct",
+        en(
+            "duplicate rate",
+            "duplicates rate",
+            "duplication rate",
+            "dupe rate",
+            "duplicate ratio",
+            "duplicate percentage",
+            "percentage of duplicates",
+            "share of duplicates",
+            "% duplicates",
+        )
+        + "|"
+        + zh("重复率", "重复回传率", "重复占比", "重复比例", "重复回传占比"),
+    ),
+    (
+        "rejection_rate_pct",
+        en(
+            "rejection rate",
+            "rejected rate",
+            "reject rate",
+            "decline rate",
+            "rejection ratio",
+            "rejection percentage",
+            "percentage rejected",
+            "share rejected",
+            "% rejected",
+        )
+        + "|"
+        + zh("拒绝率", "驳回率", "被拒率", "拒单率", "被拒绝率"),
+    ),
+    (
+        "pending_rate_pct",
+        en("pending rate", "pending ratio", "pending percentage", "percentage pending", "% pending")
+        + "|"
+        + zh("待审核率", "待审率", "待审核比例"),
+    ),
     (
         "approval_rate_pct",
         en(
@@ -142,6 +184,10 @@ METRIC_WORDS: list[tuple[str, str]] = [
             "order amount",
             "amount sold",
             "sales volume",
+            "sale",
+            "sold",
+            "sell",
+            "selling",
         ),
     ),
     (
@@ -158,6 +204,9 @@ METRIC_WORDS: list[tuple[str, str]] = [
             "流水",
             "销售总额",
             "卖了多少钱",
+            "卖出",
+            "卖了",
+            "卖",
         ),
     ),
     (
@@ -183,14 +232,25 @@ METRIC_WORDS: list[tuple[str, str]] = [
             "transaction",
             "purchases",
             "number of orders",
+            "number of conversions",
+            "conversion numbers",
             "converted",
         ),
     ),
     (
         "conversions",
         zh(
+            "转化数量",
+            "订单数量",
+            "成交数量",
+            "转化总数",
+            "订单总数",
             "转化数",
             "转化量",
+            "转化单数",
+            "单数",
+            "下单数",
+            "销量",
             "转化",
             "订单数",
             "订单量",
@@ -385,7 +445,9 @@ COMPARE_WORDS = (
         "dod",
     )
     + "|"
-    + zh("对比", "比较", "相比", "相较", "环比", "增长率", "增长", "变化", "涨幅", "比起", "较")
+    + zh(
+        "对比", "比较", "相比", "相较", "环比", "增长率", "增长", "变化", "涨幅", "比起", "较", "比"
+    )
 )
 
 # Words that carry no meaning of their own here: what is left of a question after every
@@ -535,6 +597,50 @@ STOPWORDS_EN = {
     "included",
     "new",
     "s",
+    "hey",
+    "whose",
+    "still",
+    "q",
+    "u",
+    "asap",
+    "hi",
+    "hello",
+    "pls",
+    "plz",
+    "kindly",
+    "want",
+    "wanna",
+    "need",
+    "quick",
+    "quickly",
+    "ok",
+    "okay",
+    "thanks",
+    "thank",
+    "how's",
+    "hows",
+    "latest",
+    "info",
+    "overview",
+    "looking",
+    "interested",
+    "exactly",
+    "roughly",
+    "approximately",
+    "again",
+    "also",
+    "actually",
+    "really",
+    "then",
+    "same",
+    "instead",
+    "we've",
+    "i'd",
+    "i'm",
+    "will",
+    "should",
+    "ever",
+    "yet",
 }
 STOPWORDS_ZH = [
     "请问",
@@ -657,6 +763,53 @@ STOPWORDS_ZH = [
     "记录",
     "条",
     "被",
+    "维度",
+    "还在",
+    "计",
+    "算",
+    "用",
+    "只看",
+    "只要",
+    "仅看",
+    "只",
+    "换成",
+    "改成",
+    "改为",
+    "换为",
+    "换",
+    "那么",
+    "那",
+    "还是",
+    "同样",
+    "也",
+    "再",
+    "改",
+    "麻烦",
+    "告诉我",
+    "想知道",
+    "想看",
+    "我想",
+    "能否",
+    "可以",
+    "能不能",
+    "的话",
+    "大概",
+    "具体",
+    "一下子",
+    "得",
+    "地",
+    "量",
+    "下",
+    "哈",
+    "嘛",
+    "呗",
+    "多少个",
+    "多少钱",
+    "到底",
+    "那么",
+    "这个",
+    "那个",
+    "怎么样了",
     "，",
     "。",
     "？",
@@ -714,7 +867,36 @@ def _lexicon() -> list[tuple[str, str, str]]:
 
 
 # Every fixed word, as (token kind, value, pattern), in the order the lexer tries them.
-LEXICON = _lexicon()
+LEXICON = [
+    *_lexicon(),
+    # "share"/"占比": of a status ("what share were approved"), or each group's share of
+    # the total ("share of conversions by status").
+    (
+        "share",
+        "",
+        en("share", "shares", "proportion", "percentage", "percent", "ratio", "rate", "%")
+        + "|"
+        + zh("占比", "比例", "百分比", "比重", "份额", "率"),
+    ),
+    # "average … per conversion": a money measure averaged over the conversions.
+    (
+        "average",
+        "",
+        en(
+            "average",
+            "avg",
+            "mean",
+            "per conversion",
+            "per order",
+            "per sale",
+            "per transaction",
+            "each conversion",
+            "on average",
+        )
+        + "|"
+        + zh("平均", "每单", "每笔", "单均", "均值", "平均每单", "平均每笔"),
+    ),
+]
 
 # ---------------------------------------------------------------------------- thresholds
 
@@ -786,13 +968,13 @@ def alternatives(words: Iterable[str]) -> str:
 _NUMBER = r"(?P<num>\d{1,12}(?:\.\d{1,6})?)"
 THRESHOLDS = [
     re.compile(
-        rf"(?:(?<![a-z]){AMOUNT_MEASURE}\s*(?:of|is|was|为|在)?\s*)?"
+        rf"(?:(?<![a-z])(?:(?P<cur0>{AMOUNT_CURRENCY})\s*)?{AMOUNT_MEASURE}\s*(?:of|is|was|为|在)?\s*)?"
         rf"(?P<op>{alternatives(OPERATORS_EN)}|{alternatives(OPERATORS_ZH)})"
         rf"\s*(?P<cur1>{AMOUNT_CURRENCY})?\s*{_NUMBER}\s*(?P<cur2>{AMOUNT_CURRENCY}(?![a-z]))?"
         rf"(?P<post>)"
     ),
     re.compile(
-        rf"(?:{AMOUNT_MEASURE}\s*(?:为|在)?\s*)?(?P<op>)(?P<cur1>{AMOUNT_CURRENCY})?\s*{_NUMBER}"
+        rf"(?:(?:(?P<cur0>{AMOUNT_CURRENCY})\s*)?{AMOUNT_MEASURE}\s*(?:为|在)?\s*)?(?P<op>)(?P<cur1>{AMOUNT_CURRENCY})?\s*{_NUMBER}"
         rf"\s*(?P<cur2>{AMOUNT_CURRENCY})?\s*(?P<post>{alternatives(OPERATORS_AFTER_ZH)})"
     ),
 ]
@@ -812,4 +994,89 @@ SUB_VALUE = re.compile(
 
 # "orders" is a count of its own next to another measure only in a count form or joined to it.
 COUNT_FORM = re.compile(r"数|量|count|number|how many|多少单|几单|多少笔")
-CONNECTOR = re.compile(r"^(?:\s|and|&|,|和|与|及|以及|、|还有|加上|plus)*$")
+# A connector between two measures: at least one word or mark, not bare juxtaposition
+# ("订单佣金" is the payout of the orders).
+CONNECTOR = re.compile(
+    r"^\s*(?:and|&|,|，|和|与|及|以及|、|还有|加上|plus)(?:\s|and|&|,|，|和|与|及|以及|、|还有|加上|plus)*$"
+)
+
+# ---------------------------------------------------------------------------- not answerable
+
+# Words asking to change something, or written in SQL: the engine only reads and only
+# understands questions, so these are refused rather than ignored.
+COMMAND_WORDS_EN = frozenset(
+    {
+        "drop",
+        "delete",
+        "update",
+        "insert",
+        "truncate",
+        "grant",
+        "revoke",
+        "alter",
+        "create",
+        "copy",
+        "select",
+        "union",
+        "exec",
+        "execute",
+        "pg_sleep",
+        "sleep",
+        "ignore",
+        "instruction",
+        "instructions",
+        "tenant_id",
+        "api_key",
+        "api_key_hash",
+        "password",
+        "secret",
+        "information_schema",
+        "pg_catalog",
+        "pg_authid",
+        "pg_read_file",
+        "current_setting",
+        "1=1",
+    }
+)
+COMMAND_TEXT = re.compile(
+    r"删除|清空|插入|修改|把.{0,30}改(?:成|为)|忽略.{0,10}指令|密钥|密码"
+    r"|(?<![a-z0-9])\d+\s*=\s*\d+(?![0-9])"
+)
+
+# Measures postbacks do not carry: refused with the reason.
+CLICK_WORDS = (
+    en("clicks", "click", "impressions", "impression", "visits", "sessions", "ctr", "epc", "views")
+    + "|"
+    + zh("点击量", "点击数", "点击", "展示量", "曝光量", "曝光", "访问量", "浏览量", "展示")
+)
+# "Conversion rate" needs clicks: answered with the choice of the approval rate.
+CONVERSION_RATE = (
+    en("conversion rate", "conversion rates", "cvr", "conv rate")
+    + "|"
+    + zh("转化率", "转换率", "成交率")
+)
+# "Revenue" is sales or payout: the asker chooses.
+REVENUE = en("revenue", "revenues") + "|" + zh("营收", "收入额")
+
+LEXICON[:0] = [
+    ("clicks", "", CLICK_WORDS),
+    ("conversion_rate", "", CONVERSION_RATE),
+    ("revenue", "", REVENUE),
+]
+
+
+# ---------------------------------------------------------------------------- follow-ups
+
+# A question that says it follows the previous one (else one with a measure and a period
+# starts over).
+FOLLOW_UP = re.compile(
+    r"^\s*(?:and|what about|how about|now|then|same|but|ok|okay|also|instead|only|just)\b"
+    r"|\binstead\b|\bsame\b|呢\s*[?？]?\s*$|换成|改成|改为|换为|只看|只要|仅看|那么?|还是|同样|也"
+)
+# "overall", "合计": a follow-up without the breakdown asked before.
+NO_BREAKDOWN = re.compile(
+    r"(?<![a-z])(?:overall|in total|total|altogether|no breakdown|without breakdown)(?![a-z])"
+    r"|合计|总计|汇总|不分|不用分|一共|总共|整体"
+)
+# "all offers", "所有渠道": a follow-up without the filter of that kind asked before.
+ALL_OF = re.compile(r"(?<![a-z])(?:all|every|any)\s*$|(?:所有|全部|全体|各)\s*$")

@@ -10,6 +10,7 @@ the same principal.
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
@@ -182,7 +183,7 @@ async def ask_answer(request: Request) -> Response:
             for e in exc.errors()
         ]
         return JSONResponse(error_body(errors), status_code=422)
-    return await answer_as_json(request, asker.principal, body.question)
+    return await answer_as_json(request, asker.principal, body.question, body.conversation)
 
 
 def _form_expired(request: Request, current: BrowserSession | None) -> Response:
@@ -195,12 +196,19 @@ def _form_expired(request: Request, current: BrowserSession | None) -> Response:
     return response
 
 
-async def answer_as_json(request: Request, principal: Principal, question: str) -> Response:
+async def answer_as_json(
+    request: Request, principal: Principal, question: str, conversation: UUID | None = None
+) -> Response:
     """What `POST /api/nlq` answers for this principal and question."""
     settings = request.app.state.settings
     try:
         async with service.reporting_connection(request.app.state) as conn:
-            answer = await service.answer(conn, principal, question, settings=settings)
+            answer = await service.answer(
+                conn, principal, question, settings=settings, conversation=conversation
+            )
     except CannotAnswer as exc:
         return JSONResponse(refusal_body(exc), status_code=422)
+    except service.ConversationNotFound as exc:
+        body = error_body([{"field": exc.field, "message": exc.message}])
+        return JSONResponse(body, status_code=exc.status_code)
     return JSONResponse(answer.model_dump(mode="json"))

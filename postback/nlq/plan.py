@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 Unit = Literal["myr", "usd", "local"]
@@ -47,7 +47,13 @@ METRICS: dict[str, Metric] = {
         Metric("aov", "客单价（平均订单金额）", "average order value", money="sale"),
         Metric("avg_payout", "平均佣金", "average payout", money="payout"),
         Metric("approval_rate_pct", "审核通过率（%）", "approval rate (%)"),
+        Metric("rejection_rate_pct", "拒绝率（%）", "rejection rate (%)"),
+        Metric("pending_rate_pct", "待审核率（%）", "pending rate (%)"),
         Metric("duplicates", "重复回传数", "duplicate postbacks"),
+        Metric("duplicate_rate_pct", "重复率（%）", "duplicate rate (%)"),
+        Metric("conversions_share_pct", "转化数占比（%）", "share of conversions (%)"),
+        Metric("sales_share_pct", "销售额占比（%）", "share of sales (%)", money="sale"),
+        Metric("payout_share_pct", "佣金占比（%）", "share of payout (%)", money="payout"),
         Metric(
             "rejections",
             "被拒收的回传数",
@@ -56,6 +62,20 @@ METRICS: dict[str, Metric] = {
         ),
     ]
 }
+
+# The share of conversions with a status, by metric key.
+STATUS_RATES = {
+    "approval_rate_pct": "approved",
+    "rejection_rate_pct": "rejected",
+    "pending_rate_pct": "pending",
+}
+# Each group's share of the total across the groups: of which measure.
+SHARES = {
+    "conversions_share_pct": "conversions",
+    "sales_share_pct": "sales",
+    "payout_share_pct": "payout",
+}
+PERCENT_METRICS = frozenset({*STATUS_RATES, "duplicate_rate_pct", *SHARES})
 
 MONEY_COLUMNS = {
     ("sale", "myr"): "myr_sale_amount",
@@ -206,6 +226,12 @@ class Lexed:
     implied: list[Filter]  # the currencies those amounts were written in
     now: datetime
     zone: ZoneInfo
+    ignored: list[str] = field(default_factory=list)  # words nobody could place
+    # Amounts without a currency or an amount word ("over 100"): which is not guessed.
+    bare_amounts: list[Token] = field(default_factory=list)
+    # Ignored words written as a name (capitalised, or next to "offer"/"渠道"): a filter
+    # that cannot be applied, so not ignored.
+    unknown_names: list[str] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------------- the plan
@@ -224,16 +250,33 @@ class Plan:
     limit: int | None = None
     tenant_id: int | None = None
     currency_added: bool = False  # local amounts: broken down by currency automatically
+    ignored: list[str] = field(default_factory=list)  # words of the question not used
+    choices: list[Choice] = field(default_factory=list)  # other readings of the question
+    follow_up: bool = False  # read against the previous question's plan
 
 
 # ---------------------------------------------------------------------------- refusals
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """Another reading of the question: what it means, and the question that asks it."""
+
+    label: str
+    question: str
 
 
 class CannotAnswer(Exception):
     """The question is not understood well enough to answer it exactly."""
 
     def __init__(
-        self, message: str, suggestions: list[str], language: Language, *, unknown: bool = False
+        self,
+        message: str,
+        suggestions: list[str],
+        language: Language,
+        *,
+        unknown: bool = False,
+        choices: list[Choice] | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -241,6 +284,8 @@ class CannotAnswer(Exception):
         self.language = language
         # True when words were not recognised (fresher names from the data might help).
         self.unknown = unknown
+        # The readings the asker may choose between, when the question has several.
+        self.choices = choices or []
 
 
 EXAMPLES = {
@@ -262,11 +307,103 @@ EXAMPLES = {
 
 
 def refuse(
-    language: Language, message_zh: str, message_en: str, *, unknown: bool = False
+    language: Language,
+    message_zh: str,
+    message_en: str,
+    *,
+    unknown: bool = False,
+    choices: list[Choice] | None = None,
 ) -> CannotAnswer:
     """The refusal in the question's language, with examples to try (its language first)."""
     message = message_zh if language == "zh" else message_en
     other: Language = "en" if language == "zh" else "zh"
     return CannotAnswer(
-        message, EXAMPLES[language] + EXAMPLES[other][:2], language, unknown=unknown
+        message,
+        EXAMPLES[language] + EXAMPLES[other][:2],
+        language,
+        unknown=unknown,
+        choices=choices,
+    )
+
+
+# ---------------------------------------------------------------------------- plan as JSON
+
+
+def _range_json(period: TimeRange | None) -> dict[str, str] | None:
+    if period is None:
+        return None
+    return {
+        "start": period.start.isoformat(),
+        "end": period.end.isoformat(),
+        "kind": period.kind,
+        "phrase": period.phrase,
+    }
+
+
+def _range_of(data: object) -> TimeRange | None:
+    if not isinstance(data, dict):
+        return None
+    return TimeRange(
+        datetime.fromisoformat(str(data["start"])),
+        datetime.fromisoformat(str(data["end"])),
+        str(data["kind"]),
+        str(data["phrase"]),
+    )
+
+
+def plan_to_json(plan: Plan) -> dict[str, object]:
+    """The plan as JSON (what a conversation keeps; what the LLM fallback writes)."""
+    return {
+        "language": plan.language,
+        "measures": [m.key for m in plan.metrics],
+        "unit": plan.unit,
+        "breakdown": plan.breakdown.key if plan.breakdown is not None else None,
+        "filters": [
+            {
+                "column": f.column,
+                "op": f.op,
+                "values": [{"number": str(v)} if isinstance(v, Decimal) else v for v in f.values],
+                "zh": f.zh,
+                "en": f.en,
+            }
+            for f in plan.filters
+        ],
+        "period": _range_json(plan.period),
+        "previous": _range_json(plan.previous),
+        "rank": plan.rank,
+        "limit": plan.limit,
+        "currency_added": plan.currency_added,
+    }
+
+
+def plan_from_json(data: dict[str, Any], *, tenant_id: int | None) -> Plan:
+    """The plan `plan_to_json` wrote, for `tenant_id`'s data. Raises KeyError or ValueError
+    for anything that is not such a plan."""
+    language = data["language"]
+    if language not in ("zh", "en"):
+        raise ValueError("language")
+    unit = data["unit"]
+    if unit not in UNIT_LABELS:
+        raise ValueError("unit")
+    filters = []
+    for f in data["filters"]:
+        values = tuple(Decimal(v["number"]) if isinstance(v, dict) else str(v) for v in f["values"])
+        filters.append(Filter(str(f["column"]), f["op"], values, str(f["zh"]), str(f["en"])))
+    breakdown = data["breakdown"]
+    rank = data["rank"]
+    if rank not in (None, "top", "bottom"):
+        raise ValueError("rank")
+    limit = data["limit"]
+    return Plan(
+        language,
+        [METRICS[key] for key in data["measures"]],
+        unit=unit,
+        breakdown=BREAKDOWNS[breakdown] if breakdown is not None else None,
+        filters=filters,
+        period=_range_of(data["period"]),
+        previous=_range_of(data["previous"]),
+        rank=rank,
+        limit=int(limit) if limit is not None else None,
+        tenant_id=tenant_id,
+        currency_added=bool(data.get("currency_added", False)),
     )

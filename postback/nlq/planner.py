@@ -19,12 +19,16 @@ from postback.nlq.plan import (
     BREAKDOWNS,
     DEFAULT_UNIT,
     METRICS,
+    SHARES,
     STATUS_LABELS,
+    STATUS_RATES,
     Breakdown,
+    Choice,
     Filter,
     Lexed,
     Plan,
     TimeMatch,
+    TimeRange,
     Token,
     Unit,
     currency_filter,
@@ -49,6 +53,8 @@ _THIS_PERIOD = {
 class Refusal(NamedTuple):
     zh: str
     en: str
+    unknown: bool = False
+    choices: list[Choice] | None = None
 
 
 @dataclass(slots=True)
@@ -66,6 +72,7 @@ class _Draft:
     ranking: tuple[str, int | None] | None = None
     which: bool = False
     explicit_unit: Unit | None = None
+    context: Plan | None = None  # the previous question's plan, when this one follows it
 
     def values(self, kind: str) -> list[str]:
         return [t.value for t in self.tokens if t.kind == kind]
@@ -92,21 +99,136 @@ class _Draft:
 Step = Callable[[_Draft], Refusal | None]
 
 
-def plan(lexed: Lexed, *, tenant_id: int | None = None) -> Plan:
-    """The plan answering `lexed` within `tenant_id`'s data. Raises CannotAnswer."""
+def plan(lexed: Lexed, *, tenant_id: int | None = None, context: Plan | None = None) -> Plan:
+    """The plan answering `lexed` within `tenant_id`'s data; with `context` (the previous
+    question's plan), a follow-up ("按天呢？", "only Shopee", "and last week?") is read
+    against it, while a question complete on its own starts over. Raises CannotAnswer."""
     draft = _Draft(
-        plan=Plan(lexed.language, [], filters=list(lexed.names), tenant_id=tenant_id),
+        plan=Plan(
+            lexed.language,
+            [],
+            filters=list(lexed.names),
+            tenant_id=tenant_id,
+            ignored=list(lexed.ignored),
+        ),
         text=lexed.text,
         tokens=lexed.tokens,
         times=lexed.times,
         lexed=lexed,
         named={f.column for f in lexed.names},
     )
+    if context is not None and follows_up(lexed):
+        draft.context = context
+        draft.plan.follow_up = True
     for step in STEPS:
         refusal = step(draft)
         if refusal is not None:
-            raise refuse(lexed.language, *refusal)
+            raise refuse(
+                lexed.language,
+                refusal.zh,
+                refusal.en,
+                unknown=refusal.unknown,
+                choices=refusal.choices,
+            )
     return draft.plan
+
+
+def follows_up(lexed: Lexed) -> bool:
+    """Whether a question reads against the previous one: it lacks a measure or a period,
+    or says so ("…呢", "只看", "换成", "and …", "what about …", "instead")."""
+    has_measure = any(t.kind in ("metric", "share", "average") for t in lexed.tokens)
+    return not has_measure or not lexed.times or bool(words.FOLLOW_UP.search(lexed.text))
+
+
+def _rewritten(draft: _Draft, token: Token, replacement: str) -> str:
+    """The question with `token`'s words replaced (for a choice's question)."""
+    text = draft.text
+    return " ".join((text[: token.start] + replacement + text[token.end :]).split())
+
+
+# ---------------------------------------------------------------------------- not carried
+
+
+def _names_are_known(draft: _Draft) -> Refusal | None:
+    """A name nobody has (an offer or partner not in the asker's data) is not ignored: the
+    answer would be about every offer or partner instead."""
+    names = draft.lexed.unknown_names
+    if not names:
+        return None
+    shown = " ".join(names)[:80]
+    return Refusal(
+        f"找不到名为“{shown}”的 offer 或合作伙伴（在你能查看的数据中）。",
+        f"No offer or partner named “{shown}” in the data you can see.",
+        unknown=True,
+    )
+
+
+def _not_carried(draft: _Draft) -> Refusal | None:
+    """Clicks and impressions are not in postbacks; a conversion rate needs them, so the
+    approval rate is offered; "revenue" is sales or payout, offered both."""
+    zh = draft.plan.language == "zh"
+    for t in draft.tokens:
+        if t.kind == "clicks":
+            return Refusal(
+                "回传数据只包含转化，不包含点击、展示或访问，无法统计。",
+                "Postbacks carry conversions only, not clicks, impressions or visits.",
+            )
+        if t.kind == "conversion_rate":
+            label = (
+                "审核通过率（审核通过的转化 / 全部转化）"
+                if zh
+                else "approval rate (approved conversions / all conversions)"
+            )
+            question = _rewritten(draft, t, "审核通过率" if zh else "approval rate")
+            return Refusal(
+                "转化率需要点击数，而回传数据不包含点击；可以改看审核通过率。",
+                "A conversion rate needs clicks, which postbacks do not carry; the approval "
+                "rate can be answered instead.",
+                choices=[Choice(label, question)],
+            )
+    for t in draft.lexed.bare_amounts:
+        amount = draft.text[t.start : t.end].strip()
+        options = [("sale", "myr"), ("sale", "usd"), ("payout", "myr"), ("payout", "usd")]
+        zh_words = {"sale": "订单金额", "payout": "佣金", "myr": "令吉", "usd": "美元"}
+        choices = [
+            Choice(
+                f"每笔{zh_words[what]} {amount} {unit.upper()}"
+                if zh
+                else f"{what} per conversion {amount} {unit.upper()}",
+                _rewritten(
+                    draft,
+                    t,
+                    f"{zh_words[what]}{amount}{zh_words[unit]}"
+                    if zh
+                    else f"{what} {amount} {unit}",
+                ),
+            )
+            for what, unit in options
+        ]
+        return Refusal(
+            f"“{amount}”没有说明是订单金额还是佣金、用哪种货币，请选择。",
+            f"“{amount}” does not say whether it is the sale amount or the payout, nor the "
+            "currency: choose one.",
+            choices=choices,
+        )
+    for t in draft.tokens:
+        if t.kind == "revenue" and not draft.has("metric"):
+            choices = [
+                Choice(
+                    "销售额（订单金额）" if zh else "sales (order amounts)",
+                    _rewritten(draft, t, "销售额" if zh else "sales"),
+                ),
+                Choice(
+                    "佣金（给合作伙伴的收益）" if zh else "payout (commission)",
+                    _rewritten(draft, t, "佣金" if zh else "payout"),
+                ),
+            ]
+            return Refusal(
+                "“收入”可以指销售额或佣金，请选择一个。",
+                "“Revenue” can mean sales or payout: choose one.",
+                choices=choices,
+            )
+    return None
 
 
 # ---------------------------------------------------------------------------- measures
@@ -146,16 +268,23 @@ def _read_metrics(draft: _Draft) -> None:
     for key in draft.values("metric"):
         if METRICS[key] not in draft.plan.metrics:
             draft.plan.metrics.append(METRICS[key])
+    if not draft.plan.metrics and draft.context is not None:
+        # "按天呢", "只看 Shopee": the measure asked before. A rate or share asked before
+        # is asked again of its base when the follow-up asks a share or average anew.
+        draft.plan.metrics = list(draft.context.metrics)
 
 
 def _a_measure_is_named(draft: _Draft) -> Refusal | None:
     plan = draft.plan
     if plan.metrics or plan.breakdown is not None or draft.ranking is not None or draft.which:
         return None
+    if draft.has("share") and draft.has("status"):  # "approved share": of the conversions
+        return None
     return Refusal(
         "没有看出要统计的指标（转化数、销售额、佣金、客单价、通过率……）。",
         "No measure found (conversions, sales, payout, average order value, "
         "approval rate, duplicates, rejections …).",
+        unknown=bool(draft.lexed.ignored),
     )
 
 
@@ -207,6 +336,19 @@ def _before_a_measure(draft: _Draft, i: int) -> bool:
     )
 
 
+def _inherit_breakdown(draft: _Draft) -> None:
+    """A follow-up keeps the breakdown and ranking asked before, unless it names its own,
+    or asks the total ("合计呢", "overall")."""
+    context = draft.context
+    if context is None or draft.breakdowns:
+        return
+    if words.NO_BREAKDOWN.search(draft.text) or context.currency_added:
+        return
+    draft.plan.breakdown = context.breakdown
+    if draft.ranking is None and context.rank is not None:
+        draft.ranking = (context.rank, context.limit)
+
+
 def _one_breakdown(draft: _Draft) -> Refusal | None:
     if len(draft.breakdowns) <= 1:
         return None
@@ -225,13 +367,30 @@ def _breakdown_is_clear(draft: _Draft) -> Refusal | None:
     unclear = [
         t
         for t in draft.dangling
-        if not (t.value == "currency" and money_named) and filtered_by.get(t.value) not in named
+        if not (t.value == "currency" and money_named)
+        and filtered_by.get(t.value) not in named
+        and not (
+            draft.context is not None
+            and words.ALL_OF.search(draft.text[max(0, t.start - 6) : t.start])
+        )
     ]
     if not unclear:
         return None
+    zh = draft.plan.language == "zh"
+    choices = []
+    for t in unclear[:3]:
+        b = BREAKDOWNS[t.value]
+        word = draft.text[t.start : t.end]
+        choices.append(
+            Choice(
+                f"按{b.zh}拆分" if zh else f"by {b.en}",
+                _rewritten(draft, t, f"按{word}" if zh else f"by {word}"),
+            )
+        )
     return Refusal(
         "不确定要按哪个维度统计：请写“按…”或“每个…”。",
         "Unclear what to break down by: say “by …” or “per …”.",
+        choices=choices,
     )
 
 
@@ -277,7 +436,8 @@ def _money_unit(draft: _Draft) -> None:
     """The unit asked for, else MYR; a currency other than MYR/USD named with a money
     measure means local amounts ("SGD sales": amounts in SGD)."""
     codes = {v for f in draft.plan.filters if f.column == "currency" for v in f.values}
-    unit: Unit = draft.explicit_unit or DEFAULT_UNIT
+    inherited = draft.context.unit if draft.context is not None else None
+    unit: Unit = draft.explicit_unit or inherited or DEFAULT_UNIT
     if draft.explicit_unit is None and codes - {"USD", "MYR"} and draft.money:
         unit = "local"
     draft.plan.unit = unit
@@ -309,8 +469,80 @@ def _one_status(draft: _Draft) -> Refusal | None:
     )
 
 
+def _rates_and_averages(draft: _Draft) -> Refusal | None:
+    """ "average … per conversion" averages a money measure; "share"/"占比" is the share of
+    a status ("what share of conversions were approved": the approval rate) or each group's
+    share of the total ("share of conversions by status")."""
+    plan = draft.plan
+    if draft.has("average"):
+        swap = {"sales": "aov", "payout": "avg_payout"}
+        plan.metrics = list(dict.fromkeys(METRICS[swap.get(m.key, m.key)] for m in plan.metrics))
+    if not draft.has("share") or any(m.key.endswith("_pct") for m in plan.metrics):
+        return None
+    statuses = [f for f in plan.filters if f.column == "status" and f.op == "="]
+    if statuses and all(m.key == "conversions" for m in plan.metrics):
+        status = statuses[0].values[0]
+        plan.filters.remove(statuses[0])
+        plan.metrics = [METRICS[next(k for k, v in STATUS_RATES.items() if v == status)]]
+        return None
+    shares = {base: key for key, base in SHARES.items()}
+    if plan.breakdown is not None and all(m.key in shares for m in plan.metrics):
+        plan.metrics = [METRICS[shares[m.key]] for m in plan.metrics]
+        return None
+    zh = plan.language == "zh"
+    share = next(t for t in draft.tokens if t.kind == "share")
+    text = draft.text
+    return Refusal(
+        "“占比”需要说明是哪种状态的占比，或按什么拆分。",
+        "“Share” needs a status (“share approved”) or a breakdown (“share by offer”).",
+        choices=[
+            Choice(
+                "按状态的占比" if zh else "share by status",
+                " ".join(
+                    f"{text[: share.end]} {'按状态' if zh else 'by status'} "
+                    f"{text[share.end :]}".split()
+                ),
+            ),
+            Choice(
+                "按 offer 的占比" if zh else "share by offer",
+                " ".join(
+                    f"{text[: share.end]} {'按offer' if zh else 'by offer'} "
+                    f"{text[share.end :]}".split()
+                ),
+            ),
+        ],
+    )
+
+
 def _read_thresholds(draft: _Draft) -> None:
     draft.plan.filters += draft.lexed.thresholds
+
+
+_FILTER_GROUPS = {"offer_name": "offer", "offer_id": "offer"}
+
+
+def _inherit_filters(draft: _Draft) -> None:
+    """A follow-up keeps the filters asked before, but one it names of the same kind
+    ("只看 Shopee" after Lazada) replaces the old; "all offers"/"所有渠道" drops it."""
+    context = draft.context
+    if context is None:
+        return
+    plan = draft.plan
+
+    def group(column: str) -> str:
+        return _FILTER_GROUPS.get(column, column)
+
+    named = {group(f.column) for f in plan.filters}
+    named |= {
+        group(_FILTERED_BY.get(t.value, t.value))
+        for t in draft.dangling
+        if words.ALL_OF.search(draft.text[max(0, t.start - 6) : t.start])
+    }
+    kept = [f for f in context.filters if group(f.column) not in named]
+    # A rate of a status asked now: the status filter asked before no longer applies.
+    if any(m.key in STATUS_RATES for m in plan.metrics):
+        kept = [f for f in kept if f.column != "status"]
+    plan.filters = kept + plan.filters
 
 
 # ---------------------------------------------------------------------------- periods
@@ -318,7 +550,7 @@ def _read_thresholds(draft: _Draft) -> None:
 
 def _period_of_a_compare_word(draft: _Draft) -> None:
     """ "week over week" alone compares this week with the one before."""
-    if draft.times:
+    if draft.times or (draft.context is not None and draft.context.period is not None):
         return
     units = [t.value for t in draft.tokens if t.kind == "compare" and t.value]
     if units:
@@ -345,6 +577,8 @@ def _two_periods_are_compared(draft: _Draft) -> Refusal | None:
 def _a_comparison_has_periods(draft: _Draft) -> Refusal | None:
     if draft.times or not draft.has("compare"):
         return None
+    if draft.context is not None and draft.context.period is not None:
+        return None
     return Refusal(
         "对比需要时间段，例如“本周和上周对比”。",
         "A comparison needs periods, e.g. “this week vs last week”.",
@@ -362,6 +596,25 @@ def _read_periods(draft: _Draft) -> None:
         plan.period = draft.times[0].range
         if draft.has("compare"):
             plan.previous = previous_period(plan.period)
+    elif draft.context is not None:
+        # A follow-up without a period: the period asked before (its comparison too, unless
+        # the follow-up now breaks down by time).
+        plan.period = _in_language(draft.context.period, draft)
+        plan.previous = _in_language(draft.context.previous, draft)
+        by_time = plan.breakdown is not None and plan.breakdown.time_unit is not None
+        if by_time and not draft.has("compare"):
+            plan.previous = None
+        if plan.previous is None and draft.has("compare") and plan.period is not None:
+            plan.previous = previous_period(plan.period)
+
+
+def _in_language(period: TimeRange | None, draft: _Draft) -> TimeRange | None:
+    """A period asked before, its phrase dropped when asked in the other language."""
+    if period is None or draft.context is None:
+        return period
+    if draft.context.language == draft.plan.language:
+        return period
+    return TimeRange(period.start, period.end, period.kind, "")
 
 
 def _periods_apart(draft: _Draft) -> Refusal | None:
@@ -405,10 +658,17 @@ def _read_ranking(draft: _Draft) -> None:
     plan.rank = "bottom" if direction == "bottom" else "top"
     if n is not None:
         plan.limit = n
-    elif draft.has("top") or draft.has("bottom"):
+    elif (draft.has("top") or draft.has("bottom")) and not _one_named(draft):
         plan.limit = DEFAULT_TOP
     else:
         plan.limit = 1
+
+
+def _one_named(draft: _Draft) -> bool:
+    """ "top partner", "best offer": the dimension, an English word in the singular, asks
+    for one ("top partners", "排名靠前的渠道": ten)."""
+    dims = [draft.text[t.start : t.end] for t in draft.tokens if t.kind == "dimension"]
+    return bool(dims) and all(w.isascii() and not w.endswith("s") for w in dims)
 
 
 def _ranking_in_range(draft: _Draft) -> Refusal | None:
@@ -498,14 +758,39 @@ def _local_amounts_by_currency(draft: _Draft) -> None:
         draft.plan.currency_added = True
 
 
+def _other_units(draft: _Draft) -> None:
+    """Money asked without a unit is answered in MYR, the reporting currency; USD (and local
+    amounts, where they can be given) are offered as choices rather than guessed."""
+    plan = draft.plan
+    if not draft.money or draft.explicit_unit is not None:
+        return
+    if any(f.column == "currency" for f in plan.filters):
+        return
+    zh = plan.language == "zh"
+    text = " ".join(draft.text.split())
+    plan.choices.append(
+        Choice("用美元（USD）" if zh else "in USD", f"{text} {'美元' if zh else 'in usd'}")
+    )
+    if plan.breakdown is None and plan.previous is None:
+        plan.choices.append(
+            Choice(
+                "按币种，用交易本币" if zh else "in local currency, by currency",
+                f"{text} {'本币' if zh else 'in local currency'}",
+            )
+        )
+
+
 STEPS: tuple[Step, ...] = (
+    _not_carried,
+    _names_are_known,
     _orders_beside_a_measure,
     _period_of_a_compare_word,
     _read_metrics,
     _read_breakdown,
+    _inherit_breakdown,
     _one_breakdown,
-    _breakdown_is_clear,
     _a_measure_is_named,
+    _breakdown_is_clear,
     _count_by_default,
     _read_unit,
     _one_money_unit,
@@ -514,7 +799,9 @@ STEPS: tuple[Step, ...] = (
     _local_is_for_money,
     _read_statuses,
     _one_status,
+    _rates_and_averages,
     _read_thresholds,
+    _inherit_filters,
     _at_most_two_periods,
     _two_periods_are_compared,
     _a_comparison_has_periods,
@@ -531,4 +818,5 @@ STEPS: tuple[Step, ...] = (
     _local_amounts_of_one_currency,
     _local_amounts_by_currency,
     _comparison_not_by_time,
+    _other_units,
 )

@@ -8,6 +8,9 @@ day cells exist, a partner's timezone) are here too.
 
 from __future__ import annotations
 
+import json
+import time
+import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
@@ -108,6 +111,83 @@ async def tenant_timezone(conn: asyncpg.Connection, tenant_id: int) -> str | Non
 async def tenant_id(conn: asyncpg.Connection, slug: str) -> int | None:
     value = await conn.fetchval("SELECT id FROM tenant WHERE slug = $1", slug)
     return None if value is None else int(value)
+
+
+# ---------------------------------------------------------------------------- conversations
+
+
+SWEEP_SECONDS = 60.0
+_swept = float("-inf")
+
+
+class Conversation(NamedTuple):
+    plan: dict[str, object]
+    turns: int
+
+
+async def conversation(
+    conn: asyncpg.Connection, conversation_id: uuid.UUID, owner: str
+) -> Conversation | None:
+    """The conversation's last plan, when it is `owner`'s and has not expired."""
+    row = await conn.fetchrow(
+        "SELECT plan::text AS plan, turns FROM nlq_conversation"
+        " WHERE id = $1 AND owner = $2 AND expires_at > now()",
+        conversation_id,
+        owner,
+    )
+    if row is None:
+        return None
+    return Conversation(json.loads(row["plan"]), int(row["turns"]))
+
+
+async def start_conversation(
+    conn: asyncpg.Connection,
+    owner: str,
+    tenant_id: int | None,
+    plan: dict[str, object],
+    question: str,
+    *,
+    seconds: int,
+) -> uuid.UUID:
+    """A new conversation holding `plan`; expired ones are dropped on the way (at most once
+    a minute)."""
+    global _swept
+    conversation_id = uuid.uuid4()
+    if time.monotonic() - _swept > SWEEP_SECONDS:
+        _swept = time.monotonic()
+        await conn.execute("DELETE FROM nlq_conversation WHERE expires_at < now()")
+    await conn.execute(
+        "INSERT INTO nlq_conversation (id, owner, tenant_id, plan, question, expires_at)"
+        " VALUES ($1, $2, $3, $4::text::jsonb, $5, now() + make_interval(secs => $6))",
+        conversation_id,
+        owner,
+        tenant_id,
+        json.dumps(plan),
+        question,
+        seconds,
+    )
+    return conversation_id
+
+
+async def continue_conversation(
+    conn: asyncpg.Connection,
+    conversation_id: uuid.UUID,
+    owner: str,
+    plan: dict[str, object],
+    question: str,
+    *,
+    seconds: int,
+) -> None:
+    await conn.execute(
+        "UPDATE nlq_conversation SET plan = $3::text::jsonb, question = $4, turns = turns + 1,"
+        " updated_at = now(), expires_at = now() + make_interval(secs => $5)"
+        " WHERE id = $1 AND owner = $2",
+        conversation_id,
+        owner,
+        json.dumps(plan),
+        question,
+        seconds,
+    )
 
 
 @asynccontextmanager

@@ -18,6 +18,7 @@ router = APIRouter(prefix="/api", tags=["questions"])
 def refusal_body(exc: CannotAnswer) -> dict[str, object]:
     body = error_body([{"field": "question", "message": exc.message}])
     body["suggestions"] = exc.suggestions
+    body["choices"] = [{"label": c.label, "question": c.question} for c in exc.choices]
     return body
 
 
@@ -32,6 +33,8 @@ async def ask(
     """Answer a question about conversions, asked in Chinese or English."""
     async with service.reporting_connection(request.app.state) as conn:
         try:
-            return await service.answer(conn, principal, body.question, settings=settings)
+            return await service.answer(
+                conn, principal, body.question, settings=settings, conversation=body.conversation
+            )
         except CannotAnswer as exc:
             return JSONResponse(refusal_body(exc), status_code=422)

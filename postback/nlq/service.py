@@ -12,16 +12,26 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
 import structlog
 
 from postback.auth import Principal
-from postback.errors import PostbackError
+from postback.errors import NotFound, PostbackError
 from postback.nlq import explain, guard, lexer, llm, planner, repository, sqlgen
-from postback.nlq.plan import CannotAnswer, Offer, Partner, Plan, Vocabulary, refuse
-from postback.nlq.schemas import Chart, NlqAnswer
+from postback.nlq.plan import (
+    CannotAnswer,
+    Offer,
+    Partner,
+    Plan,
+    Vocabulary,
+    plan_from_json,
+    plan_to_json,
+    refuse,
+)
+from postback.nlq.schemas import Chart, ChoiceOut, NlqAnswer
 from postback.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -30,6 +40,8 @@ log = structlog.get_logger(__name__)
 # conversions arrived since they were read.
 VOCABULARY_SECONDS = 300.0
 VOCABULARY_ROWS = 50_000
+# A conversation can be followed up this long after its last question.
+CONVERSATION_SECONDS = 3600
 
 
 class QueryTooSlow(PostbackError):
@@ -139,10 +151,36 @@ def understand(
     zone: ZoneInfo,
     vocabulary: Vocabulary,
     tenant_id: int | None = None,
+    context: Plan | None = None,
 ) -> Plan:
-    """The plan answering `question` (lexer → planner). Raises CannotAnswer."""
+    """The plan answering `question` (lexer → planner), a follow-up of `context` when it
+    reads as one. Raises CannotAnswer."""
     lexed = lexer.lex(question, now=now, zone=zone, vocabulary=vocabulary)
-    return planner.plan(lexed, tenant_id=tenant_id)
+    return planner.plan(lexed, tenant_id=tenant_id, context=context)
+
+
+class ConversationNotFound(NotFound):
+    def __init__(self) -> None:
+        super().__init__("no such conversation, or it has expired", "conversation")
+
+
+def owner_of(principal: Principal) -> str:
+    """Whose a conversation is: the role, the partner and the personal account together."""
+    return f"{principal.role.value}:{principal.tenant_id or ''}:{principal.user_id or ''}"
+
+
+async def _context(
+    conn: asyncpg.Connection, principal: Principal, conversation: UUID | None
+) -> Plan | None:
+    if conversation is None:
+        return None
+    found = await repository.conversation(conn, conversation, owner_of(principal))
+    if found is None:
+        raise ConversationNotFound()
+    try:
+        return plan_from_json(found.plan, tenant_id=principal.tenant_id)
+    except (KeyError, ValueError, TypeError):
+        raise ConversationNotFound() from None
 
 
 async def answer(
@@ -152,36 +190,69 @@ async def answer(
     *,
     settings: Settings,
     now: datetime | None = None,
+    conversation: UUID | None = None,
+    remember: bool = True,
 ) -> NlqAnswer:
-    """Answer `question` within what `principal` may see. Raises CannotAnswer."""
+    """Answer `question` within what `principal` may see, as a follow-up in `conversation`
+    (the asker's own) when given; with `remember`, keep its plan for a follow-up (the
+    answer's `conversation`). Raises CannotAnswer, or ConversationNotFound."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
+    context = await _context(conn, principal, conversation)
     zone_name = await _zone_name(conn, principal, settings)
     try:
-        plan = await _understood(conn, principal, question, now, ZoneInfo(zone_name))
+        plan = await _understood(conn, principal, question, now, ZoneInfo(zone_name), context)
     except CannotAnswer as exc:
         if llm.enabled(settings) and exc.unknown:
             return await _from_llm(
                 conn, principal, question, exc, settings, now, zone_name, started
             )
         raise
-    return await _from_plan(conn, principal, question, plan, zone_name, started)
+    result = await _from_plan(conn, principal, question, plan, zone_name, started)
+    result.follow_up = plan.follow_up
+    if not remember:
+        return result
+    kept = plan_to_json(plan)
+    owner = owner_of(principal)
+    if conversation is None:
+        conversation = await repository.start_conversation(
+            conn, owner, principal.tenant_id, kept, question, seconds=CONVERSATION_SECONDS
+        )
+    else:
+        await repository.continue_conversation(
+            conn, conversation, owner, kept, question, seconds=CONVERSATION_SECONDS
+        )
+    result.conversation = conversation
+    return result
 
 
 async def _understood(
-    conn: asyncpg.Connection, principal: Principal, question: str, now: datetime, zone: ZoneInfo
+    conn: asyncpg.Connection,
+    principal: Principal,
+    question: str,
+    now: datetime,
+    zone: ZoneInfo,
+    context: Plan | None = None,
 ) -> Plan:
     """The plan of `question` with the names in the data; with fresher names when a word was
-    not understood and conversions arrived since the names were read (a new offer, say)."""
+    not understood (ignored, or refused as an unknown name) and conversions arrived since
+    the names were read (a new offer, say)."""
     tenant_id = principal.tenant_id
     names, fresh = await vocabulary(conn, tenant_id)
     try:
-        return understand(question, now=now, zone=zone, vocabulary=names, tenant_id=tenant_id)
+        plan = understand(
+            question, now=now, zone=zone, vocabulary=names, tenant_id=tenant_id, context=context
+        )
     except CannotAnswer as exc:
         if not exc.unknown or fresh:
             raise
+    else:
+        if not plan.ignored or fresh:
+            return plan
     names, _ = await vocabulary(conn, tenant_id, fresh=True)
-    return understand(question, now=now, zone=zone, vocabulary=names, tenant_id=tenant_id)
+    return understand(
+        question, now=now, zone=zone, vocabulary=names, tenant_id=tenant_id, context=context
+    )
 
 
 async def _from_plan(
@@ -222,11 +293,51 @@ async def _from_plan(
         ),
         sql=sql,
         columns=columns,
+        headers=explain.headers(plan, columns),
+        units=explain.units(plan, columns),
         rows=rows,
         chart=explain.chart(plan, columns, period),
         elapsed_ms=round((time.perf_counter() - started) * 1000, 2),
         source="engine",
+        ignored=plan.ignored,
+        choices=[ChoiceOut(label=c.label, question=c.question) for c in plan.choices],
     )
+
+
+async def _from_llm_plan(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    question: str,
+    planned: dict[str, object],
+    refusal: CannotAnswer,
+    now: datetime,
+    zone_name: str,
+    started: float,
+) -> NlqAnswer:
+    """The LLM's plan, written as a question in the engine's words and planned by the same
+    planner (names matched against the asker's data), then run like any plan."""
+    language = lexer.language_of(question)
+    restated = llm.plan_question(planned)  # LlmUnavailable: caught by the caller
+    try:
+        plan = await _understood(conn, principal, restated, now, ZoneInfo(zone_name))
+    except CannotAnswer as exc:
+        raise CannotAnswer(
+            f"大模型给出的计划无法执行：{exc.message}"
+            if language == "zh"
+            else f"The LLM's plan could not be answered: {exc.message}",
+            refusal.suggestions,
+            language,
+        ) from None
+    plan.language = language
+    answer = await _from_plan(conn, principal, question, plan, zone_name, started)
+    note = (
+        f"由大模型理解为“{restated}”，并经引擎校验："
+        if language == "zh"
+        else f"Read by the LLM as “{restated}”, checked by the engine: "
+    )
+    answer.interpretation = note + answer.interpretation
+    answer.source = "llm"
+    return answer
 
 
 async def _from_llm(
@@ -242,10 +353,15 @@ async def _from_llm(
     language = lexer.language_of(question)
     zh = language == "zh"
     try:
-        text = await llm.generate_sql(
+        content = await llm.generate(
             question, language=language, settings=settings, now=now, zone=zone_name
         )
-        sql = guard.guard(text, tenant_id=principal.tenant_id)
+        planned = llm.extract_plan(content)
+        if planned is not None:
+            return await _from_llm_plan(
+                conn, principal, question, planned, refusal, now, zone_name, started
+            )
+        sql = guard.guard(llm.extract_sql(content), tenant_id=principal.tenant_id)
     except llm.LlmUnavailable as exc:
         log.warning("nlq_llm_unavailable", reason=str(exc))
         raise refusal from None

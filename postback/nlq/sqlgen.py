@@ -19,11 +19,16 @@ from postback.nlq.plan import (
     CONVERSIONS_VIEW,
     MONEY_COLUMNS,
     REJECTIONS_VIEW,
+    SHARES,
+    STATUS_RATES,
     Filter,
     Metric,
     Plan,
     TimeRange,
     Unit,
+)
+from postback.nlq.plan import (
+    METRICS as METRICS_BY_KEY,
 )
 
 ROW_LIMIT = 1000
@@ -138,6 +143,14 @@ def _round(value: exp.Expr) -> exp.Expr:
     return exp.func("round", value, exp.Literal.number(2))
 
 
+def _percent(part: exp.Expr, whole: exp.Expr) -> exp.Expr:
+    share = _div(
+        this=exp.Mul(this=exp.Literal.number("100.0"), expression=part),
+        expression=exp.func("nullif", whole, exp.Literal.number(0)),
+    )
+    return _round(share)
+
+
 def metric_expression(
     metric: Metric, unit: Unit, condition: exp.Expr | None, first_rows: exp.Expr | None
 ) -> exp.Expr:
@@ -148,13 +161,15 @@ def metric_expression(
         return _case_count(rows)
     if metric.key == "duplicates":
         return _case_count(_and(condition, _col("is_duplicate")))
-    if metric.key == "approval_rate_pct":
-        approved = _case_count(_and(rows, exp.EQ(this=_col("status"), expression=_lit("approved"))))
-        share = _div(
-            this=exp.Mul(this=exp.Literal.number("100.0"), expression=approved),
-            expression=exp.func("nullif", _case_count(rows), exp.Literal.number(0)),
-        )
-        return _round(share)
+    if metric.key == "duplicate_rate_pct":
+        # Of every postback of a conversion (first rows and duplicates), the duplicates.
+        return _percent(_case_count(_and(condition, _col("is_duplicate"))), _case_count(condition))
+    if metric.key in STATUS_RATES:
+        status = exp.EQ(this=_col("status"), expression=_lit(STATUS_RATES[metric.key]))
+        return _percent(_case_count(_and(rows, status)), _case_count(rows))
+    if metric.key in SHARES:
+        base = metric_expression(METRICS_BY_KEY[SHARES[metric.key]], unit, condition, first_rows)
+        return _percent(base, exp.Window(this=exp.Sum(this=base.copy())))
     assert metric.money is not None
     column = _col(MONEY_COLUMNS[(metric.money, unit)])
     if metric.key in ("aov", "avg_payout"):
@@ -188,7 +203,7 @@ def _dimension(plan: Plan, zone: str, time_column: str) -> list[tuple[str, exp.E
 
 def _conversions(plan: Plan, zone: str) -> exp.Select:
     dims = _dimension(plan, zone, "occurred_at")
-    with_duplicates = any(m.key == "duplicates" for m in plan.metrics)
+    with_duplicates = any(m.key in ("duplicates", "duplicate_rate_pct") for m in plan.metrics)
     first_rows = exp.Not(this=_col("is_duplicate")) if with_duplicates else None
     where: list[exp.Expr] = []
     if not with_duplicates:
@@ -309,7 +324,7 @@ def _rejections(plan: Plan, zone: str) -> exp.Select:
 # ---------------------------------------------------------------------------- day cells
 
 DAYS_VIEW = "reporting.conversion_days"
-_DAY_METRICS = frozenset({"conversions", "sales", "payout", "approval_rate_pct", "duplicates"})
+_DAY_METRICS = frozenset({"conversions", "sales", "payout", "duplicates", *STATUS_RATES})
 # Not offer_name: a cell's name is its first rows' (greatest) name, and a pending delta of a
 # row that left the cell (a status that moved on, a deleted row) or of a duplicate carries
 # none, so names are exact only in folded cells of first rows.
@@ -361,8 +376,8 @@ def _day_metric(metric: Metric, unit: Unit, condition: exp.Expr | None) -> exp.E
     and type as `metric_expression` over the rows."""
     if metric.key in ("conversions", "duplicates"):
         return exp.cast(_cell_sum(metric.key, condition), "bigint")
-    if metric.key == "approval_rate_pct":
-        approved_only = exp.EQ(this=_col("status"), expression=_lit("approved"))
+    if metric.key in STATUS_RATES:
+        approved_only = exp.EQ(this=_col("status"), expression=_lit(STATUS_RATES[metric.key]))
         approved = _cell_sum("conversions", _and(condition, approved_only))
         share = _div(
             this=exp.Mul(this=exp.Literal.number("100.0"), expression=approved),

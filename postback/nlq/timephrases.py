@@ -173,7 +173,7 @@ _DATE = (
     rf"|(?<!\d)\d{{1,2}}{_ORD}\s+(?:{_MONTH_NAMES})\b\.?(?:,?\s*\d{{4}})?)"
 )
 _DAY_ONLY = r"(?<!\d)\d{1,2}(?:\s*[日号]|st|nd|rd|th)?(?!\d)"
-_CN_WEEKDAY = r"(?:周|星期|礼拜)[1-7一二三四五六日天]"
+_CN_WEEKDAY = r"(?:周|星期|礼拜)(?:[1-7二三四五六日天]|一(?!共))"  # not "本周一共"
 
 
 def _parse_date(text: str, clock: _Clock, *, year_hint: int | None = None) -> date:

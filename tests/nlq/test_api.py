@@ -6,6 +6,7 @@ the values sent. Questions here name no period (the API runs on the real clock).
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -110,7 +111,18 @@ class TestAnswer:
             "chart",
             "elapsed_ms",
             "source",
+            "ignored",
+            "choices",
+            "headers",
+            "units",
+            "conversation",
+            "follow_up",
         }
+        assert body["headers"] == ["offer ID", "offer", "sales (MYR)"]
+        assert body["units"] == [None, None, "MYR"]
+        assert body["ignored"] == []
+        # In MYR, the reporting currency; USD offered rather than guessed.
+        assert body["choices"] == [{"label": "in USD", "question": "sales by offer in usd"}]
         assert body["question"] == "sales by offer"
         assert body["language"] == "en"
         assert body["source"] == "engine"
@@ -254,7 +266,7 @@ class TestRefusals:
 
     async def test_refusal_in_the_question_language(self, client, partners, admin_headers):
         body = (await ask(client, admin_headers, "昨天的点击量")).json()
-        assert body["errors"][0]["message"].startswith("无法理解")
+        assert body["errors"][0]["message"].startswith("回传数据只包含转化")
         assert any("昨天" in s for s in body["suggestions"])
 
     @pytest.mark.parametrize(
@@ -280,3 +292,78 @@ class TestRefusals:
             "/api/nlq", json={"question": "sales"}, headers=bearer("not-a-key")
         )
         assert response.status_code == 401
+
+
+class TestConversations:
+    async def follow(
+        self, client: httpx.AsyncClient, headers: dict[str, str], question: str, conversation: str
+    ) -> httpx.Response:
+        return await client.post(
+            "/api/nlq",
+            json={"question": question, "conversation": conversation},
+            headers=headers,
+        )
+
+    async def test_a_follow_up_is_read_against_the_previous_question(
+        self, client, partners, admin_headers
+    ):
+        first = (await ask(client, admin_headers, "sales by offer")).json()
+        conversation = first["conversation"]
+        assert first["follow_up"] is False
+        response = await self.follow(client, admin_headers, "只看 Shopee", conversation)
+        body = response.json()
+        assert body["follow_up"] is True
+        assert body["conversation"] == conversation
+        assert as_dicts(body) == [
+            {"offer_id": "1001", "offer_name": "Shopee MY", "sales_myr": "300.30"}
+        ]
+        body = (await self.follow(client, admin_headers, "换成美元", conversation)).json()
+        assert body["columns"] == ["offer_id", "offer_name", "sales_usd"]
+        body = (await self.follow(client, admin_headers, "what about payout?", conversation)).json()
+        assert body["columns"] == ["offer_id", "offer_name", "payout_usd"]
+        # A question complete on its own starts over, in the same conversation.
+        body = (
+            await self.follow(
+                client, admin_headers, "conversions in the last 30 days", conversation
+            )
+        ).json()
+        assert body["follow_up"] is False
+        assert as_dicts(body) == [{"conversions": 5}]
+
+    async def test_another_principal_cannot_read_a_conversation(
+        self, client, partners, admin_headers
+    ):
+        mine = (await ask(client, partners["bravo"], "sales by offer")).json()["conversation"]
+        for headers in (partners["acme"], admin_headers):
+            response = await self.follow(client, headers, "按天呢", mine)
+            assert response.status_code == 404, response.text
+            assert response.json()["errors"][0]["field"] == "conversation"
+            assert "Bravo" not in response.text
+        assert (await self.follow(client, partners["bravo"], "按天呢", mine)).status_code == 200
+
+    async def test_an_expired_conversation_is_404(self, client, db, partners, admin_headers):
+        conversation = (await ask(client, admin_headers, "sales by offer")).json()["conversation"]
+        stored = await db.fetchrow(
+            "SELECT owner, plan->'measures' AS measures, expires_at > now() + interval '50 minutes'"
+            " AS later FROM nlq_conversation WHERE id = $1::uuid",
+            conversation,
+        )
+        assert stored["owner"] == "admin::"
+        assert json.loads(stored["measures"]) == ["sales"]
+        assert stored["later"]  # an hour after the last question
+        await db.execute(
+            "UPDATE nlq_conversation SET expires_at = now() - interval '1 second'"
+            " WHERE id = $1::uuid",
+            conversation,
+        )
+        response = await self.follow(client, admin_headers, "按天呢", conversation)
+        assert response.status_code == 404
+
+    async def test_an_unknown_conversation_is_404_and_a_bad_one_422(self, client, admin_headers):
+        response = await self.follow(
+            client, admin_headers, "按天呢", "00000000-0000-4000-8000-000000000000"
+        )
+        assert response.status_code == 404
+        response = await self.follow(client, admin_headers, "按天呢", "not-a-uuid")
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "conversation"

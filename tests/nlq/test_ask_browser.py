@@ -25,6 +25,8 @@ PARTNER_KEY = "pk_browser_partner_key_0123456789abcdef"
 # Per language: the example clicked (charted) and a question the engine cannot answer.
 CHARTED = {"en": EXAMPLES["en"][1], "zh": EXAMPLES["zh"][2]}
 NOT_UNDERSTOOD = {"en": "what is the weather on mars", "zh": "火星上的天气怎么样"}
+# Per language: a follow-up of the charted example.
+FOLLOW_UP = {"en": "and this week?", "zh": "只看已通过的呢？"}
 
 
 @pytest.fixture
@@ -64,11 +66,16 @@ async def data(db: asyncpg.Connection) -> list[int]:
     return tenant_ids
 
 
-async def api_answer(live_server: str, question: str, token: str) -> httpx.Response:
+async def api_answer(
+    live_server: str, question: str, token: str, conversation: str | None = None
+) -> httpx.Response:
+    body = {"question": question}
+    if conversation is not None:
+        body["conversation"] = conversation
     async with httpx.AsyncClient() as client:
         return await client.post(
             live_server + "/api/nlq",
-            json={"question": question},
+            json=body,
             headers={"Authorization": f"Bearer {token}"},
             timeout=30,
         )
@@ -140,13 +147,38 @@ async def test_ask_in_a_browser(context, page, live_server, screenshot_dir, data
     headers = await page.eval_on_selector_all(
         "#result thead th", "hs => hs.map(h => h.textContent)"
     )
-    assert headers == answer["columns"]
+    # The headers in the page's language, with their units.
+    assert headers == [
+        h if u is None or u in h else (f"{h}（{u}）" if language == "zh" else f"{h} ({u})")
+        for h, u in zip(answer["headers"], answer["units"], strict=True)
+    ]
+    assert len(set(headers)) == len(headers)
     assert await page.inner_text("#interpretation") == answer["interpretation"]
     assert await page.inner_text("#sql") == answer["sql"]
     assert answer["chart"]["type"] in ("bar", "line", "pie")
     await page.wait_for_selector("#chart canvas")
     assert await page.is_visible("#chart-card")
     await page.screenshot(path=screenshot_dir / f"ask-answer-{language}.png", full_page=True)
+
+    # A follow-up, read against the question before: the thread shows both, the table is
+    # what the API answers in the same conversation; "new question" starts over.
+    follow_up = FOLLOW_UP[language]
+    await page.fill("#question", follow_up)
+    await page.click("#ask-button")
+    await wait_for_answer(page, follow_up)
+    await page.wait_for_selector("#thread-card:not([hidden])")
+    thread = await page.eval_on_selector_all("#thread li", "items => items.map(i => i.textContent)")
+    assert thread == [question, follow_up]
+    followed = await api_answer(live_server, follow_up, token, conversation=answer["conversation"])
+    assert followed.status_code == 200, followed.text
+    assert followed.json()["follow_up"] is True
+    assert await table_cells(page) == [
+        [cell_text(v) for v in row] for row in followed.json()["rows"]
+    ]
+    assert await page.inner_text("#interpretation") == followed.json()["interpretation"]
+    await page.screenshot(path=screenshot_dir / f"ask-follow-up-{language}.png", full_page=True)
+    await page.click("#new-question")
+    assert await page.is_hidden("#thread-card")
 
     # A question it cannot answer: the reason and clickable suggestions, no table.
     await page.fill("#question", NOT_UNDERSTOOD[language])
@@ -172,7 +204,7 @@ async def test_ask_in_a_browser(context, page, live_server, screenshot_dir, data
 
     # The history: newest first, kept across a reload, and a question asked again from it.
     history = await page.eval_on_selector_all("#history button", "bs => bs.map(b => b.textContent)")
-    assert history[:3] == [suggestions[0], NOT_UNDERSTOOD[language], question]
+    assert history[:4] == [suggestions[0], NOT_UNDERSTOOD[language], follow_up, question]
     await page.reload()
     await page.wait_for_selector("#history button")
     assert (

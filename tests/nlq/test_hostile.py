@@ -276,3 +276,36 @@ async def test_page_path_refuses_or_answers_safely(
         check_safe(response, tenant_id=partners.mine, outcome=outcome)
     assert await fingerprint(db) == before
     assert outcome.answered >= 1  # the model's query, confined to the partner
+
+
+async def test_llm_plan_is_planned_by_the_engine_and_confined(
+    client: httpx.AsyncClient, db: asyncpg.Connection, partners: Partners, llm_on: FakeLlm
+) -> None:
+    """The model's plan as JSON: restated in the engine's words, planned by the same planner
+    against the asker's names, run like the engine's own plan; a plan naming what the asker
+    cannot see, or carrying SQL, is refused."""
+    before = await fingerprint(db)
+    llm_on.reply_with(
+        '```json\n{"measures": ["conversions"], "breakdown": "partner", "filters": [],'
+        ' "period": null, "unit": "myr"}\n```'
+    )
+    response = await ask(client, LLM_QUESTION, PARTNER_KEY)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["source"] == "llm"
+    assert body["rows"] == [["mine", 2]]  # M-1 and M-2, the duplicate counted once
+    assert "conversions by partner" in body["interpretation"]
+    scoped_selects(body["sql"], partners.mine)
+    for hostile in (
+        '{"measures": ["conversions"], "filters": [{"column": "partner", "values": ["other"]}]}',
+        '{"measures": ["conversions"], "filters": [{"column": "offer_name",'
+        ' "values": ["x\'; DROP TABLE tenant; --"]}]}',
+        '{"measures": ["DELETE FROM conversion"]}',
+        '{"measures": ["conversions"], "period": {"from": "2026-01-01; DROP", "to": "x"}}',
+    ):
+        llm_on.reply_with(f"```json\n{hostile}\n```")
+        response = await ask(client, LLM_QUESTION, PARTNER_KEY)
+        assert response.status_code == 422, response.text
+        for marker in ("O-1", "O-2", "900.00", "700.00", "TikTok Shop MY", "Other Ads"):
+            assert marker not in response.text
+    assert await fingerprint(db) == before

@@ -70,7 +70,10 @@ async def api(client: httpx.AsyncClient, question: str, token: str) -> httpx.Res
 
 
 def without_timing(answer: dict[str, object]) -> dict[str, object]:
-    return {k: v for k, v in answer.items() if k != "elapsed_ms"}
+    """The answer without what differs between two askings: the time taken and the
+    conversation (each asking starts its own)."""
+    assert answer["conversation"]
+    return {k: v for k, v in answer.items() if k not in ("elapsed_ms", "conversation")}
 
 
 async def test_admin_sees_every_partner_as_in_the_api(
@@ -202,3 +205,38 @@ async def test_linked_from_home_and_admin(client: httpx.AsyncClient) -> None:
     assert 'href="/ask"' in (await client.get("/")).text
     assert (await admin_sign_in(client)).status_code == 303
     assert 'href="/admin/ask"' in (await client.get("/admin")).text
+
+
+async def test_the_page_follows_up_in_its_own_conversation(
+    client: httpx.AsyncClient, db: asyncpg.Connection
+) -> None:
+    """The page sends the conversation back, like the API; another principal's is 404."""
+    partners = await seed_two_partners(db)
+    await give_key(db, partners.mine, "pk_follow_up_key_0123456789abcdef")
+    api = await client.post(
+        "/api/nlq",
+        json={"question": "sales by partner"},
+        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"},
+    )
+    admins = api.json()["conversation"]
+    assert (await sign_in(client, "pk_follow_up_key_0123456789abcdef")).status_code == 303
+    csrf = await page_csrf(client)
+    first = await client.post(
+        "/ask/answer", json={"question": "sales by offer"}, headers={"X-CSRF-Token": csrf}
+    )
+    assert first.status_code == 200, first.text
+    follow = await client.post(
+        "/ask/answer",
+        json={"question": "只看 Shopee", "conversation": first.json()["conversation"]},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert follow.status_code == 200, follow.text
+    assert follow.json()["follow_up"] is True
+    assert [row[1] for row in follow.json()["rows"]] == ["Shopee MY"]
+    foreign = await client.post(
+        "/ask/answer",
+        json={"question": "按天呢", "conversation": admins},
+        headers={"X-CSRF-Token": csrf},
+    )
+    assert foreign.status_code == 404
+    assert foreign.json()["errors"][0]["field"] == "conversation"

@@ -192,11 +192,65 @@ def test_refusal_is_in_the_question_language() -> None:
     with pytest.raises(CannotAnswer) as chinese:
         plan("昨天的点击量")
     assert chinese.value.language == "zh"
-    assert chinese.value.message.startswith("无法理解")
+    assert "不包含点击" in chinese.value.message
     with pytest.raises(CannotAnswer) as english:
         plan("clicks yesterday")
     assert english.value.language == "en"
     assert "clicks" in english.value.message
+    with pytest.raises(CannotAnswer) as unknown:
+        plan("florp the zibble")
+    assert unknown.value.unknown  # no measure, and words nobody knows: the LLM may try
+
+
+@pytest.mark.parametrize(
+    ("question", "ignored"),
+    [
+        ("今天的转化数量", []),
+        ("前天的订单数量", []),
+        ("请问一共多少单", []),
+        ("please show me conversions yesterday", []),
+        ("shopee 昨天 GMV", []),
+        ("conversoins yesterdya", []),  # typos
+        ("yesterday salse", []),
+        ("conversions yesterday blorp", ["blorp"]),
+        ("昨天 conversions 按 offer", []),
+    ],
+)
+def test_filler_typos_and_unknown_words_do_not_refuse(question: str, ignored: list[str]) -> None:
+    result = plan(question)
+    assert result.ignored == ignored
+    if ignored:
+        text = explain.interpretation(result, "Asia/Kuala_Lumpur", partner_only=False)
+        assert ignored[0] in text
+
+
+@pytest.mark.parametrize(
+    ("question", "choice"),
+    [
+        ("Shopee 的转化率", "shopee 的审核通过率"),
+        ("conversion rate by offer", "approval rate by offer"),
+        ("revenue yesterday", "sales yesterday"),
+        ("orders over 100", "orders sale over 100 myr"),
+        ("sales offer yesterday", "sales by offer yesterday"),
+    ],
+)
+def test_several_readings_are_offered_as_choices(question: str, choice: str) -> None:
+    with pytest.raises(CannotAnswer) as refusal:
+        plan(question)
+    questions = [c.question for c in refusal.value.choices]
+    assert choice in questions
+    for offered in questions:  # each choice is a question the engine answers
+        plan(offered)
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["DROP TABLE conversion", "delete all conversions", "删除所有转化", "conversions where 1=1"],
+)
+def test_commands_and_sql_are_refused_not_ignored(question: str) -> None:
+    with pytest.raises(CannotAnswer) as refusal:
+        plan(question)
+    assert not refusal.value.unknown
 
 
 def test_names_from_the_data_become_quoted_literals() -> None:
@@ -236,3 +290,67 @@ def test_interpretation_says_how_it_was_understood() -> None:
         "指标：销售额（MYR（令吉））；对比（按转化时间）：当前 本周，2026-11-23 00:00"
     )
     assert "之前 上周，2026-11-16 00:00 至 2026-11-23 00:00" in text
+
+
+@pytest.mark.parametrize(
+    ("question", "metric", "limit"),
+    [
+        ("duplicate rate last week", "duplicate_rate_pct", None),
+        ("重复率 上周", "duplicate_rate_pct", None),
+        ("rejection rate by partner", "rejection_rate_pct", None),
+        ("what share of conversions were approved this week", "approval_rate_pct", None),
+        ("what share of orders were rejected", "rejection_rate_pct", None),
+        ("share of conversions by status", "conversions_share_pct", None),
+        ("各状态转化占比", "conversions_share_pct", None),
+        ("average USD payout per conversion this month", "avg_payout", None),
+        ("每笔佣金 上周", "avg_payout", None),
+        ("top partner", "conversions", 1),
+        ("top partners", "conversions", 10),
+        ("哪个offer上周卖得最好", "sales", 1),
+    ],
+)
+def test_rates_shares_averages_and_top_one(question: str, metric: str, limit: int | None) -> None:
+    result = plan(question)
+    assert [m.key for m in result.metrics] == [metric]
+    assert result.limit == limit
+    sql = guard.guard(sqlgen.to_sql(result, "Asia/Kuala_Lumpur"), tenant_id=3)
+    assert "tenant_id = 3" in sql
+
+
+def test_an_amount_is_compared_in_the_currency_the_question_names() -> None:
+    result = plan("How many conversions last month had a USD sale above 200?")
+    assert [(f.column, f.op, f.values) for f in result.filters] == [
+        ("usd_sale_amount", ">", (200,))
+    ]
+    result = plan("美元销售额大于200的订单数")
+    assert [f.column for f in result.filters] == ["usd_sale_amount"]
+
+
+def test_headers_and_units_are_in_the_question_language() -> None:
+    result = plan("本周和上周的销售额对比")
+    columns = [
+        "sales_myr_previous",
+        "sales_myr_current",
+        "sales_myr_change",
+        "sales_myr_growth_pct",
+    ]
+    assert explain.headers(result, columns)[0] == "销售额（MYR（令吉））（之前）"
+    assert explain.units(result, columns) == ["MYR", "MYR", "MYR", "%"]
+    result = plan("approval rate by offer")
+    assert explain.headers(result, ["offer_id", "offer_name", "approval_rate_pct"]) == [
+        "offer ID",
+        "offer",
+        "approval rate (%)",
+    ]
+    chart = explain.chart(result, ["offer_id", "offer_name", "approval_rate_pct"], "")
+    assert chart.x == "offer_name"
+
+
+def test_money_without_a_unit_offers_the_other_units() -> None:
+    result = plan("昨天的销售额")
+    assert result.unit == "myr"
+    assert [c.question for c in result.choices] == ["昨天的销售额 美元", "昨天的销售额 本币"]
+    assert plan(result.choices[0].question).unit == "usd"
+    assert plan(result.choices[1].question).unit == "local"
+    assert plan("sales in usd yesterday").choices == []
+    assert plan("conversions yesterday").choices == []

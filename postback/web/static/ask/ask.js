@@ -93,7 +93,17 @@
     return String(value);
   }
 
-  function drawTable(columns, rows) {
+  // A column's header in the question's language, with its unit ("销售额（MYR）", "%").
+  function headerOf(answer, index) {
+    var header = (answer.headers && answer.headers[index]) || answer.columns[index];
+    var unit = answer.units && answer.units[index];
+    if (unit && header.indexOf(unit) < 0) {
+      header += answer.language === "zh" ? "（" + unit + "）" : " (" + unit + ")";
+    }
+    return header;
+  }
+
+  function drawTable(columns, rows, headers) {
     var table = document.getElementById("result");
     var head = table.tHead;
     var body = table.tBodies[0];
@@ -107,7 +117,8 @@
     });
     columns.forEach(function (column, index) {
       var cell = document.createElement("th");
-      cell.textContent = column;
+      cell.textContent = headers ? headers[index] : column;
+      cell.dataset.column = column;
       if (numeric[index]) {
         cell.className = "num";
       }
@@ -135,7 +146,7 @@
       none.appendChild(cell);
       body.appendChild(none);
     }
-    setText("row-count", label("rows", { count: rows.length }));
+    setText("row-count", label(rows.length === 1 ? "rows_one" : "rows", { count: rows.length }));
   }
 
   function disposeChart() {
@@ -145,7 +156,7 @@
     }
   }
 
-  function drawChart(suggestion, columns, rows) {
+  function drawChart(suggestion, columns, rows, headers) {
     disposeChart();
     var box = document.getElementById("chart");
     var number = document.getElementById("number");
@@ -166,14 +177,33 @@
       return;
     }
     var xIndex = columns.indexOf(suggestion.x);
-    if (xIndex < 0 || !ys.length || typeof window.echarts === "undefined") {
+    var nameOf = function (name) {
+      var index = columns.indexOf(name);
+      return headers && index >= 0 ? headers[index] : name;
+    };
+    if ((xIndex < 0 && type !== "bar") || !ys.length || typeof window.echarts === "undefined") {
       show("chart-card", false);
       return;
     }
     box.hidden = false;
     var categories = rows.map(function (row) { return cellText(row[xIndex]); });
     var option;
-    if (type === "pie") {
+    if (xIndex < 0) {
+      // No breakdown (a comparison of two periods): the columns of the one row side by side.
+      option = {
+        tooltip: { trigger: "axis" },
+        grid: { left: 60, right: 20, top: 15, bottom: 60 },
+        xAxis: { type: "category", data: ys.map(nameOf) },
+        yAxis: { type: "value" },
+        series: [{
+          type: "bar",
+          data: ys.map(function (name) {
+            var value = rows[0][columns.indexOf(name)];
+            return value === null ? null : Number(value);
+          })
+        }]
+      };
+    } else if (type === "pie") {
       var yIndex = columns.indexOf(ys[0]);
       option = {
         tooltip: { trigger: "item" },
@@ -196,7 +226,7 @@
         series: ys.map(function (name) {
           var index = columns.indexOf(name);
           return {
-            name: name,
+            name: nameOf(name),
             type: type === "line" ? "line" : "bar",
             showSymbol: rows.length <= 40,
             data: rows.map(function (row) { return row[index] === null ? null : Number(row[index]); })
@@ -208,15 +238,63 @@
     chart.setOption(option);
   }
 
+  // --- The conversation: follow-ups read against the previous question ---------------
+  var conversation = null;
+  var thread = [];
+
+  function drawThread() {
+    var list = document.getElementById("thread");
+    list.replaceChildren();
+    thread.forEach(function (question) {
+      var item = document.createElement("li");
+      item.textContent = question;
+      list.appendChild(item);
+    });
+    show("thread-card", thread.length > 0);
+  }
+
+  function followed(question, answer) {
+    conversation = answer.conversation || null;
+    if (!answer.follow_up) {
+      thread = [];
+    }
+    thread.push(question);
+    drawThread();
+  }
+
+  function newQuestion() {
+    conversation = null;
+    thread = [];
+    drawThread();
+    input.value = "";
+    input.focus();
+  }
+
+  function drawChoices(choices) {
+    var box = document.getElementById("choices");
+    box.replaceChildren();
+    (choices || []).forEach(function (choice) {
+      var chip = document.createElement("button");
+      chip.type = "button";
+      chip.className = "chip choice";
+      chip.dataset.question = choice.question;
+      chip.textContent = choice.label;
+      box.appendChild(chip);
+    });
+    show("choices-block", Boolean(choices && choices.length));
+  }
+
   function showAnswer(answer) {
     show("problem", false);
     setText("interpretation", answer.interpretation);
     var source = answer.source === "llm" ? label("source_llm") : label("source_engine");
     setText("meta", source + " · " + label("elapsed", { ms: Math.round(answer.elapsed_ms) }));
     setText("sql", answer.sql);
-    drawTable(answer.columns, answer.rows);
+    drawChoices(answer.choices);
+    var headers = answer.columns.map(function (_, index) { return headerOf(answer, index); });
+    drawTable(answer.columns, answer.rows, headers);
     show("answer", true);
-    drawChart(answer.chart, answer.columns, answer.rows);
+    drawChart(answer.chart, answer.columns, answer.rows, headers);
   }
 
   function showProblem(title, message, suggestions) {
@@ -226,12 +304,13 @@
     setText("problem-message", message);
     var box = document.getElementById("suggestions");
     box.replaceChildren();
-    (suggestions || []).forEach(function (text) {
+    // A choice between readings ({label, question}) or an example question (text).
+    (suggestions || []).forEach(function (item) {
       var chip = document.createElement("button");
       chip.type = "button";
-      chip.className = "chip";
-      chip.dataset.question = text;
-      chip.textContent = text;
+      chip.className = typeof item === "string" ? "chip" : "chip choice";
+      chip.dataset.question = typeof item === "string" ? item : item.question;
+      chip.textContent = typeof item === "string" ? item : item.label;
       box.appendChild(chip);
     });
     show("suggestions-block", Boolean(suggestions && suggestions.length));
@@ -253,7 +332,7 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify({ question: question })
+      body: JSON.stringify(conversation ? { question: question, conversation: conversation } : { question: question })
     })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
@@ -262,7 +341,12 @@
       })
       .then(function (result) {
         if (result.status === 200) {
+          followed(question, result.body);
           showAnswer(result.body);
+        } else if (result.status === 404) {
+          // The conversation expired: the question again, on its own.
+          newQuestion();
+          showProblem(label("error"), label("conversation_expired"), [question]);
         } else if (result.status === 401 || result.status === 403) {
           showProblem(label("error"), label("session_expired"), []);
           window.setTimeout(function () { window.location.assign("/ask"); }, 1500);
@@ -270,7 +354,12 @@
           var errors = result.body.errors || [];
           var message = errors.map(function (e) { return e.message; }).join(" ");
           var title = result.status === 422 ? label("cannot_answer") : label("error");
-          showProblem(title, message || String(result.status), result.body.suggestions || []);
+          var choices = result.body.choices || [];
+          showProblem(
+            title,
+            message || String(result.status),
+            choices.length ? choices : result.body.suggestions || []
+          );
         }
       })
       .catch(function (error) {
@@ -293,6 +382,8 @@
       ask(target.dataset.question);
     }
   });
+
+  document.getElementById("new-question").addEventListener("click", newQuestion);
 
   document.getElementById("clear-history").addEventListener("click", function () {
     try {
