@@ -1,7 +1,7 @@
 """nlq conversations: the plan of a thread's last question, so a follow-up is read against it
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 Create Date: 2026-12-03
 
 A row per conversation of `POST /api/nlq`: who owns it (role, partner, personal account, as
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0014"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
