@@ -60,9 +60,13 @@ async def add_delivery(
         "'{created}') RETURNING id",
         tenant_id,
     )
+    # A pending one is due tomorrow: the app's delivery worker, running beside the tests,
+    # would otherwise try it now (and give it up, its host unresolvable).
     delivery = await db.fetchval(
         "INSERT INTO delivery (forward_id, tenant_id, conversion_row_id, event, status, state,"
-        " created_at) VALUES ($1, $2, 1, 'created', 'pending', $3, $4) RETURNING id",
+        " created_at, next_attempt_at)"
+        " VALUES ($1, $2, 1, 'created', 'pending', $3, $4, now() + interval '1 day')"
+        " RETURNING id",
         forward,
         tenant_id,
         state,
