@@ -65,7 +65,9 @@ async def add_partner(db, slug: str, token: str) -> None:
     )
 
 
-async def test_a_slow_reload_does_not_undo_a_newer_one(db, pool, monkeypatch):
+async def overtaken(db, pool, monkeypatch) -> tuple[TenantDirectory, SlowFirstRead, asyncio.Task]:
+    """A loaded directory whose next reload has read the table, then a partner added and
+    the directory invalidated before that reload answers."""
     directory = TenantDirectory(pool, ZoneInfo("UTC"), ttl=3600)
     await directory.reload()
     slow = SlowFirstRead(directory_module.repository.directory_rows)
@@ -75,6 +77,11 @@ async def test_a_slow_reload_does_not_undo_a_newer_one(db, pool, monkeypatch):
         await asyncio.sleep(0.01)
     await add_partner(db, "late", "tok-late")
     directory.invalidate()
+    return directory, slow, older
+
+
+async def test_a_slow_reload_does_not_undo_a_newer_one(db, pool, monkeypatch):
+    directory, slow, older = await overtaken(db, pool, monkeypatch)
     await directory.reload()
     slow.release.set()
     await older
@@ -84,15 +91,7 @@ async def test_a_slow_reload_does_not_undo_a_newer_one(db, pool, monkeypatch):
 
 
 async def test_a_reload_overtaken_by_invalidate_is_not_trusted(db, pool, monkeypatch):
-    directory = TenantDirectory(pool, ZoneInfo("UTC"), ttl=3600)
-    await directory.reload()
-    slow = SlowFirstRead(directory_module.repository.directory_rows)
-    monkeypatch.setattr(directory_module.repository, "directory_rows", slow)
-    older = asyncio.create_task(directory.reload())
-    while slow.calls == 0:
-        await asyncio.sleep(0.01)
-    await add_partner(db, "late", "tok-late")
-    directory.invalidate()
+    directory, slow, older = await overtaken(db, pool, monkeypatch)
     slow.release.set()
     await older
     assert (await directory.known({"ts_token": "tok-late"})) is not None
