@@ -10,6 +10,7 @@ answered as a different one.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -621,6 +622,28 @@ def _in_language(period: TimeRange | None, draft: _Draft) -> TimeRange | None:
     return TimeRange(period.start, period.end, period.kind, "")
 
 
+# Words of time: a question with one of them left unplaced is not answered for another
+# period ("上上周" is not "上周"; "this fiscal quarter" is not all time).
+_TIME_WORD = re.compile(
+    r"季|周末|星期|礼拜|小时|分钟|[年月周天日号]|quarter|weekend|week|month|year|\bdays?\b"
+    r"|hours?|minutes?|yesterday|today|tomorrow|\bago\b|fortnight|holiday|season"
+    r"|^(?:上|下|明|后)+$"
+)
+
+
+def _no_time_word_left(draft: _Draft) -> Refusal | None:
+    left = [w for w in draft.plan.ignored if _TIME_WORD.search(w)]
+    if not left:
+        return None
+    word = left[0]
+    return Refusal(
+        f"无法确定时间段：不理解“{word}”。可以写“上周”“最近30天”“11月1日到11月7日”。",
+        f"The period cannot be determined: “{word}” is not understood. Try “last week”, "
+        "“last 30 days” or “from 2026-11-01 to 2026-11-07”.",
+        unknown=True,
+    )
+
+
 def _periods_apart(draft: _Draft) -> Refusal | None:
     plan = draft.plan
     if len(draft.times) != 2 or plan.previous is None or plan.period is None:
@@ -810,6 +833,7 @@ STEPS: tuple[Step, ...] = (
     _two_periods_are_compared,
     _a_comparison_has_periods,
     _read_periods,
+    _no_time_word_left,
     _periods_apart,
     _ranking_has_a_breakdown,
     _read_ranking,

@@ -244,6 +244,49 @@ def _month(offset: int) -> Resolver:
     return resolve
 
 
+def _quarter_range(c: _Clock, year: int, quarter: int, phrase: str) -> TimeRange:
+    first = date(year, 3 * (quarter - 1) + 1, 1)
+    return TimeRange(c.at(first), c.at(_add_months(first, 3)), "quarter", phrase)
+
+
+def _quarter(offset: int) -> Resolver:
+    """This quarter (0), the one before (-1): calendar quarters."""
+
+    def resolve(m: re.Match[str], c: _Clock) -> TimeRange:
+        index = c.today.year * 4 + (c.today.month - 1) // 3 + offset
+        return _quarter_range(c, index // 4, index % 4 + 1, m[0])
+
+    return resolve
+
+
+_QUARTER_NUMBERS = {"1": 1, "2": 2, "3": 3, "4": 4, "一": 1, "二": 2, "三": 3, "四": 4}
+
+
+def _named_quarter(m: re.Match[str], c: _Clock) -> TimeRange:
+    """ "Q3", "第三季度", "2025 Q4": without a year, the latest such quarter begun by today."""
+    quarter = _QUARTER_NUMBERS[m["q"]]
+    year = int(m["y"]) if m["y"] else c.today.year
+    if not m["y"] and date(year, 3 * (quarter - 1) + 1, 1) > c.today:
+        year -= 1
+    if not 2000 <= year <= 2100:
+        raise ValueError("year out of range")
+    return _quarter_range(c, year, quarter, m[0])
+
+
+def _weekend(m: re.Match[str], c: _Clock) -> TimeRange:
+    """Saturday and Sunday: of this week ("this weekend", "这个周末"), of the week before
+    ("last weekend", "上周末"), or the latest begun by today ("周末", "the weekend")."""
+    which = (m["which"] or "").strip()
+    this_saturday = _week_start(c.today) + timedelta(days=5)
+    if which in ("this", "这", "这个", "本"):
+        saturday = this_saturday
+    elif which in ("last", "上", "上个", "past", "the past", "previous"):
+        saturday = this_saturday - timedelta(weeks=1)
+    else:
+        saturday = this_saturday if c.today >= this_saturday else this_saturday - timedelta(weeks=1)
+    return c.days(saturday, saturday + timedelta(days=1), "weekend", m[0])
+
+
 def _year(offset: int) -> Resolver:
     def resolve(m: re.Match[str], c: _Clock) -> TimeRange:
         year = c.today.year + offset
@@ -339,6 +382,11 @@ def _sale_day_numeric(m: re.Match[str], c: _Clock) -> TimeRange:
     return c.days(day, day, "day", m[0])
 
 
+def _last_two_days(m: re.Match[str], c: _Clock) -> TimeRange:
+    """ "这两天": yesterday and today."""
+    return c.days(c.today - timedelta(days=1), c.today, "rolling", m[0])
+
+
 def _one_date(m: re.Match[str], c: _Clock) -> TimeRange:
     day = _parse_date(m["a"], c)
     return c.days(day, day, "day", m[0])
@@ -416,14 +464,26 @@ PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
         # English
         (r"\btoday\b", _today),
         (r"\byesterday\b", _days_ago(1)),
+        (r"\btomorrow\b", _days_ago(-1)),
         (r"\b(?:the\s+)?day\s+before\s+yesterday\b", _days_ago(2)),
         (r"\b(?P<n>\d{1,4})\s+days?\s+ago\b", _n_days_ago),
         (r"\b(?:this|current)\s+week\b|\bweek\s+to\s+date\b|\bwtd\b", _week(0)),
+        (r"\b(?:the\s+)?week\s+before\s+last\b", _week(-2)),
+        (r"\b(?:the\s+)?month\s+before\s+last\b", _month(-2)),
         (r"\b(?:last|previous|prior)\s+week\b", _week(-1)),
         (r"\b(?:this|current)\s+month\b|\bmonth\s+to\s+date\b|\bmtd\b", _month(0)),
         (r"\b(?:last|previous|prior)\s+month\b", _month(-1)),
         (r"\b(?:this|current)\s+year\b|\byear\s+to\s+date\b|\bytd\b", _year(0)),
         (r"\b(?:last|previous|prior)\s+year\b", _year(-1)),
+        (r"\b(?:this|current)\s+quarter\b|\bquarter\s+to\s+date\b|\bqtd\b", _quarter(0)),
+        (r"\b(?:last|previous|prior)\s+quarter\b", _quarter(-1)),
+        (r"\b(?:in\s+)?q(?P<q>[1-4])(?:\s+(?P<y>\d{4}))?\b", _named_quarter),
+        (r"\b(?:in\s+)?(?P<y>\d{4})\s*q(?P<q>[1-4])\b", _named_quarter),
+        (
+            r"\b(?:(?:on|over|during)\s+)?(?:(?P<which>last|this|the past|previous)\s+|the\s+)?"
+            r"weekend\b",
+            _weekend,
+        ),
         (
             rf"\b(?:in\s+|over\s+|during\s+|for\s+)?(?:the\s+)?(?:last|past|previous|prior|recent)"
             rf"\s+(?P<n>\d{{1,4}})\s*{_EN_LAST_UNIT}",
@@ -476,9 +536,17 @@ PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
         ),
         (r"今天|今日|当天", _today),
         (r"昨天|昨日", _days_ago(1)),
+        (r"明天|明日", _days_ago(-1)),
         (r"前天", _days_ago(2)),
         (r"大前天", _days_ago(3)),
         (r"(?P<n>\d{1,4})\s*天前", _n_days_ago),
+        (r"上上周|上上个星期|上上星期|上上个礼拜|上上礼拜", _week(-2)),
+        (r"上上个月|上上月", _month(-2)),
+        (r"(?P<which>上个|上|这个|这|本)?\s*周末", _weekend),
+        (r"本季度|这个季度|这季度|本季|当季|当前季度", _quarter(0)),
+        (r"上季度|上个季度|上一季度|上一个季度|上季", _quarter(-1)),
+        (r"(?:(?P<y>\d{4})\s*年\s*)?(?:第\s*)?(?P<q>[1-4一二三四])\s*季度", _named_quarter),
+        (r"这\s*(?:两|2)\s*天", _last_two_days),
         (r"本周|这周|这一周|这个星期|这星期|本星期|本礼拜|这礼拜|这个礼拜", _week(0)),
         (r"上周|上一周|上个星期|上星期|上礼拜|上个礼拜|上一个星期", _week(-1)),
         (r"本月|这个月|这月|当月|本月份", _month(0)),
@@ -555,6 +623,12 @@ def previous_period(period: TimeRange) -> TimeRange:
     if period.kind == "month":
         before = _add_months(first, -1)
         return _month_range(clock, before.year, before.month, "")
+    if period.kind == "quarter":
+        before = _add_months(first, -3)
+        return TimeRange(clock.at(before), clock.at(first), "quarter", "")
+    if period.kind == "weekend":
+        before = first - timedelta(weeks=1)
+        return clock.days(before, before + timedelta(days=1), "weekend", "")
     if period.kind == "year":
         return TimeRange(
             clock.at(date(first.year - 1, 1, 1)), clock.at(date(first.year, 1, 1)), "year", ""

@@ -354,3 +354,14 @@ def test_money_without_a_unit_offers_the_other_units() -> None:
     assert plan(result.choices[1].question).unit == "local"
     assert plan("sales in usd yesterday").choices == []
     assert plan("conversions yesterday").choices == []
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["上上上周的订单", "this fiscal year sales", "sales during the holidays", "本财季的销售额"],
+)
+def test_a_period_word_not_understood_is_refused_not_dropped(question: str) -> None:
+    """Answering for another period (or all time) would be wrong: refused, naming the word."""
+    with pytest.raises(CannotAnswer) as refused:
+        understand(question, now=NOW, zone=KL, vocabulary=Vocabulary())
+    assert "时间段" in refused.value.message or "period" in refused.value.message

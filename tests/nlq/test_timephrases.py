@@ -140,6 +140,25 @@ TABLE: list[tuple[str, datetime, datetime]] = [
     ("8.8大促", d(8, 8), d(8, 9)),
     ("singles day", d(11, 11), d(11, 12)),
     ("double twelve", d(12, 12, 2025), d(12, 13, 2025)),
+    # quarters (calendar; without a year the latest begun by today), weekends, and more
+    ("本季度", d(10, 1), d(1, 1, 2027)),
+    ("this quarter", d(10, 1), d(1, 1, 2027)),
+    ("上个季度", d(7, 1), d(10, 1)),
+    ("last quarter", d(7, 1), d(10, 1)),
+    ("第三季度", d(7, 1), d(10, 1)),
+    ("q3", d(7, 1), d(10, 1)),
+    ("2025年第四季度", d(10, 1, 2025), d(1, 1)),
+    ("q1 2026", d(1, 1), d(4, 1)),
+    ("周末", d(11, 21), d(11, 23)),
+    ("上周末", d(11, 21), d(11, 23)),
+    ("this weekend", d(11, 28), d(11, 30)),
+    ("last weekend", d(11, 21), d(11, 23)),
+    ("上上周", d(11, 9), d(11, 16)),
+    ("the week before last", d(11, 9), d(11, 16)),
+    ("上上个月", d(9, 1), d(10, 1)),
+    ("这两天", d(11, 24), d(11, 26)),
+    ("明天", d(11, 26), d(11, 27)),
+    ("tomorrow", d(11, 26), d(11, 27)),
 ]
 
 
