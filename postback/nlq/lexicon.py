@@ -453,6 +453,9 @@ COMPARE_WORDS = (
 # Words that carry no meaning of their own here: what is left of a question after every
 # recognised phrase and these are removed must be empty, or the question is not understood.
 STOPWORDS_EN = {
+    "performing",
+    "performer",
+    "performers",
     "a",
     "an",
     "the",

@@ -582,6 +582,8 @@ def _two_periods_are_compared(draft: _Draft) -> Refusal | None:
 def _a_comparison_has_periods(draft: _Draft) -> Refusal | None:
     if draft.times or not draft.has("compare"):
         return None
+    if any(f.column in _NAMES_BREAKDOWN and len(f.values) >= 2 for f in draft.plan.filters):
+        return None  # names compared
     if draft.context is not None and draft.context.period is not None:
         return None
     return Refusal(
@@ -590,10 +592,35 @@ def _a_comparison_has_periods(draft: _Draft) -> Refusal | None:
     )
 
 
+# The breakdown that sets side by side the names a filter lists ("Lazada 和 Shopee 对比").
+_NAMES_BREAKDOWN = {"offer_name": "offer", "offer_id": "offer_id", "partner": "partner"}
+
+
+def _names_compared(draft: _Draft) -> bool:
+    """ "lazada和shopee上周的销售额对比", "shopee vs lazada sales": two or more names of one
+    kind with a compare word and at most one period compare the names (by that dimension),
+    not the period with the one before."""
+    plan = draft.plan
+    if not draft.has("compare") or len(draft.times) > 1 or plan.breakdown is not None:
+        return False
+    for f in plan.filters:
+        if f.column in _NAMES_BREAKDOWN and f.op == "in" and len(f.values) >= 2:
+            plan.breakdown = BREAKDOWNS[_NAMES_BREAKDOWN[f.column]]
+            return True
+    return False
+
+
 def _read_periods(draft: _Draft) -> None:
     """One period, or two compared (the earlier is the previous one); one period with a
-    compare word is compared with the period before it."""
+    compare word is compared with the period before it, unless the question compares names
+    (`_names_compared`)."""
     plan = draft.plan
+    if _names_compared(draft):
+        if draft.times:
+            plan.period = draft.times[0].range
+        elif draft.context is not None:
+            plan.period = _in_language(draft.context.period, draft)
+        return
     if len(draft.times) == 2:
         first, second = sorted((m.range for m in draft.times), key=lambda r: r.start)
         plan.period, plan.previous = second, first

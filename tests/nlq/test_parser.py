@@ -365,3 +365,17 @@ def test_a_period_word_not_understood_is_refused_not_dropped(question: str) -> N
     with pytest.raises(CannotAnswer) as refused:
         understand(question, now=NOW, zone=KL, vocabulary=Vocabulary())
     assert "时间段" in refused.value.message or "period" in refused.value.message
+
+
+@pytest.mark.parametrize(
+    ("question", "rank", "breakdown"),
+    [
+        ("worst performing offer last month", "bottom", "offer"),
+        ("best performing partner this week", "top", "partner"),
+    ],
+)
+def test_performing_is_a_filler_word(question: str, rank: str, breakdown: str) -> None:
+    plan = understand(question, now=NOW, zone=KL, vocabulary=Vocabulary())
+    assert (plan.rank, plan.limit, plan.ignored) == (rank, 1, [])
+    assert plan.breakdown is not None
+    assert plan.breakdown.key == breakdown

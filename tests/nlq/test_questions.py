@@ -638,6 +638,21 @@ def cases() -> list[tuple[str, Check]]:
         "shopee and lazada orders yesterday",
         one(conversions=v(p(YESTERDAY, offers=SHOPEE | LAZADA), "conversions")),
     )
+    # Names compared: side by side, by offer, rather than with the period before.
+    add(
+        "lazada和shopee上周的销售额对比",
+        grouped(
+            "offer_name", "sales_myr", per(p(LAST_WEEK, offers=SHOPEE | LAZADA), offer_of, "sales")
+        ),
+    )
+    add(
+        "shopee vs lazada conversions this month",
+        grouped(
+            "offer_name",
+            "conversions",
+            per(p(THIS_MONTH, offers=SHOPEE | LAZADA), offer_of, "conversions"),
+        ),
+    )
     add(
         "每天shopee的转化 最近7天",
         grouped("day", "conversions", per(p(LAST_7_DAYS, offers=SHOPEE), day_of, "conversions")),
