@@ -441,8 +441,8 @@ def _id_filters(text: _Text, vocabulary: Vocabulary) -> list[Filter]:
         )
         text.take(*m.span())
     for m in list(words.SUB_VALUE.finditer(text.current())):
-        column = re.sub(r"^(aff|adv)_?sub", r"\1_sub", m["col"])
-        value = m["value"]
+        column = re.sub(r"^(aff|adv)_?sub", r"\1_sub", m["col"]) if m["col"] else "aff_sub"
+        value = m["value"] or m["value2"]
         filters.append(
             Filter(
                 column,

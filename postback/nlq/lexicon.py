@@ -273,6 +273,9 @@ METRIC_WORDS: list[tuple[str, str]] = [
 # them (by / per / each / top N … ; 按 / 每个 / 各 / 前N …), decided by the planner.
 DIMENSION_WORDS: list[tuple[str, str]] = [
     *((c, en(c, c.replace("_", " "), c.replace("_", ""))) for c in reversed(SUB_COLUMNS)),
+    # The affiliate's own sub-id, as operators say it.
+    ("aff_sub", en("sub ids", "sub id", "subids", "subid", "sub-id", "sub-ids")),
+    ("aff_sub", zh("子id", "子ID", "子编号", "子渠道")),
     ("offer_id", en("offer ids", "offer id", "offer_id")),
     ("offer_id", zh("offer编号", "offer id", "offer_id", "商家编号", "广告主编号")),
     (
@@ -991,6 +994,9 @@ OFFER_ID = re.compile(
 SUB_VALUE = re.compile(
     r"(?<![a-z0-9])(?P<col>aff_?sub[2-4]?|adv_?sub[2-5]?)\s*(?:=|:|is|为|是|等于)\s*"
     r"['\"“”]?(?P<value>[a-z0-9_\-.]{1,64})['\"“”]?"
+    # "sub id abc123", "子ID为abc123": the affiliate's own sub-id.
+    r"|(?<![a-z0-9])(?P<col2>sub[ -]?id|子id|子编号)\s*(?:=|:|is|为|是|等于)?\s*"
+    r"['\"“”]?(?P<value2>(?=[a-z_\-.]*\d)[a-z0-9_\-.]{1,64})['\"“”]?"
 )
 
 # ---------------------------------------------------------------------------- measures

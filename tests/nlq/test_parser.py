@@ -379,3 +379,19 @@ def test_performing_is_a_filler_word(question: str, rank: str, breakdown: str) -
     assert (plan.rank, plan.limit, plan.ignored) == (rank, 1, [])
     assert plan.breakdown is not None
     assert plan.breakdown.key == breakdown
+
+
+@pytest.mark.parametrize(
+    ("question", "breakdown", "filters"),
+    [
+        ("每个子ID的订单 昨天", "aff_sub", []),
+        ("conversions by sub id last week", "aff_sub", []),
+        ("sub id abc123 sales this month", None, [("aff_sub", "ieq", ("abc123",))]),
+        ("子ID为fb01的订单 本周", None, [("aff_sub", "ieq", ("fb01",))]),
+    ],
+)
+def test_sub_id_is_the_affiliates_sub_id(question: str, breakdown, filters) -> None:
+    plan = understand(question, now=NOW, zone=KL, vocabulary=Vocabulary())
+    assert (plan.breakdown.key if plan.breakdown else None) == breakdown
+    assert [(f.column, f.op, f.values) for f in plan.filters] == filters
+    assert plan.ignored == []
