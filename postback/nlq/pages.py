@@ -10,7 +10,6 @@ the same principal.
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
@@ -18,7 +17,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 
 from postback.accounts.models import Role
 from postback.auth import Identity, Principal
-from postback.errors import error_body
+from postback.errors import PostbackError, error_body
 from postback.nlq import service
 from postback.nlq.labels import EXAMPLES, LABELS, SCRIPT_LABELS
 from postback.nlq.plan import CannotAnswer
@@ -183,7 +182,7 @@ async def ask_answer(request: Request) -> Response:
             for e in exc.errors()
         ]
         return JSONResponse(error_body(errors), status_code=422)
-    return await answer_as_json(request, asker.principal, body.question, body.conversation)
+    return await answer_as_json(request, asker.principal, body)
 
 
 def _form_expired(request: Request, current: BrowserSession | None) -> Response:
@@ -196,19 +195,22 @@ def _form_expired(request: Request, current: BrowserSession | None) -> Response:
     return response
 
 
-async def answer_as_json(
-    request: Request, principal: Principal, question: str, conversation: UUID | None = None
-) -> Response:
+async def answer_as_json(request: Request, principal: Principal, body: NlqQuestion) -> Response:
     """What `POST /api/nlq` answers for this principal and question."""
     settings = request.app.state.settings
     try:
         async with service.reporting_connection(request.app.state) as conn:
             answer = await service.answer(
-                conn, principal, question, settings=settings, conversation=conversation
+                conn,
+                principal,
+                body.question,
+                settings=settings,
+                conversation=body.conversation,
+                edit=body.edit,
             )
     except CannotAnswer as exc:
         return JSONResponse(refusal_body(exc), status_code=422)
-    except service.ConversationNotFound as exc:
-        body = error_body([{"field": exc.field, "message": exc.message}])
-        return JSONResponse(body, status_code=exc.status_code)
+    except PostbackError as exc:
+        problem = error_body([{"field": exc.field, "message": exc.message}])
+        return JSONResponse(problem, status_code=exc.status_code)
     return JSONResponse(answer.model_dump(mode="json"))

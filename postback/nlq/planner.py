@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from postback.nlq import lexicon as words
 from postback.nlq.plan import (
@@ -820,3 +822,51 @@ STEPS: tuple[Step, ...] = (
     _comparison_not_by_time,
     _other_units,
 )
+
+
+# ---------------------------------------------------------------------------- whole plans
+
+
+def _ranked_by_a_breakdown(draft: _Draft) -> Refusal | None:
+    if draft.plan.rank is None or draft.plan.breakdown is not None:
+        return None
+    return Refusal(
+        "排名需要一个维度，例如“按 offer”。", "Ranking needs a breakdown, e.g. “by offer”."
+    )
+
+
+def _shares_by_a_breakdown(draft: _Draft) -> Refusal | None:
+    if draft.plan.breakdown is not None or not any(m.key in SHARES for m in draft.plan.metrics):
+        return None
+    return Refusal(
+        "“占比”需要一个维度，例如“按 offer”。", "A share needs a breakdown, e.g. “by offer”."
+    )
+
+
+# The rules a whole plan meets, whatever words asked it: what `check` applies to a plan
+# changed directly (the chips on /ask) rather than asked in words.
+CHECKS: tuple[Step, ...] = (
+    _ranked_by_a_breakdown,
+    _shares_by_a_breakdown,
+    _ranking_in_range,
+    _reason_is_for_rejections,
+    _duplicates_with_conversions_only,
+    _rejections_alone,
+    _rejections_breakdown,
+    _rejections_filters,
+    _local_amounts_of_one_currency,
+    _local_amounts_by_currency,
+    _comparison_not_by_time,
+)
+
+
+def check(plan: Plan, *, now: datetime, zone: ZoneInfo) -> Plan:
+    """`plan` when it meets the rules of a whole plan (local amounts given by currency when
+    they are not of one currency). Raises CannotAnswer."""
+    lexed = Lexed(plan.language, "", [], [], [], [], [], now, zone)
+    draft = _Draft(plan=plan, text="", tokens=[], times=[], lexed=lexed, named=set())
+    for step in CHECKS:
+        refusal = step(draft)
+        if refusal is not None:
+            raise refuse(plan.language, refusal.zh, refusal.en)
+    return plan

@@ -123,6 +123,7 @@ _swept = float("-inf")
 class Conversation(NamedTuple):
     plan: dict[str, object]
     turns: int
+    question: str  # the last question asked in it
 
 
 async def conversation(
@@ -130,14 +131,14 @@ async def conversation(
 ) -> Conversation | None:
     """The conversation's last plan, when it is `owner`'s and has not expired."""
     row = await conn.fetchrow(
-        "SELECT plan::text AS plan, turns FROM nlq_conversation"
+        "SELECT plan::text AS plan, turns, question FROM nlq_conversation"
         " WHERE id = $1 AND owner = $2 AND expires_at > now()",
         conversation_id,
         owner,
     )
     if row is None:
         return None
-    return Conversation(json.loads(row["plan"]), int(row["turns"]))
+    return Conversation(json.loads(row["plan"]), int(row["turns"]), str(row["question"]))
 
 
 async def start_conversation(

@@ -34,7 +34,12 @@ async def ask(
     async with service.reporting_connection(request.app.state) as conn:
         try:
             return await service.answer(
-                conn, principal, body.question, settings=settings, conversation=body.conversation
+                conn,
+                principal,
+                body.question,
+                settings=settings,
+                conversation=body.conversation,
+                edit=body.edit,
             )
         except CannotAnswer as exc:
             return JSONResponse(refusal_body(exc), status_code=422)

@@ -19,8 +19,8 @@ import asyncpg
 import structlog
 
 from postback.auth import Principal
-from postback.errors import NotFound, PostbackError
-from postback.nlq import explain, guard, lexer, llm, planner, repository, sqlgen
+from postback.errors import InvalidInput, NotFound, PostbackError
+from postback.nlq import edits, explain, guard, lexer, llm, planner, repository, sqlgen
 from postback.nlq.plan import (
     CannotAnswer,
     Offer,
@@ -31,7 +31,7 @@ from postback.nlq.plan import (
     plan_to_json,
     refuse,
 )
-from postback.nlq.schemas import Chart, ChoiceOut, NlqAnswer
+from postback.nlq.schemas import Chart, Chips, ChoiceOut, NlqAnswer, PlanEdit
 from postback.settings import Settings
 
 log = structlog.get_logger(__name__)
@@ -169,47 +169,83 @@ def owner_of(principal: Principal) -> str:
     return f"{principal.role.value}:{principal.tenant_id or ''}:{principal.user_id or ''}"
 
 
-async def _context(
-    conn: asyncpg.Connection, principal: Principal, conversation: UUID | None
-) -> Plan | None:
-    if conversation is None:
-        return None
+class QuestionMissing(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__("a question is required (or an edit of a conversation)", "question")
+
+
+class EditWithoutConversation(InvalidInput):
+    def __init__(self) -> None:
+        super().__init__("an edit changes a conversation's answer: send its id", "conversation")
+
+
+async def conversation_plan(
+    conn: asyncpg.Connection, principal: Principal, conversation: UUID
+) -> tuple[dict[str, Any], str]:
+    """The plan of the conversation's last answer (as `plan_to_json` wrote it) and its last
+    question, when the conversation is `principal`'s own and has not expired. Raises
+    ConversationNotFound."""
     found = await repository.conversation(conn, conversation, owner_of(principal))
     if found is None:
         raise ConversationNotFound()
+    return dict(found.plan), found.question
+
+
+async def _context(
+    conn: asyncpg.Connection, principal: Principal, conversation: UUID | None, zone: ZoneInfo
+) -> tuple[Plan, str] | None:
+    if conversation is None:
+        return None
+    kept, question = await conversation_plan(conn, principal, conversation)
     try:
-        return plan_from_json(found.plan, tenant_id=principal.tenant_id)
+        plan = plan_from_json(kept, tenant_id=principal.tenant_id)
     except (KeyError, ValueError, TypeError):
         raise ConversationNotFound() from None
+    return edits.in_zone(plan, zone), question
 
 
 async def answer(
     conn: asyncpg.Connection,
     principal: Principal,
-    question: str,
+    question: str | None,
     *,
     settings: Settings,
     now: datetime | None = None,
     conversation: UUID | None = None,
     remember: bool = True,
+    edit: PlanEdit | None = None,
 ) -> NlqAnswer:
     """Answer `question` within what `principal` may see, as a follow-up in `conversation`
-    (the asker's own) when given; with `remember`, keep its plan for a follow-up (the
-    answer's `conversation`). Raises CannotAnswer, or ConversationNotFound."""
+    (the asker's own) when given, or the conversation's last answer changed by `edit`; with
+    `remember`, keep its plan for a follow-up (the answer's `conversation`). Raises
+    CannotAnswer, ConversationNotFound or InvalidInput."""
     started = time.perf_counter()
     now = now or datetime.now(UTC)
-    context = await _context(conn, principal, conversation)
+    if edit is not None and conversation is None:
+        raise EditWithoutConversation()
+    if edit is None and question is None:
+        raise QuestionMissing()
     zone_name = await _zone_name(conn, principal, settings)
-    try:
-        plan = await _understood(conn, principal, question, now, ZoneInfo(zone_name), context)
-    except CannotAnswer as exc:
-        if llm.enabled(settings) and exc.unknown:
-            return await _from_llm(
-                conn, principal, question, exc, settings, now, zone_name, started
+    zone = ZoneInfo(zone_name)
+    context = await _context(conn, principal, conversation, zone)
+    if edit is not None and context is not None:
+        plan = edits.edited(context[0], now=now, zone=zone, **edit.model_dump(exclude_none=True))
+        question = context[1]
+    else:
+        assert question is not None
+        try:
+            plan = await _understood(
+                conn, principal, question, now, zone, context[0] if context else None
             )
-        raise
+        except CannotAnswer as exc:
+            if llm.enabled(settings) and exc.unknown:
+                return await _from_llm(
+                    conn, principal, question, exc, settings, now, zone_name, started
+                )
+            raise
     result = await _from_plan(conn, principal, question, plan, zone_name, started)
     result.follow_up = plan.follow_up
+    result.edited = edit is not None
     if not remember:
         return result
     kept = plan_to_json(plan)
@@ -224,6 +260,53 @@ async def answer(
         )
     result.conversation = conversation
     return result
+
+
+async def answer_plan(
+    conn: asyncpg.Connection,
+    principal: Principal,
+    kept: dict[str, Any],
+    *,
+    settings: Settings,
+    question: str,
+    now: datetime | None = None,
+) -> NlqAnswer:
+    """Answer a kept plan (a saved question) now, within what `principal` may see: its
+    periods read again ("yesterday" is the day before now). Raises CannotAnswer when the
+    plan is not one `plan_to_json` wrote."""
+    started = time.perf_counter()
+    now = now or datetime.now(UTC)
+    zone_name = await _zone_name(conn, principal, settings)
+    try:
+        plan = plan_from_json(kept, tenant_id=principal.tenant_id)
+    except (KeyError, ValueError, TypeError):
+        raise refuse(
+            "zh" if kept.get("language") == "zh" else "en",
+            "保存的问题无法读取，请重新提问。",
+            "The saved question cannot be read; ask it again.",
+        ) from None
+    plan = edits.refreshed(plan, now, ZoneInfo(zone_name))
+    return await _from_plan(conn, principal, question, plan, zone_name, started)
+
+
+def chips(plan: Plan) -> Chips:
+    """The plan's parts the /ask page shows as chips."""
+    zh = plan.language == "zh"
+    period = plan.period
+    label = None
+    if period is not None:
+        label = period.phrase or (f"{period.start:%Y-%m-%d} – {period.end:%Y-%m-%d}")
+    return Chips(
+        measures=[m.key for m in plan.metrics],
+        breakdown=plan.breakdown.key if plan.breakdown is not None else None,
+        unit=plan.unit,
+        money=any(m.money for m in plan.metrics),
+        period=edits.period_key(period),
+        period_label=label,
+        compare=plan.previous is not None,
+        filters=[f.zh if zh else f.en for f in plan.filters],
+        rejections=any(m.source == "rejections" for m in plan.metrics),
+    )
 
 
 async def _understood(
@@ -301,6 +384,7 @@ async def _from_plan(
         source="engine",
         ignored=plan.ignored,
         choices=[ChoiceOut(label=c.label, question=c.question) for c in plan.choices],
+        chips=chips(plan),
     )
 
 

@@ -52,6 +52,7 @@ async def ask(
                 ADMIN if tenant_id is None else partner_principal(tenant_id),
                 question,
                 settings=settings,
+                remember=False,  # one question: nothing to follow up
             )
         except CannotAnswer as exc:
             return _cannot_answer(exc, as_json)

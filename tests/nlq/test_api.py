@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -117,6 +118,8 @@ class TestAnswer:
             "units",
             "conversation",
             "follow_up",
+            "edited",
+            "chips",
         }
         assert body["headers"] == ["offer ID", "offer", "sales (MYR)"]
         assert body["units"] == [None, None, "MYR"]
@@ -330,6 +333,15 @@ class TestConversations:
         assert body["follow_up"] is False
         assert as_dicts(body) == [{"conversions": 5}]
 
+    async def test_a_follow_up_compares_the_period_asked_before(
+        self, client, partners, admin_headers
+    ):
+        first = (await ask(client, admin_headers, "conversions this month")).json()
+        for follow_up in ("环比呢？", "compared with the period before?"):
+            response = await self.follow(client, admin_headers, follow_up, first["conversation"])
+            assert response.status_code == 200, response.text
+            assert response.json()["chips"]["compare"] is True
+
     async def test_another_principal_cannot_read_a_conversation(
         self, client, partners, admin_headers
     ):
@@ -367,3 +379,137 @@ class TestConversations:
         response = await self.follow(client, admin_headers, "按天呢", "not-a-uuid")
         assert response.status_code == 422
         assert response.json()["errors"][0]["field"] == "conversation"
+
+
+class TestEdits:
+    """Changing the last answer's plan (the chips on /ask) instead of asking again."""
+
+    async def edit(
+        self, client: httpx.AsyncClient, headers: dict[str, str], conversation: str, **edit: Any
+    ) -> httpx.Response:
+        return await client.post(
+            "/api/nlq", json={"conversation": conversation, "edit": edit}, headers=headers
+        )
+
+    async def test_the_chips_describe_the_plan(self, client, partners, admin_headers):
+        body = (await ask(client, admin_headers, "Shopee MY sales by offer last 7 days")).json()
+        assert body["chips"] == {
+            "measures": ["sales"],
+            "breakdown": "offer",
+            "unit": "myr",
+            "money": True,
+            "period": "last_7_days",
+            "period_label": "last 7 days",
+            "compare": False,
+            "filters": ["offer is Shopee MY"],
+            "rejections": False,
+        }
+        assert body["edited"] is False
+
+    async def test_each_part_changes_and_the_answer_reruns(self, client, partners, admin_headers):
+        first = (await ask(client, admin_headers, "sales by offer")).json()
+        conversation = first["conversation"]
+        # Payout by offer: the payouts sent, per offer, each conversion once.
+        response = await self.edit(client, admin_headers, conversation, measure="payout")
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["edited"] is True
+        assert body["question"] == "sales by offer"
+        assert body["chips"]["measures"] == ["payout"]
+        assert {r["offer_name"]: r["payout_myr"] for r in as_dicts(body)} == {
+            "Shopee MY": "15.03",
+            "Lazada MY": "2.50",
+            "Bravo Exclusive": "777.87",
+        }
+        # No breakdown: the total of every payout.
+        body = (await self.edit(client, admin_headers, conversation, breakdown="none")).json()
+        assert as_dicts(body) == [
+            {"payout_myr": str(Decimal("15.03") + Decimal("2.50") + Decimal("777.87"))}
+        ]
+        # By partner, in USD.
+        body = (
+            await self.edit(client, admin_headers, conversation, breakdown="partner", unit="usd")
+        ).json()
+        assert body["columns"] == ["partner", "payout_usd"]
+        assert body["chips"]["unit"] == "usd"
+
+    async def test_a_filter_is_removed(self, client, partners, admin_headers):
+        first = (await ask(client, admin_headers, "Shopee MY conversions")).json()
+        assert as_dicts(first) == [{"conversions": 2}]
+        assert first["chips"]["filters"] == ["offer is Shopee MY"]
+        body = (
+            await self.edit(client, admin_headers, first["conversation"], remove_filter=0)
+        ).json()
+        assert body["chips"]["filters"] == []
+        assert as_dicts(body) == [{"conversions": 5}]
+        response = await self.edit(client, admin_headers, first["conversation"], remove_filter=3)
+        assert response.status_code == 422
+
+    async def test_the_period_changes_and_is_compared(self, client, partners, admin_headers):
+        first = (await ask(client, admin_headers, "conversions this week")).json()
+        conversation = first["conversation"]
+        # The conversions were sent two days ago (in KL): inside the last 7 days, not today.
+        body = (await self.edit(client, admin_headers, conversation, period="last_7_days")).json()
+        assert as_dicts(body) == [{"conversions": 5}]
+        assert body["chips"]["period"] == "last_7_days"
+        body = (await self.edit(client, admin_headers, conversation, period="today")).json()
+        assert as_dicts(body) == [{"conversions": 0}]
+        body = (await self.edit(client, admin_headers, conversation, compare=True)).json()
+        assert body["chips"]["compare"] is True
+        assert "comparing" in body["interpretation"]
+        # The day before today is yesterday; what was sent two days ago is in neither.
+        assert len(body["rows"]) == 1
+        body = (await self.edit(client, admin_headers, conversation, compare=False)).json()
+        assert body["chips"]["compare"] is False
+
+    async def test_a_plan_that_cannot_be_answered_is_refused_in_its_language(
+        self, client, partners, admin_headers
+    ):
+        first = (await ask(client, admin_headers, "每个offer的佣金")).json()
+        response = await self.edit(
+            client, admin_headers, first["conversation"], breakdown="day", compare=True
+        )
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["message"] == "对比需要时间段：请先选择一个时间段。"
+        response = await self.edit(
+            client,
+            admin_headers,
+            first["conversation"],
+            measure="sales_share_pct",
+            breakdown="none",
+        )
+        assert response.status_code == 422
+        assert "占比" in response.json()["errors"][0]["message"]
+        # Refused edits leave the conversation as it was.
+        body = (await self.edit(client, admin_headers, first["conversation"])).json()
+        assert body["chips"]["breakdown"] == "offer"
+
+    @pytest.mark.parametrize(
+        ("edit", "field"),
+        [
+            ({"measure": "clicks"}, "edit.measure"),
+            ({"breakdown": "weather"}, "edit.breakdown"),
+            ({"unit": "eur"}, "edit.unit"),
+            ({"period": "next_week"}, "edit.period"),
+            ({"remove_filter": -1}, "edit.remove_filter"),
+            ({"colour": "red"}, "edit.colour"),
+        ],
+    )
+    async def test_bad_edits_are_422_naming_the_field(
+        self, client, partners, admin_headers, edit, field
+    ):
+        first = (await ask(client, admin_headers, "sales by offer")).json()
+        response = await self.edit(client, admin_headers, first["conversation"], **edit)
+        assert response.status_code == 422, response.text
+        assert response.json()["errors"][0]["field"] == field
+
+    async def test_an_edit_needs_a_conversation_of_ones_own(self, client, partners, admin_headers):
+        response = await client.post(
+            "/api/nlq", json={"edit": {"measure": "sales"}}, headers=admin_headers
+        )
+        assert response.status_code == 422
+        assert response.json()["errors"][0]["field"] == "conversation"
+        mine = (await ask(client, partners["bravo"], "sales by offer")).json()["conversation"]
+        response = await self.edit(client, partners["acme"], mine, measure="payout")
+        assert response.status_code == 404
+        assert "Bravo" not in response.text
