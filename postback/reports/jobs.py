@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from postback.alerting.channels import ChannelSender
 from postback.alerting.service import channel_of
 from postback.jobs import PeriodicJob
+from postback.nlq import service as nlq
 from postback.nlq.plan import CannotAnswer
 from postback.reports import messages, repository, service
 from postback.reports.repository import Due
@@ -92,7 +93,7 @@ async def _send(
             return f"the alert channel {due.channel['channel_name']!r} is paused"
         async with engine.connect() as conn:
             raw = (await conn.get_raw_connection()).driver_connection
-            answer = await service.answer_plan(
+            answer = await nlq.answer_plan(
                 raw,
                 principal,
                 question.plan,

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
-from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import asyncpg
-import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from postback.accounts.models import Role
@@ -120,38 +118,6 @@ async def _zone_of(session: AsyncSession, tenant_id: int | None, settings: Setti
     return zone_name(own, settings.timezone)
 
 
-# ---------------------------------------------------------------------------- nlq
-
-
-async def conversation_plan(
-    conn: asyncpg.Connection, principal: Principal, conversation_id: UUID
-) -> tuple[dict[str, Any], str]:
-    """The plan and the question of the asker's conversation. Raises ConversationNotFound."""
-    row = await conn.fetchrow(
-        "SELECT plan::text AS plan, question FROM nlq_conversation"
-        " WHERE id = $1 AND owner = $2 AND expires_at > now()",
-        conversation_id,
-        nlq.owner_of(principal),
-    )
-    if row is None:
-        raise nlq.ConversationNotFound()
-    return orjson.loads(row["plan"]), str(row["question"])
-
-
-async def answer_plan(
-    conn: asyncpg.Connection,
-    principal: Principal,
-    plan_json: dict[str, Any],
-    *,
-    settings: Settings,
-    question: str,
-    now: datetime | None = None,
-) -> NlqAnswer:
-    """The saved question's answer now, its relative periods read at `now`."""
-    del plan_json
-    return await nlq.answer(conn, principal, question, settings=settings, now=now, remember=False)
-
-
 # ---------------------------------------------------------------------------- questions
 
 
@@ -187,7 +153,7 @@ async def save_question(
     data: SavedQuestionIn,
 ) -> SavedQuestionOut:
     """Keep the conversation's current question under its asker."""
-    plan, question = await conversation_plan(conn, principal, data.conversation)
+    plan, question = await nlq.conversation_plan(conn, principal, data.conversation)
     language = plan.get("language")
     if language not in ("zh", "en"):
         language = lexer.language_of(question)
@@ -248,7 +214,9 @@ async def answer_question(
 ) -> NlqAnswer:
     """The saved question answered now, as `POST /api/nlq` answers. Raises CannotAnswer."""
     row = await _own_question(session, principal, question_id)
-    return await answer_plan(conn, principal, row.plan, settings=settings, question=row.question)
+    return await nlq.answer_plan(
+        conn, principal, row.plan, settings=settings, question=row.question
+    )
 
 
 # ---------------------------------------------------------------------------- schedules

@@ -334,3 +334,28 @@ class TestCommand:
         assert "127.0.0.1" in error or "private" in error or "loopback" in error
         again = await cli("reports", "send-due")
         assert (again.code, again.stdout.strip()) == (0, "0 reports sent, 0 failed")
+
+
+class TestPeriodsReadAtEachRun:
+    async def test_the_last_7_days_are_the_7_days_before_the_run(
+        self, app, db, client, admin_headers, receiver, keys
+    ):
+        """The conversions were sent two days ago: a run now finds them, a run ten days on
+        finds none, and says which days it read."""
+        channel = await add_channel(
+            client, admin_headers, name="S", kind="slack", url=f"{receiver.base}/week"
+        )
+        question = "payout by offer in the last 7 days"
+        report = await scheduled(client, admin_headers, question, "Week", channel["id"])
+        texts = []
+        for later in (timedelta(0), timedelta(days=10)):
+            await make_due(db, report["id"])
+            moment = minute_now() + later
+            assert (await run(app, moment)).sent == 1
+            texts.append(json.loads(receiver.to("/week")[-1].body)["text"])
+            today = (moment + timedelta(hours=8)).date()
+            window = f"{today - timedelta(days=6)} 00:00 to {today + timedelta(days=1)} 00:00"
+            assert window in texts[-1]
+        assert "777.77" in texts[0]
+        assert "(no rows)" in texts[1]
+        assert "777.77" not in texts[1]
