@@ -144,6 +144,9 @@ LABELS: dict[str, tuple[str, str]] = COMMON | {
         "{cadence} {hour}:00 发送到 {channel}；下次 {next}",
     ),
     "report_paused": ("paused", "已暂停"),
+    "report_pause": ("Pause", "暂停"),
+    "report_resume": ("Resume", "恢复"),
+    "report_delete": ("Stop", "停止发送"),
     "report_error": ("last error: {error}", "上次错误：{error}"),
 }
 # With the parts of the conversion search and conversion pages (postback/conversions).

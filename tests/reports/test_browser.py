@@ -96,6 +96,19 @@ async def test_saved_tiles_on_the_dashboard(
         assert part in line
     await page.screenshot(path=screenshot_dir / f"dashboard-tiles-{language}.png", full_page=True)
 
+    # Paused and resumed from its line, then stopped.
+    item = bar.locator(".reports li")
+    await item.locator("button.toggle").click()
+    await bar.locator(".reports li[data-enabled=false]").wait_for()
+    assert t("report_paused") in await bar.locator(".reports li").inner_text()
+    paused = (await client.get("/api/reports", headers=admin_headers)).json()["items"]
+    assert [r["enabled"] for r in paused] == [False]
+    await bar.locator(".reports li button.toggle").click()
+    await bar.locator(".reports li[data-enabled=true]").wait_for()
+    await bar.locator(".reports li button.stop").click()
+    await bar.locator(".reports li").wait_for(state="detached")
+    assert (await client.get("/api/reports", headers=admin_headers)).json() == {"items": []}
+
     # Removed from its tile: gone from the page and from the asker's list.
     await page.locator(f".tile[data-id='{total['id']}'] button.remove").click()
     await page.locator(f".tile[data-id='{total['id']}']").wait_for(state="detached")

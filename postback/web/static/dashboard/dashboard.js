@@ -479,7 +479,25 @@
     if (!list) return;
     list.textContent = "";
     reports.filter(function (r) { return String(r.saved_question_id) === tile.dataset.id; })
-      .forEach(function (r) { list.appendChild(el("li", { "data-report": String(r.id) }, reportText(r))); });
+      .forEach(function (r) {
+        var item = el("li", { "data-report": String(r.id), "data-enabled": String(r.enabled) });
+        item.appendChild(el("span", {}, reportText(r)));
+        var toggle = el("button", { type: "button", "class": "link toggle" }, t(r.enabled ? "report_pause" : "report_resume"));
+        var stop = el("button", { type: "button", "class": "link stop" }, t("report_delete"));
+        toggle.addEventListener("click", function () {
+          send("PATCH", "/api/reports/" + r.id, { enabled: !r.enabled }).then(function () { refreshReports(tile); });
+        });
+        stop.addEventListener("click", function () {
+          send("DELETE", "/api/reports/" + r.id).then(function () { refreshReports(tile); });
+        });
+        item.appendChild(toggle);
+        item.appendChild(stop);
+        list.appendChild(item);
+      });
+  }
+
+  function refreshReports(tile) {
+    return send("GET", "/api/reports").then(function (page) { showReports(tile, page.items); });
   }
 
   function option(value, label) {
@@ -521,7 +539,7 @@
       if (cadence.value === "weekly") payload.weekday = Number(weekday.value);
       send("POST", "/api/saved-questions/" + tile.dataset.id + "/reports", payload).then(function (report) {
         status.textContent = reportText(report);
-        return send("GET", "/api/reports").then(function (page) { showReports(tile, page.items); });
+        return refreshReports(tile);
       }, function (error) { status.textContent = error.message; });
     });
     details.appendChild(form);
