@@ -335,6 +335,44 @@ class TestCommand:
         again = await cli("reports", "send-due")
         assert (again.code, again.stdout.strip()) == (0, "0 reports sent, 0 failed")
 
+    @pytest.fixture
+    def allowed(self, monkeypatch, smtp_server: SmtpServer) -> SmtpServer:
+        """The command's environment: this network's addresses allowed, and the test's SMTP
+        server (set before `cli` reads the environment)."""
+        monkeypatch.setenv("POSTBACK_FORWARD_ALLOW_PRIVATE", "true")
+        monkeypatch.setenv("POSTBACK_SMTP_HOST", "127.0.0.1")
+        monkeypatch.setenv("POSTBACK_SMTP_PORT", str(smtp_server.port))
+        monkeypatch.setenv("POSTBACK_SMTP_STARTTLS", "false")
+        monkeypatch.setenv("POSTBACK_SMTP_FROM", "reports@postback.test")
+        return smtp_server
+
+    async def test_send_due_sends_to_a_webhook_and_by_email(
+        self, app, db, client, admin_headers, receiver, keys, allowed, cli
+    ):
+        hook = await add_channel(
+            client, admin_headers, name="S", kind="slack", url=f"{receiver.base}/cli-ok"
+        )
+        mail = await add_channel(
+            client, admin_headers, name="M", kind="email", recipients=["ops@example.com"]
+        )
+        for channel in (hook, mail):
+            report = await scheduled(
+                client, admin_headers, "payout by offer", "By command", channel["id"]
+            )
+            await make_due(db, report["id"])
+        result = await cli("reports", "send-due")
+        assert (result.code, result.stdout.strip()) == (0, "2 reports sent, 0 failed"), result
+        (received,) = receiver.to("/cli-ok")
+        text = json.loads(received.body)["text"]
+        assert text.startswith("[Postback] Daily report: By command\n")
+        for line in EN_TABLE:
+            assert line in text.split("\n")
+        (envelope,) = allowed.messages
+        assert envelope.mail_from == "reports@postback.test"
+        body = message_from_bytes(envelope.content, policy=policy.default).get_body()
+        assert body is not None
+        assert body.get_content().split("\n")[3:8] == EN_TABLE
+
 
 class TestPeriodsReadAtEachRun:
     async def test_the_last_7_days_are_the_7_days_before_the_run(
