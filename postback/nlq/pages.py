@@ -19,8 +19,9 @@ from postback.accounts.models import Role
 from postback.auth import Identity, Principal
 from postback.errors import PostbackError, error_body
 from postback.nlq import service
+from postback.nlq.edits import PERIODS
 from postback.nlq.labels import EXAMPLES, LABELS, SCRIPT_LABELS
-from postback.nlq.plan import CannotAnswer
+from postback.nlq.plan import BREAKDOWNS, METRICS, UNIT_LABELS, CannotAnswer, Language
 from postback.nlq.routes import refusal_body
 from postback.nlq.schemas import NlqQuestion
 from postback.web import render as web
@@ -103,8 +104,20 @@ def _ask_page(request: Request, current: BrowserSession, asker: Identity) -> HTM
         is_admin=is_admin,
         examples=EXAMPLES,
         labels=translate.some(SCRIPT_LABELS),
+        options=chip_options(translate.language),
         history_scope=_history_scope(principal),
     )
+
+
+def chip_options(language: Language) -> dict[str, list[dict[str, str]]]:
+    """What each chip of the interpretation offers, labelled in the page's language."""
+    zh = language == "zh"
+    return {
+        "measure": [{"key": m.key, "label": m.zh if zh else m.en} for m in METRICS.values()],
+        "breakdown": [{"key": b.key, "label": b.zh if zh else b.en} for b in BREAKDOWNS.values()],
+        "unit": [{"key": key, "label": names[language]} for key, names in UNIT_LABELS.items()],
+        "period": [{"key": key, "label": names[language]} for key, names in PERIODS.items()],
+    }
 
 
 def _history_scope(principal: Principal) -> str:

@@ -282,6 +282,8 @@ def _a_measure_is_named(draft: _Draft) -> Refusal | None:
         return None
     if draft.has("share") and draft.has("status"):  # "approved share": of the conversions
         return None
+    if draft.lexed.thresholds:  # "sales above 100 usd yesterday": the conversions counted
+        return None
     return Refusal(
         "没有看出要统计的指标（转化数、销售额、佣金、客单价、通过率……）。",
         "No measure found (conversions, sales, payout, average order value, "

@@ -7,6 +7,7 @@ the console shows no error (the page's CSP would report any inline script or sty
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from postback.nlq.labels import EXAMPLES, LABELS
+from postback.nlq.pages import chip_options
 from postback.security import hash_secret
 from postback.web.labels import Translator
 from postback_bench.nlq import load
@@ -122,7 +124,7 @@ async def test_ask_in_a_browser(context, page, live_server, screenshot_dir, data
     await page.screenshot(path=screenshot_dir / f"ask-login-{language}.png")
     await page.fill("#token", token)
     await page.click(f"button:has-text('{t('sign_in')}')")
-    await page.wait_for_selector("#ask-form")
+    await page.wait_for_selector("#ask[data-ready]")
     assert await page.inner_text("h1") == t("heading")
     who = await page.inner_text(".who")
     assert who == (
@@ -229,3 +231,108 @@ async def test_ask_in_a_browser(context, page, live_server, screenshot_dir, data
     refusal_logged = "the server responded with a status of 422 (Unprocessable Entity)"
     assert [e for e in page.console_errors if refusal_logged not in e] == []
     assert len(page.console_errors) <= 1
+
+
+# Per language: a question whose answer has a measure, a breakdown, an amount and a period.
+CHIPPED = {"en": "sales by offer this month", "zh": "本月每个offer的销售额"}
+
+
+async def api_edit(live_server: str, token: str, conversation: str, **edit) -> httpx.Response:
+    async with httpx.AsyncClient() as client:
+        return await client.post(
+            live_server + "/api/nlq",
+            json={"conversation": conversation, "edit": edit},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=30,
+        )
+
+
+async def wait_for_chip(page, kind: str, value: str) -> None:
+    await page.wait_for_function(
+        "([kind, value]) => { const s = document.querySelector(`#chips [data-edit=${kind}]`);"
+        " return s && s.value === value && !document.getElementById('ask-button').disabled; }",
+        arg=[kind, value],
+    )
+
+
+@pytest.mark.parametrize("context", ["en", "zh"], indirect=True)
+async def test_the_interpretation_chips_change_the_answer(
+    context, page, live_server, screenshot_dir, data
+):
+    """Each chip changed in the page gives what the API answers for the same edit of the
+    same question; an edit the engine cannot answer says why and leaves the answer."""
+    language = context.language
+    t = Translator(language, LABELS)
+    token = ADMIN_TOKEN if language == "en" else PARTNER_KEY
+    await page.goto(live_server + "/ask")
+    await page.fill("#token", token)
+    await page.click(f"button:has-text('{t('sign_in')}')")
+    await page.wait_for_selector("#ask[data-ready]")
+
+    question = CHIPPED[language]
+    await page.fill("#question", question)
+    await page.click("#ask-button")
+    await wait_for_answer(page, question)
+    asked = await api_answer(live_server, question, token)
+    assert asked.status_code == 200, asked.text
+    conversation = asked.json()["conversation"]
+    assert await page.is_visible("#chips-block")
+    assert await page.input_value("#chips [data-edit=measure]") == "sales"
+    assert await page.input_value("#chips [data-edit=breakdown]") == "offer"
+    assert await page.input_value("#chips [data-edit=unit]") == "myr"
+    assert await page.input_value("#chips [data-edit=period]") == "this_month"
+    await page.screenshot(path=screenshot_dir / f"ask-chips-{language}.png", full_page=True)
+
+    # Each change: the table and the interpretation are the API's for the same edit.
+    for kind, value in [("measure", "payout"), ("period", "last_month"), ("unit", "usd")]:
+        await page.select_option(f"#chips [data-edit={kind}]", value)
+        await wait_for_chip(page, kind, value)
+        expected = await api_edit(live_server, token, conversation, **{kind: value})
+        assert expected.status_code == 200, expected.text
+        await page.wait_for_function(
+            "text => document.getElementById('interpretation').textContent === text",
+            arg=expected.json()["interpretation"],
+        )
+        assert await table_cells(page) == [
+            [cell_text(v) for v in row] for row in expected.json()["rows"]
+        ]
+    thread = await page.eval_on_selector_all("#thread li", "items => items.map(i => i.textContent)")
+    measure = next(o["label"] for o in chip_options(language)["measure"] if o["key"] == "payout")
+    assert thread[0] == question
+    assert thread[1] == t("edited", what=f"{t('chip_measure')} → {measure}")
+    assert len(thread) == 4
+
+    # Compared with the month before: both periods' columns, drawn side by side per offer.
+    await page.check("#chips [data-edit=compare]")
+    expected = await api_edit(live_server, token, conversation, compare=True)
+    await page.wait_for_function(
+        "text => document.getElementById('interpretation').textContent === text",
+        arg=expected.json()["interpretation"],
+    )
+    assert await table_cells(page) == [
+        [cell_text(v) for v in row] for row in expected.json()["rows"]
+    ]
+    await page.wait_for_selector("#chart canvas")
+    await page.screenshot(
+        path=screenshot_dir / f"ask-chips-compared-{language}.png", full_page=True
+    )
+
+    # By day, while comparing: refused with the engine's reason; the answer stays.
+    shown = await table_cells(page)
+    await page.select_option("#chips [data-edit=breakdown]", "day")
+    await page.wait_for_selector("#chip-problem:not([hidden])")
+    refused = await api_edit(live_server, token, conversation, breakdown="day")
+    assert refused.status_code == 422
+    assert await page.inner_text("#chip-problem") == refused.json()["errors"][0]["message"]
+    assert await page.input_value("#chips [data-edit=breakdown]") == "offer"
+    assert await table_cells(page) == shown
+    assert await page.is_hidden("#problem")
+
+    # A link with the question in it asks it at once.
+    await page.goto(live_server + "/ask?" + urlencode({"question": question}))
+    await wait_for_answer(page, question)
+    assert await page.input_value("#chips [data-edit=measure]") == "sales"
+
+    assert foreign(page.requests, live_server) == []
+    refusal_logged = "the server responded with a status of 422 (Unprocessable Entity)"
+    assert [e for e in page.console_errors if refusal_logged not in e] == []

@@ -53,6 +53,7 @@ NOV_1_TO_7: Period = (at(11, 1), at(11, 8))
 NOV_10_TO_15: Period = (at(11, 10), at(11, 16))
 SINCE_MONDAY: Period = (at(11, 23), at(11, 26))
 NOV_3: Period = (at(11, 3), at(11, 4))
+NOV_11: Period = (at(11, 11), at(11, 12))
 LAST_3_MONTHS: Period = (at(8, 26), at(11, 26))
 ALL: Period = (at(1, 1, 2000), at(1, 1, 2100))
 
@@ -326,6 +327,13 @@ def cases() -> list[tuple[str, Check]]:
     add("周一以来的订单数", one(conversions=v(p(SINCE_MONDAY), "conversions")))
     add("2026年11月3日的销售额", one(sales_myr=v(p(NOV_3), "sales")))
     add("9月份的佣金", one(payout_myr=v(p(SEPTEMBER), "payout")))
+    # the marketplaces' sale days (today is 2026-11-25: 11.11 of this year)
+    add("双十一那天的订单数", one(conversions=v(p(NOV_11), "conversions")))
+    add("11.11 sales", one(sales_myr=v(p(NOV_11), "sales")))
+    add(
+        "双11大促期间每小时的订单数",
+        grouped("hour", "conversions", per(p(NOV_11), hour_of, "conversions")),
+    )
     add("最近30天的销售金额", one(sales_myr=v(p(LAST_30_DAYS), "sales")))
     add("最近3个月的转化数", one(conversions=v(p(LAST_3_MONTHS), "conversions")))
     add("近十四天的成交量", one(conversions=v(p(LAST_14_DAYS), "conversions")))
@@ -695,6 +703,11 @@ def cases() -> list[tuple[str, Check]]:
     add(
         "orders over 200 MYR last week",
         one(conversions=v(p(LAST_WEEK, where=over("sale_myr", "200")), "conversions")),
+    )
+    # An amount and no measure: the conversions over it are counted.
+    add(
+        "sales above 50 usd this month",
+        one(conversions=v(p(THIS_MONTH, where=over("sale_usd", "50")), "conversions")),
     )
     add(
         "how many orders above $50 this month",

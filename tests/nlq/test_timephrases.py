@@ -128,6 +128,18 @@ TABLE: list[tuple[str, datetime, datetime]] = [
     ("周一", d(11, 23), d(11, 24)),
     ("on friday", d(11, 20), d(11, 21)),
     ("last monday", d(11, 23), d(11, 24)),
+    # the marketplaces' sale days: the latest not after today (11-25)
+    ("双十一", d(11, 11), d(11, 12)),
+    ("双11那天", d(11, 11), d(11, 12)),
+    ("双十二", d(12, 12, 2025), d(12, 13, 2025)),
+    ("双十一大促期间", d(11, 11), d(11, 12)),
+    ("11.11", d(11, 11), d(11, 12)),
+    ("on 10.10", d(10, 10), d(10, 11)),
+    ("12.12当天", d(12, 12, 2025), d(12, 13, 2025)),
+    ("9.9 sale", d(9, 9), d(9, 10)),
+    ("8.8大促", d(8, 8), d(8, 9)),
+    ("singles day", d(11, 11), d(11, 12)),
+    ("double twelve", d(12, 12, 2025), d(12, 13, 2025)),
 ]
 
 
@@ -150,7 +162,21 @@ def test_the_table_covers_both_languages() -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["2026-02-30", "13月1日", "2月31日", "last 0 days", "the weather", "最近的订单"]
+    "text",
+    [
+        "2026-02-30",
+        "13月1日",
+        "2月31日",
+        "last 0 days",
+        "the weather",
+        "最近的订单",
+        # amounts, not sale days
+        "over 11.11",
+        "超过 12.12",
+        "sale above rm 10.10",
+        "9.9",
+        "11.12",
+    ],
 )
 def test_words_that_name_no_period_resolve_to_nothing(text: str) -> None:
     assert resolved(text) == []

@@ -1,5 +1,7 @@
-/* The /ask page: send a question, show the interpretation, a chart, the table and the SQL,
-   keep a history of recent questions in this browser. No inline scripts (the page's CSP). */
+/* The /ask page: send a question, show the interpretation (its parts as chips that change
+   the answer), a chart, the table and the SQL; follow-ups in a thread; save an answer as a
+   dashboard tile; keep a history of recent questions in this browser. No inline scripts
+   (the page's CSP). */
 "use strict";
 (function () {
   var root = document.getElementById("ask");
@@ -7,6 +9,7 @@
     return;
   }
   var labels = JSON.parse(root.dataset.labels);
+  var options = JSON.parse(root.dataset.options);
   var historyKey = root.dataset.historyKey;
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
   var form = document.getElementById("ask-form");
@@ -245,20 +248,27 @@
   function drawThread() {
     var list = document.getElementById("thread");
     list.replaceChildren();
-    thread.forEach(function (question) {
+    thread.forEach(function (entry) {
       var item = document.createElement("li");
-      item.textContent = question;
+      item.textContent = entry.text;
+      if (entry.edit) {
+        item.className = "edit";
+      }
       list.appendChild(item);
     });
     show("thread-card", thread.length > 0);
   }
 
-  function followed(question, answer) {
+  function followed(question, answer, change) {
     conversation = answer.conversation || null;
-    if (!answer.follow_up) {
-      thread = [];
+    if (change) {
+      thread.push({ text: label("edited", { what: change }), edit: true });
+    } else {
+      if (!answer.follow_up) {
+        thread = [];
+      }
+      thread.push({ text: question, edit: false });
     }
-    thread.push(question);
     drawThread();
   }
 
@@ -284,9 +294,196 @@
     show("choices-block", Boolean(choices && choices.length));
   }
 
+  // --- The interpretation as chips: change one and the answer is computed again ---------
+
+  function optionLabel(kind, key) {
+    var found = options[kind].filter(function (option) { return option.key === key; })[0];
+    return found ? found.label : key;
+  }
+
+  function select(kind, current, choices, extra) {
+    var box = document.createElement("select");
+    box.dataset.edit = kind;
+    box.setAttribute("aria-label", label("chip_" + kind));
+    (extra || []).concat(choices).forEach(function (choice) {
+      var option = document.createElement("option");
+      option.value = choice.key;
+      option.textContent = choice.label;
+      if (choice.key === current) {
+        option.selected = true;
+      }
+      if (choice.disabled) {
+        option.disabled = true;
+      }
+      box.appendChild(option);
+    });
+    return box;
+  }
+
+  function chip(kind, control) {
+    var box = document.createElement("label");
+    box.className = "chip-edit";
+    box.dataset.chip = kind;
+    box.appendChild(document.createTextNode(label("chip_" + kind)));
+    box.appendChild(control);
+    return box;
+  }
+
+  function drawChips(chips) {
+    var box = document.getElementById("chips");
+    box.replaceChildren();
+    show("chip-problem", false);
+    if (!chips || !conversation) {
+      show("chips-block", false);
+      return;
+    }
+    box.appendChild(chip("measure", select("measure", chips.measures[0], options.measure)));
+    box.appendChild(chip("breakdown", select("breakdown", chips.breakdown || "none", options.breakdown,
+      [{ key: "none", label: label("chip_no_breakdown") }])));
+    if (chips.money) {
+      box.appendChild(chip("unit", select("unit", chips.unit, options.unit)));
+    }
+    if (!chips.rejections) {
+      var current = chips.period || "";
+      var asked = chips.period ? [] : [{
+        key: "", label: chips.period_label || label("chip_all_time"), disabled: true
+      }];
+      box.appendChild(chip("period", select("period", current, options.period, asked)));
+    }
+    if (chips.period_label) {
+      var compare = document.createElement("input");
+      compare.type = "checkbox";
+      compare.dataset.edit = "compare";
+      compare.checked = chips.compare;
+      box.appendChild(chip("compare", compare));
+    }
+    chips.filters.forEach(function (text, index) {
+      var item = document.createElement("span");
+      item.className = "chip-edit filter";
+      item.dataset.chip = "filter";
+      item.appendChild(document.createTextNode(text));
+      var remove = document.createElement("button");
+      remove.type = "button";
+      remove.dataset.removeFilter = String(index);
+      remove.setAttribute("aria-label", label("chip_remove_filter", { filter: text }));
+      remove.title = label("chip_remove_filter", { filter: text });
+      remove.textContent = "×";
+      item.appendChild(remove);
+      box.appendChild(item);
+    });
+    show("chips-block", true);
+  }
+
+  // What an edit changed, for the thread ("指标 → 佣金").
+  function describe(edit) {
+    var kind = Object.keys(edit)[0];
+    var value = edit[kind];
+    if (kind === "remove_filter") {
+      return label("chip_filters") + " −";
+    }
+    if (kind === "compare") {
+      return label("chip_compare") + (value ? " ✓" : " ✗");
+    }
+    var shown = value === "none" ? label("chip_no_breakdown") : optionLabel(kind, value);
+    return label("chip_" + kind) + " → " + shown;
+  }
+
+  function change(edit) {
+    if (!conversation) {
+      return;
+    }
+    var lastChips = currentChips;
+    send({ conversation: conversation, edit: edit }, function (status, body) {
+      if (status === 200) {
+        followed(null, body, describe(edit));
+        showAnswer(body);
+        return true;
+      }
+      if (status === 422) {
+        // Not a plan the engine can answer: say why, and put the chips back as they were.
+        drawChips(lastChips);
+        var errors = body.errors || [];
+        setText("chip-problem", errors.map(function (e) { return e.message; }).join(" "));
+        show("chip-problem", true);
+        return true;
+      }
+      return false;
+    });
+  }
+
+  document.getElementById("chips").addEventListener("change", function (event) {
+    var control = event.target;
+    var kind = control.dataset.edit;
+    if (!kind) {
+      return;
+    }
+    var edit = {};
+    edit[kind] = kind === "compare" ? control.checked : control.value;
+    change(edit);
+  });
+
+  document.getElementById("chips").addEventListener("click", function (event) {
+    var remove = event.target.closest("[data-remove-filter]");
+    if (remove) {
+      change({ remove_filter: Number(remove.dataset.removeFilter) });
+    }
+  });
+
+  // --- Saving an answer as a dashboard tile -------------------------------------------
+
+  var saveForm = document.getElementById("save-form");
+  var saveTitle = document.getElementById("save-title");
+
+  function resetSave(title) {
+    saveTitle.value = title || "";
+    show("save-result", false);
+    saveForm.hidden = !conversation;
+  }
+
+  saveForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var result = document.getElementById("save-result");
+    var title = saveTitle.value.trim();
+    if (!conversation || !title) {
+      return;
+    }
+    fetch("/api/saved-questions", {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ conversation: conversation, title: title })
+    })
+      .then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (body) {
+          result.replaceChildren();
+          if (response.status === 201) {
+            result.appendChild(document.createTextNode(label("saved") + " "));
+            var link = document.createElement("a");
+            link.href = "/dashboard";
+            link.textContent = label("open_dashboard");
+            result.appendChild(link);
+          } else {
+            var errors = body.errors || [];
+            result.textContent = errors.map(function (e) { return e.message; }).join(" ") ||
+              label("error");
+          }
+          result.hidden = false;
+        });
+      })
+      .catch(function (error) {
+        result.textContent = String(error);
+        result.hidden = false;
+      });
+  });
+
+  var currentChips = null;
+
   function showAnswer(answer) {
     show("problem", false);
     setText("interpretation", answer.interpretation);
+    currentChips = answer.chips || null;
+    drawChips(currentChips);
+    resetSave(answer.question);
     var source = answer.source === "llm" ? label("source_llm") : label("source_engine");
     setText("meta", source + " · " + label("elapsed", { ms: Math.round(answer.elapsed_ms) }));
     setText("sql", answer.sql);
@@ -319,20 +516,15 @@
 
   // --- Asking ----------------------------------------------------------------------------
 
-  function ask(question) {
-    question = question.trim();
-    if (!question) {
-      return;
-    }
-    input.value = question;
+  // POST a question or an edit; `handle(status, body)` takes what it understands (true).
+  function send(payload, handle) {
     button.disabled = true;
     button.textContent = label("asking");
-    remember(question);
-    fetch("/ask/answer", {
+    return fetch("/ask/answer", {
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-      body: JSON.stringify(conversation ? { question: question, conversation: conversation } : { question: question })
+      body: JSON.stringify(payload)
     })
       .then(function (response) {
         return response.json().catch(function () { return {}; }).then(function (body) {
@@ -340,13 +532,14 @@
         });
       })
       .then(function (result) {
-        if (result.status === 200) {
-          followed(question, result.body);
-          showAnswer(result.body);
-        } else if (result.status === 404) {
+        if (handle(result.status, result.body)) {
+          return;
+        }
+        if (result.status === 404) {
           // The conversation expired: the question again, on its own.
+          var last = thread.filter(function (entry) { return !entry.edit; }).pop();
           newQuestion();
-          showProblem(label("error"), label("conversation_expired"), [question]);
+          showProblem(label("error"), label("conversation_expired"), last ? [last.text] : []);
         } else if (result.status === 401 || result.status === 403) {
           showProblem(label("error"), label("session_expired"), []);
           window.setTimeout(function () { window.location.assign("/ask"); }, 1500);
@@ -369,6 +562,24 @@
         button.disabled = false;
         button.textContent = label("ask");
       });
+  }
+
+  function ask(question) {
+    question = question.trim();
+    if (!question) {
+      return;
+    }
+    input.value = question;
+    remember(question);
+    var payload = conversation ? { question: question, conversation: conversation } : { question: question };
+    send(payload, function (status, body) {
+      if (status !== 200) {
+        return false;
+      }
+      followed(question, body, null);
+      showAnswer(body);
+      return true;
+    });
   }
 
   form.addEventListener("submit", function (event) {
@@ -401,4 +612,12 @@
   });
 
   drawHistory();
+  // A question in the address (`/ask?question=…`: a link, or the form sent before this
+  // script ran) is asked at once.
+  var asked = new URLSearchParams(window.location.search).get("question");
+  if (asked) {
+    window.history.replaceState(null, "", window.location.pathname);
+    ask(asked);
+  }
+  root.dataset.ready = "true";
 })();
