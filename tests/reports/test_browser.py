@@ -158,3 +158,40 @@ async def test_saved_tiles_on_the_dashboard(
     assert t("saved_empty") in await empty.inner_text("#saved-empty")
     assert await empty.get_attribute("#saved-empty a", "href") == "/ask"
     assert empty.console_errors == []
+
+
+@pytest.mark.parametrize("context", ["zh"], indirect=True)
+async def test_a_question_asked_at_ask_becomes_a_tile(
+    context, live_server, screenshot_dir, app, db, client
+):
+    """A partner asks at /ask, saves the answer from its form, and finds it on the dashboard
+    (the same browser session), with the figures the question gave."""
+    keys = await two_partners(app, client)
+    question = "最近7天每个offer的佣金"
+    page = watch(await context.new_page())
+    await page.goto(live_server + "/ask")
+    await page.fill("#token", keys["acme"])
+    await page.click("form[action='/ask/login'] button[type=submit]")
+    await page.wait_for_selector("#ask[data-ready]")
+    await page.fill("#question", question)
+    await page.click("#ask-button")
+    await page.wait_for_selector("#save-form:not([hidden])")
+    await page.fill("#save-title", "本周佣金")
+    await page.click("#save-button")
+    await page.wait_for_selector("#save-result:not([hidden]) a[href='/dashboard']")
+    await page.click("#save-result a[href='/dashboard']")
+    await tiles_ready(page)
+    assert await page.locator("#tiles .tile h3").all_inner_texts() == ["本周佣金"]
+    tile = page.locator("#tiles .tile")
+    assert "最近7天" in await tile.locator(".interpretation").inner_text()
+    saved = (await client.get("/api/saved-questions", headers=bearer(keys["acme"]))).json()
+    assert [(q["title"], q["question"]) for q in saved["items"]] == [("本周佣金", question)]
+    drawn = await page.evaluate(
+        "id => echarts.getInstanceByDom(document.getElementById('tile-chart-' + id))"
+        ".getOption().series[0].data",
+        saved["items"][0]["id"],
+    )
+    assert sorted(drawn) == [2.5, 15.03]
+    await page.screenshot(path=screenshot_dir / "ask-saved-tile-zh.png", full_page=True)
+    assert foreign(page.requests, live_server) == []
+    assert page.console_errors == []
