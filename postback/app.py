@@ -57,6 +57,9 @@ from postback.nlq.pages import pages_router as nlq_pages_router
 from postback.nlq.routes import router as nlq_router
 from postback.rejections.pages import router as rejections_pages_router
 from postback.rejections.routes import router as rejections_router
+from postback.reports.jobs import ReportJob
+from postback.reports.routes import reports_router
+from postback.reports.routes import router as saved_questions_router
 from postback.rollups.jobs import CompactionJob
 from postback.settings import Settings, get_settings
 from postback.sync import service as sync_service
@@ -152,6 +155,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     anomalies.start()
     app.state.anomalies = anomalies
+    reports = ReportJob(db.engine, app.state.channel_sender, settings, settings.report_interval)
+    reports.start()
+    app.state.reports = reports
     admin_token, generated = load_admin_token(settings)
     app.state.db = db
     app.state.directory = directory
@@ -186,6 +192,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await audit_retention.stop()
         await session_prune.stop()
         await anomalies.stop()
+        await reports.stop()
         await notifications.stop()
         await compaction.stop()
         await sync.stop()
@@ -244,6 +251,8 @@ def create_api(settings: Settings) -> FastAPI:
     api.include_router(alerting_router)
     api.include_router(alert_pages_router)
     api.include_router(forecasts_router)
+    api.include_router(saved_questions_router)
+    api.include_router(reports_router)
     api.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     api.add_middleware(SecurityHeaders)
     if settings.json_logs and settings.gcp_project:

@@ -17,6 +17,7 @@ from postback.cli_support import database_url
 from postback.forecasts.cli import export_features
 from postback.lifecycle.cli import cleanup, import_history
 from postback.nlq.cli import ask
+from postback.reports.cli import app as reports
 from postback.settings import get_settings
 from postback.sync.cli import export, reporting_user, sync
 from postback.system.cli import db
@@ -75,6 +76,7 @@ export.command("features")(export_features)
 app.add_typer(export, name="export")
 app.add_typer(reporting_user, name="reporting-user")
 app.add_typer(anomalies, name="anomalies")
+app.add_typer(reports, name="reports")
 
 
 def main() -> None:

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     # given for its late postbacks before it is judged.
     anomaly_interval: float = Field(default=60.0, ge=0, alias="POSTBACK_ANOMALY_INTERVAL")
     anomaly_settle_hours: int = Field(default=2, ge=0, le=48, alias="POSTBACK_ANOMALY_SETTLE_HOURS")
+    # Scheduled reports: how often each instance looks for due ones (claimed with SKIP LOCKED,
+    # so each is sent once; 0 leaves it to `postback reports send-due`).
+    report_interval: float = Field(default=60.0, ge=0, alias="POSTBACK_REPORT_INTERVAL")
     # Forwarding to partners: retries after the first attempt (seconds, comma-separated; the
     # first attempt is at once), each attempt's time limit, and whether targets on this
     # network (loopback, private, link-local) are allowed (on-prem installs, tests).

@@ -98,6 +98,8 @@ def make_settings(database_url: str, home: Path, **overrides: object) -> Setting
         "POSTBACK_CLEANUP_INTERVAL": 0,
         # Tests scan for anomalies at the moments they choose (tests/anomalies).
         "POSTBACK_ANOMALY_INTERVAL": 0,
+        # Tests send the due reports when they choose (tests/reports).
+        "POSTBACK_REPORT_INTERVAL": 0,
         # Forwarding tests send to receivers on loopback, on a short retry schedule.
         "POSTBACK_FORWARD_ALLOW_PRIVATE": True,
         "POSTBACK_FORWARD_RETRY_SECONDS": "0.2,0.4",

@@ -23,6 +23,8 @@ import pytest
 from fastapi.routing import iter_route_contexts
 
 from postback.app import PostbackApp, create_app
+from postback.auth import partner_principal
+from postback.nlq.service import owner_of
 from tests.accounts.helpers import sign_in as user_sign_in
 from tests.factories import create_tenant, create_user, postback
 
@@ -122,6 +124,10 @@ READ_CALLS: dict[str, Callable[[Partner], list[dict[str, Any]]]] = {
     # Forecasts: a partner's own only, whatever partner it names.
     "/api/forecast": lambda b: [{}, {"tenant": b.slug}, {"tenant": b.slug, "days": 14}],
     "/admin/alert-channels": lambda b: [{}],
+    # Saved questions: the asker's own only (B's tile never shows); reports: staff only.
+    "/api/saved-questions": lambda b: [{}],
+    "/api/reports": lambda b: [{}],
+    "/api/reports/channels": lambda b: [{}],
     # The audit log: the admin token only (a partner's key is refused, its own entries too).
     "/api/audit": lambda b: [{}, {"tenant": b.slug}, {"action": "tenant."}, {"limit": 500}],
     "/admin/audit": lambda b: [{}, {"tenant": b.slug}],
@@ -199,7 +205,9 @@ BRAVO_ROW_VALUES = (
     "BRAVO-ALERT-OFFER",
     "Bravo silent",
 )
-BRAVO_VALUES = BRAVO_ROW_VALUES
+# B's saved question (a dashboard tile): B's own, so only B's walk shows it, not the admin's.
+BRAVO_OWN_VALUES = ("BRAVO-TILE",)
+BRAVO_VALUES = BRAVO_ROW_VALUES + BRAVO_OWN_VALUES
 
 
 def get_routes(app: PostbackApp) -> list[Any]:
@@ -384,6 +392,13 @@ async def partners(app, db: asyncpg.Connection, client) -> tuple[Partner, Partne
         " 'Bravo silent for 3 hours', 'Bravo silent 已 3 小时没有回传')",
         bravo.tenant.id,
     )
+    # B's saved question, as `POST /api/saved-questions` keeps it for B's API key.
+    await db.execute(
+        "INSERT INTO saved_question (owner, tenant_id, title, question, language, plan)"
+        " VALUES ($1, $2, 'BRAVO-TILE', 'payout by offer', 'en', '{}')",
+        owner_of(partner_principal(bravo.tenant.id)),
+        bravo.tenant.id,
+    )
     return (
         Partner(
             "alpha",
@@ -523,6 +538,14 @@ class TestPartnerASeesNothingOfB:
         answers = await walk(app, client, admin_headers, bravo)
         everything = "".join(response.text for _, response in answers.values())
         for value in BRAVO_ROW_VALUES:
+            assert value in everything, f"no answer shows {value!r}, so A's walk proves nothing"
+
+    async def test_b_sees_its_own(self, app, client, partners):
+        """What only B may read: B's walk finds it, so A's walk not finding it proves something."""
+        _, bravo = partners
+        answers = await walk(app, client, bravo.headers, bravo)
+        everything = "".join(response.text for _, response in answers.values())
+        for value in BRAVO_OWN_VALUES:
             assert value in everything, f"no answer shows {value!r}, so A's walk proves nothing"
 
 

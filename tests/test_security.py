@@ -68,6 +68,8 @@ class Target:
     user_id: int  # a user the admin changes (not the caller)
     alert_pk: int = 0
     channel_id: int = 0
+    saved_question_id: int = 0  # another asker's: every caller is told it is not found
+    report_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -159,6 +161,32 @@ ROUTES: dict[tuple[str, str], Call] = {
     ("DELETE", "/api/alert-channels/{channel_id}"): Call(Access.ADMIN, status=204),
     ("POST", "/api/alert-channels/{channel_id}/test"): Call(Access.ADMIN),
     ("GET", "/api/alert-channels/{channel_id}/notifications"): Call(Access.ADMIN),
+    # Saved questions are each asker's own: the one the walk names is another asker's, so
+    # every caller that may get that far is told it is not found (saving, answering and
+    # scheduling one's own: tests/reports/test_routes.py).
+    ("GET", "/api/saved-questions"): Call(Access.READER),
+    ("POST", "/api/saved-questions"): Call(
+        Access.READER,
+        lambda _: {"json": {"conversation": "00000000-0000-4000-8000-000000000000", "title": "t"}},
+        404,
+    ),
+    ("PATCH", "/api/saved-questions/{saved_question_id}"): Call(
+        Access.READER, lambda _: {"json": {"title": "renamed"}}, 404
+    ),
+    ("DELETE", "/api/saved-questions/{saved_question_id}"): Call(Access.READER, status=404),
+    ("POST", "/api/saved-questions/{saved_question_id}/answer"): Call(Access.READER, status=404),
+    # Reports go to the agency's alert channels: its staff schedule them.
+    ("POST", "/api/saved-questions/{saved_question_id}/reports"): Call(
+        Access.EVERY_PARTNER,
+        lambda t: {"json": {"cadence": "daily", "hour": 9, "channel": t.channel_id}},
+        404,
+    ),
+    ("GET", "/api/reports"): Call(Access.EVERY_PARTNER),
+    ("GET", "/api/reports/channels"): Call(Access.EVERY_PARTNER),
+    ("PATCH", "/api/reports/{report_id}"): Call(
+        Access.EVERY_PARTNER, lambda _: {"json": {"enabled": False}}, 404
+    ),
+    ("DELETE", "/api/reports/{report_id}"): Call(Access.EVERY_PARTNER, status=404),
     # The admin's alert pages: every form answers with a redirect.
     ("GET", "/admin/alerts"): Call(Access.ADMIN_PAGE),
     ("GET", "/api/forecast"): Call(Access.READER),
@@ -328,6 +356,8 @@ def url_of(path: str, call: Call, target: Target) -> str:
         user_id=target.user_id,
         alert_id=target.alert_pk,
         channel_id=target.channel_id,
+        saved_question_id=target.saved_question_id,
+        report_id=target.report_id,
     )
 
 
@@ -408,6 +438,17 @@ async def world(app: PostbackApp, client: httpx.AsyncClient) -> World:
         "INSERT INTO alert_channel (name, kind, url, enabled)"
         " VALUES ('ops', 'slack', 'http://127.0.0.1:9/hook', false) RETURNING id"
     )
+    # A saved question of an asker none of the callers is, and its report on that channel.
+    saved_question_id = await app.state.db.write_pool.fetchval(
+        "INSERT INTO saved_question (owner, title, question, language, plan)"
+        " VALUES ('analyst::0', 'theirs', 'sales by offer', 'en', '{}') RETURNING id"
+    )
+    report_id = await app.state.db.write_pool.fetchval(
+        "INSERT INTO report_schedule (saved_question_id, cadence, hour, channel_id, next_run_at)"
+        " VALUES ($1, 'daily', 9, $2, now() + interval '1 day') RETURNING id",
+        saved_question_id,
+        channel_id,
+    )
     target = Target(
         tenant_id,
         conversion_pk,
@@ -417,6 +458,8 @@ async def world(app: PostbackApp, client: httpx.AsyncClient) -> World:
         subject,
         alert_pk,
         channel_id,
+        saved_question_id,
+        report_id,
     )
     return World(app, target, created.secrets["api_key"])
 
@@ -483,7 +526,7 @@ class TestPartnerKey:
         async with await world.client() as http:
             response = await world.send(http, method, path, bearer(world.partner_key))
         if access is Access.READER:
-            assert response.status_code == 200, response.text
+            assert response.status_code == ROUTES[(method, path)].status, response.text
         elif access in (Access.ADMIN, Access.EVERY_PARTNER, Access.USER):
             assert response.status_code == 403, response.text
             assert response.json()["errors"][0]["field"] == "authorization"

@@ -9,7 +9,7 @@ Webhook kinds post JSON as each service documents its incoming webhooks:
   are added to the URL's query
 - WeCom (企业微信) group robot: `{"msgtype": "text", "text": {"content": …}}`
 - generic JSON: the alert object itself (as `GET /api/alerts` shows it), with `event`,
-  `channel` and `text` beside it
+  `channel` and `text` beside it (a scheduled report: its own fields, postback/reports)
 
 They are sent by the forwarding domain's `Sender` (the target checked before every request,
 private addresses refused unless POSTBACK_FORWARD_ALLOW_PRIVATE, bounded time and answer).
@@ -155,16 +155,35 @@ def text(notice: Notice, language: str, link: str | None = None) -> str:
     return "\n".join(lines)
 
 
-def payload(channel: Channel, notice: Notice, link: str | None = None) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class Message:
+    """What a channel is sent, whatever it tells: a subject (an email's Subject), the text
+    (a chat message's body, an email's content), and the JSON object a generic webhook
+    receives with `channel` and `text` beside it."""
+
+    subject: str
+    text: str
+    fields: dict[str, Any]
+
+
+def alert_message(notice: Notice, language: str, link: str | None = None) -> Message:
+    """An alert as a message in `language`."""
+    return Message(
+        subject(notice, language),
+        text(notice, language, link),
+        {**notice.alert, "event": notice.event},
+    )
+
+
+def body_of(channel: Channel, message: Message) -> dict[str, Any]:
     """The JSON body a webhook channel posts."""
-    body = text(notice, channel.language, link)
     if channel.kind == "slack":
-        return {"text": body}
+        return {"text": message.text}
     if channel.kind == "lark":
-        return {"msg_type": "text", "content": {"text": body}}
+        return {"msg_type": "text", "content": {"text": message.text}}
     if channel.kind in ("dingtalk", "wecom"):
-        return {"msgtype": "text", "text": {"content": body}}
-    return {**notice.alert, "event": notice.event, "channel": channel.name, "text": body}
+        return {"msgtype": "text", "text": {"content": message.text}}
+    return {**message.fields, "channel": channel.name, "text": message.text}
 
 
 def dingtalk_sign(secret: str, timestamp_ms: int) -> str:
@@ -246,9 +265,15 @@ class ChannelSender:
         return f"{self.public_url}/admin/alerts?state=open"
 
     async def send(self, channel: Channel, notice: Notice, delivery_id: str) -> AttemptResult:
+        """An alert to the channel, in the channel's language."""
+        message = alert_message(notice, channel.language, self.link(notice))
+        return await self.deliver(channel, message, delivery_id)
+
+    async def deliver(self, channel: Channel, message: Message, delivery_id: str) -> AttemptResult:
+        """Any message to the channel: posted to its webhook, or mailed to its recipients."""
         if channel.kind == "email":
-            return await self._mail(channel, notice)
-        body = orjson.dumps(payload(channel, notice, self.link(notice)))
+            return await self._mail(channel, message)
+        body = orjson.dumps(body_of(channel, message))
         result = await self.sender.send(
             Outgoing(url=signed_url(channel), method="POST", delivery_id=delivery_id, body=body)
         )
@@ -263,17 +288,17 @@ class ChannelSender:
             result.excerpt,
         )
 
-    def message(self, channel: Channel, notice: Notice) -> EmailMessage:
+    def message(self, channel: Channel, message: Message) -> EmailMessage:
         mail = EmailMessage()
-        mail["Subject"] = subject(notice, channel.language)
+        mail["Subject"] = message.subject
         mail["From"] = self.smtp.sender or ""
         mail["To"] = ", ".join(channel.recipients or ())
         mail["Date"] = formatdate(localtime=False)
         mail["Message-ID"] = make_msgid(domain="postback")
-        mail.set_content(text(notice, channel.language, self.link(notice)))
+        mail.set_content(message.text)
         return mail
 
-    async def _mail(self, channel: Channel, notice: Notice) -> AttemptResult:
+    async def _mail(self, channel: Channel, message: Message) -> AttemptResult:
         started_at = datetime.now(UTC)
         started = time.perf_counter()
         shown = f"smtp://{self.smtp.host or '-'}:{self.smtp.port}"
@@ -285,7 +310,7 @@ class ChannelSender:
         else:
             try:
                 code, excerpt = await asyncio.to_thread(
-                    _smtp_send, self.smtp, self.message(channel, notice), channel.recipients or []
+                    _smtp_send, self.smtp, self.message(channel, message), channel.recipients or []
                 )
                 status = code
                 if not 200 <= code < 300:

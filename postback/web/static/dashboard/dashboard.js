@@ -1,5 +1,8 @@
 // The dashboard: reads the filters, fetches the JSON endpoints, draws KPI cards, ECharts
 // charts and tables, keeps the download links in step, and follows the live feed (SSE).
+// The signed-in asker's saved questions are tiles, each answered now (POST
+// /api/saved-questions/{id}/answer) and drawn as its answer's `chart` says; staff can send
+// one as a scheduled report to an alert channel.
 (function () {
   "use strict";
   var body = document.body;
@@ -323,6 +326,274 @@
     });
   }
 
+
+  // ---------------------------------------------------------------- saved questions
+
+  var csrfMeta = document.querySelector('meta[name="csrf-token"]');
+  var csrf = csrfMeta ? csrfMeta.content : "";
+  var TILE_ROWS = 10;
+
+  function send(method, path, payload) {
+    var headers = { Accept: "application/json", "X-CSRF-Token": csrf };
+    if (payload !== undefined) headers["Content-Type"] = "application/json";
+    return fetch(path, {
+      method: method, credentials: "same-origin", headers: headers,
+      body: payload === undefined ? undefined : JSON.stringify(payload)
+    }).then(function (response) {
+      if (response.status === 204) return null;
+      return response.json().then(function (json) {
+        if (!response.ok) {
+          var e = (json.errors || [{ field: "", message: response.statusText }])[0];
+          throw new Error(e.message);
+        }
+        return json;
+      });
+    });
+  }
+
+  function fill(key, values) {
+    var text = t(key);
+    Object.keys(values).forEach(function (k) { text = text.replace("{" + k + "}", values[k]); });
+    return text;
+  }
+
+  function headerOf(answer, column) {
+    var i = answer.columns.indexOf(column);
+    return i >= 0 && answer.headers[i] ? answer.headers[i] : column;
+  }
+
+  function numberOf(value) {
+    var n = Number(value);
+    return isNaN(n) ? null : n;
+  }
+
+  function tileTable(answer) {
+    var node = el("table", { "class": "tile-table" });
+    var head = el("tr");
+    answer.columns.forEach(function (c, i) { head.appendChild(el("th", {}, answer.headers[i] || c)); });
+    node.appendChild(el("thead")).appendChild(head);
+    var tbody = el("tbody");
+    answer.rows.slice(0, TILE_ROWS).forEach(function (row) {
+      var line = el("tr");
+      row.forEach(function (v, i) {
+        var money = answer.units[i] && typeof v === "string" && /^-?\d+(\.\d+)?$/.test(v);
+        line.appendChild(el("td", money ? { "class": "num" } : {}, money ? grouped(v) : v === null ? t("none") : v));
+      });
+      tbody.appendChild(line);
+    });
+    node.appendChild(tbody);
+    return node;
+  }
+
+  function drawAnswer(tile, answer) {
+    var box = tile.querySelector(".tile-body");
+    box.textContent = "";
+    var spec = answer.chart;
+    tile.dataset.chart = spec.type;
+    if (!answer.rows.length) {
+      box.appendChild(el("p", { "class": "note" }, t("no_data")));
+      return;
+    }
+    if (spec.type === "number" || (answer.rows.length === 1 && answer.columns.length === 1)) {
+      var column = spec.y[0] || answer.columns[0];
+      var i = Math.max(0, answer.columns.indexOf(column));
+      var value = answer.rows[0][i];
+      var unit = answer.units[i];
+      box.appendChild(el("p", { "class": "big-number", "data-value": value === null ? "" : String(value) },
+        (answer.units[i] ? grouped(value) : value) + (unit && unit !== "%" ? " " + unit : unit === "%" ? "%" : "")));
+      box.appendChild(el("p", { "class": "note" }, headerOf(answer, column)));
+      return;
+    }
+    if (spec.type === "table" || !spec.y.length) {
+      box.appendChild(tileTable(answer));
+      return;
+    }
+    var holder = el("div", { "class": "tile-chart", id: "tile-chart-" + tile.dataset.id });
+    box.appendChild(holder);
+    var ys = spec.y.map(function (c) { return answer.columns.indexOf(c); }).filter(function (i) { return i >= 0; });
+    var xi = spec.x ? answer.columns.indexOf(spec.x) : -1;
+    var option;
+    if (spec.type === "pie" && xi >= 0) {
+      option = {
+        tooltip: { trigger: "item", renderMode: "richText" },
+        legend: { bottom: 0, type: "scroll" },
+        series: [{ type: "pie", radius: ["30%", "60%"], bottom: 24, data: answer.rows.map(function (r) {
+          return { name: r[xi] === null ? t("none") : String(r[xi]), value: numberOf(r[ys[0]]) };
+        }) }]
+      };
+    } else if (xi < 0) {
+      // No breakdown: the y columns of the one row side by side (a comparison's periods).
+      option = {
+        tooltip: TOOLTIP,
+        grid: { left: 8, right: 16, top: 16, bottom: 8, containLabel: true },
+        xAxis: { type: "category", data: ys.map(function (i) { return answer.headers[i] || answer.columns[i]; }) },
+        yAxis: { type: "value" },
+        series: [{ type: "bar", data: ys.map(function (i) { return numberOf(answer.rows[0][i]); }) }]
+      };
+    } else {
+      option = {
+        tooltip: TOOLTIP,
+        legend: ys.length > 1 ? { top: 0 } : undefined,
+        grid: { left: 8, right: 16, top: ys.length > 1 ? 28 : 12, bottom: 8, containLabel: true },
+        xAxis: { type: "category", data: answer.rows.map(function (r) { return r[xi] === null ? t("none") : String(r[xi]); }) },
+        yAxis: { type: "value" },
+        series: ys.map(function (i) {
+          return { name: answer.headers[i] || answer.columns[i], type: spec.type === "line" ? "line" : "bar",
+            data: answer.rows.map(function (r) { return numberOf(r[i]); }) };
+        })
+      };
+    }
+    option.animation = false;
+    charts[holder.id] = window.echarts.init(holder, null, { renderer: "canvas" });
+    charts[holder.id].setOption(option, true);
+    if (answer.rows.length > TILE_ROWS && spec.type === "table") {
+      box.appendChild(el("p", { "class": "note" }, fill("tile_more_rows", { shown: TILE_ROWS, total: answer.rows.length })));
+    }
+  }
+
+  function answerTile(tile) {
+    tile.dataset.state = "loading";
+    return send("POST", "/api/saved-questions/" + tile.dataset.id + "/answer").then(function (answer) {
+      tile.querySelector(".interpretation").textContent = answer.interpretation;
+      drawAnswer(tile, answer);
+      tile.dataset.state = "ready";
+    }, function (error) {
+      var box = tile.querySelector(".tile-body");
+      box.textContent = "";
+      box.appendChild(el("p", { "class": "alert error" }, fill("tile_failed", { message: error.message })));
+      tile.dataset.state = "error";
+    });
+  }
+
+  function reportText(report) {
+    var cadence = report.cadence === "weekly" ? t("weekday_" + report.weekday) : t("daily");
+    var next = LOCAL_TIME.format(new Date(report.next_run_at)).slice(0, 16);
+    var text = fill("report_line", { cadence: cadence, hour: String(report.hour).padStart(2, "0"), channel: report.channel, next: next });
+    if (!report.enabled) text += " (" + t("report_paused") + ")";
+    if (report.last_error) text += " · " + fill("report_error", { error: report.last_error });
+    return text;
+  }
+
+  function showReports(tile, reports) {
+    var list = tile.querySelector(".reports");
+    if (!list) return;
+    list.textContent = "";
+    reports.filter(function (r) { return String(r.saved_question_id) === tile.dataset.id; })
+      .forEach(function (r) {
+        var item = el("li", { "data-report": String(r.id), "data-enabled": String(r.enabled) });
+        item.appendChild(el("span", {}, reportText(r)));
+        var toggle = el("button", { type: "button", "class": "link toggle" }, t(r.enabled ? "report_pause" : "report_resume"));
+        var stop = el("button", { type: "button", "class": "link stop" }, t("report_delete"));
+        toggle.addEventListener("click", function () {
+          send("PATCH", "/api/reports/" + r.id, { enabled: !r.enabled }).then(function () { refreshReports(tile); });
+        });
+        stop.addEventListener("click", function () {
+          send("DELETE", "/api/reports/" + r.id).then(function () { refreshReports(tile); });
+        });
+        item.appendChild(toggle);
+        item.appendChild(stop);
+        list.appendChild(item);
+      });
+  }
+
+  function refreshReports(tile) {
+    return send("GET", "/api/reports").then(function (page) { showReports(tile, page.items); });
+  }
+
+  function option(value, label) {
+    var node = el("option", { value: value }, label);
+    return node;
+  }
+
+  function scheduleForm(tile, channels) {
+    var details = el("details", { "class": "schedule" });
+    details.appendChild(el("summary", {}, t("schedule_report")));
+    if (!channels.length) {
+      details.appendChild(el("p", { "class": "note" }, t("no_channels")));
+      return details;
+    }
+    var form = el("form", { "class": "schedule-form" });
+    var cadence = el("select", { name: "cadence" });
+    cadence.appendChild(option("daily", t("daily")));
+    cadence.appendChild(option("weekly", t("weekly")));
+    var weekday = el("select", { name: "weekday" });
+    for (var d = 0; d < 7; d++) weekday.appendChild(option(String(d), t("weekday_" + d)));
+    var hour = el("input", { name: "hour", type: "number", min: "0", max: "23", value: "9", required: "" });
+    var channel = el("select", { name: "channel" });
+    channels.forEach(function (c) { channel.appendChild(option(String(c.id), c.name + " (" + c.kind + ")")); });
+    var weekdayLabel = el("label", {}, t("weekday") + " ");
+    weekdayLabel.appendChild(weekday);
+    weekdayLabel.hidden = true;
+    cadence.addEventListener("change", function () { weekdayLabel.hidden = cadence.value !== "weekly"; });
+    [[t("cadence"), cadence], null, [fill("send_hour", { zone: body.dataset.zone || "" }), hour], [t("channel"), channel]].forEach(function (pair) {
+      if (pair === null) { form.appendChild(weekdayLabel); return; }
+      var label = el("label", {}, pair[0] + " ");
+      label.appendChild(pair[1]);
+      form.appendChild(label);
+    });
+    form.appendChild(el("button", { type: "submit" }, t("schedule")));
+    var status = el("p", { "class": "note schedule-status", role: "status" });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var payload = { cadence: cadence.value, hour: Number(hour.value), channel: Number(channel.value) };
+      if (cadence.value === "weekly") payload.weekday = Number(weekday.value);
+      send("POST", "/api/saved-questions/" + tile.dataset.id + "/reports", payload).then(function (report) {
+        status.textContent = reportText(report);
+        return refreshReports(tile);
+      }, function (error) { status.textContent = error.message; });
+    });
+    details.appendChild(form);
+    details.appendChild(status);
+    return details;
+  }
+
+  function tileOf(item, channels) {
+    var tile = el("article", { "class": "tile", "data-id": String(item.id), "data-state": "loading" });
+    var head = el("header");
+    head.appendChild(el("h3", { title: item.question }, item.title));
+    var remove = el("button", { type: "button", "class": "remove", title: t("remove") }, t("remove"));
+    remove.addEventListener("click", function () {
+      send("DELETE", "/api/saved-questions/" + item.id).then(function () {
+        var chartId = "tile-chart-" + item.id;
+        if (charts[chartId]) { charts[chartId].dispose(); delete charts[chartId]; }
+        tile.remove();
+        document.getElementById("saved-empty").hidden = document.querySelectorAll("#tiles .tile").length > 0;
+      }, function (error) { tile.querySelector(".interpretation").textContent = error.message; });
+    });
+    head.appendChild(remove);
+    tile.appendChild(head);
+    tile.appendChild(el("p", { "class": "note interpretation" }));
+    tile.appendChild(el("div", { "class": "tile-body" }, t("loading")));
+    if (channels) {
+      tile.appendChild(el("ul", { "class": "reports note" }));
+      tile.appendChild(scheduleForm(tile, channels));
+    }
+    return tile;
+  }
+
+  function loadTiles() {
+    var box = document.getElementById("tiles");
+    if (!box) return;
+    var staff = isAdmin ? Promise.all([
+      getJson("/api/reports/channels", new URLSearchParams()),
+      getJson("/api/reports", new URLSearchParams())
+    ]) : Promise.resolve(null);
+    Promise.all([getJson("/api/saved-questions", new URLSearchParams()), staff]).then(function (both) {
+      var items = both[0].items;
+      var channels = both[1] ? both[1][0].items : null;
+      document.getElementById("saved-empty").hidden = items.length > 0;
+      box.textContent = "";
+      var tiles = items.map(function (item) { return tileOf(item, channels); });
+      tiles.forEach(function (tile) { box.appendChild(tile); });
+      if (both[1]) tiles.forEach(function (tile) { showReports(tile, both[1][1].items); });
+      return Promise.all(tiles.map(answerTile));
+    }).then(function () { body.dataset.tiles = "ready"; }, function (error) {
+      document.getElementById("saved-empty").hidden = false;
+      document.getElementById("saved-empty").textContent = fill("load_failed", { message: error.message });
+      body.dataset.tiles = "error";
+    });
+  }
+
   form.addEventListener("change", function (event) {
     if (event.target.name === "since" || event.target.name === "until") return;
     load();
@@ -333,4 +604,5 @@
   });
   fromUrl();
   load();
+  loadTiles();
 })();
