@@ -336,6 +336,8 @@ CHANGES_NOTHING = {
     ("POST", "/ask/logout"),
     ("POST", "/ask/answer"),
     ("POST", "/api/nlq"),
+    # A saved question answered now: a read, sent as POST like /api/nlq.
+    ("POST", "/api/saved-questions/{saved_question_id}/answer"),
     ("POST", "/api/tenants/{tenant_id}/forwards/{forward_id}/test"),
     ("POST", "/admin/partners/{tenant_id}/forwards/{forward_id}/test"),
     # A test message to an alert channel: sent, nothing kept.
