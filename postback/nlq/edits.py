@@ -86,7 +86,7 @@ def refreshed(plan: Plan, now: datetime, zone: ZoneInfo) -> Plan:
             previous = _again(previous, now, zone)
         elif period is not plan.period:
             previous = previous_period(period)
-    return replace(plan, period=period, previous=previous)
+    return replace(plan, period=period, previous=previous, asked_at=now)
 
 
 def _again(period: TimeRange | None, now: datetime, zone: ZoneInfo) -> TimeRange | None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from postback.nlq.plan import (
     BREAKDOWNS,
+    PER_DAY,
     PERCENT_METRICS,
     SHARES,
     STATUS_LABELS,
@@ -15,6 +16,7 @@ from postback.nlq.plan import (
     Metric,
     Plan,
     TimeRange,
+    period_days,
 )
 from postback.nlq.schemas import Chart
 
@@ -147,6 +149,8 @@ def _counting(plan: Plan) -> list[str]:
                 else "duplicate rate = duplicate postbacks / all postbacks (first rows and "
                 "duplicates) × 100%"
             )
+        elif m.key in PER_DAY:
+            parts.append(_per_day(m, plan))
         elif m.key in SHARES:
             parts.append(
                 "占比 = 每组的值 / 所有组的合计 × 100%"
@@ -154,6 +158,17 @@ def _counting(plan: Plan) -> list[str]:
                 else "share = each group's value / the total of all groups × 100%"
             )
     return parts
+
+
+def _per_day(metric: Metric, plan: Plan) -> str:
+    """How a per-day figure is divided: by each period's days, up to the day asked."""
+    zh = plan.language == "zh"
+    periods = [p for p in (plan.previous, plan.period) if p is not None]
+    days = [str(period_days(p, plan.asked_at)) for p in periods]
+    label = metric.zh if zh else metric.en
+    if zh:
+        return f"{label} = 合计 ÷ {' / '.join(days)} 天（本期到今天为止的天数）"
+    return f"{label} = total ÷ {' / '.join(days)} days (the period's days up to today)"
 
 
 def _ignored(plan: Plan) -> list[str]:

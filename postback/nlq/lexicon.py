@@ -884,6 +884,24 @@ LEXICON = [
         + "|"
         + zh("占比", "比例", "百分比", "比重", "份额", "率"),
     ),
+    # "日均", "daily average": a total per day of the period.
+    (
+        "per_day",
+        "",
+        en(
+            "daily average",
+            "average daily",
+            "avg daily",
+            "daily avg",
+            "average per day",
+            "avg per day",
+            "per day on average",
+            "on average per day",
+            "a day on average",
+        )
+        + "|"
+        + zh("日均", "平均每天", "每天平均", "平均每日", "每日平均", "天均"),
+    ),
     # "average … per conversion": a money measure averaged over the conversions.
     (
         "average",

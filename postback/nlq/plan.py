@@ -9,7 +9,7 @@ every stage imports its types from here, so no stage needs another's module for 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, time
 from decimal import Decimal
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
@@ -46,6 +46,9 @@ METRICS: dict[str, Metric] = {
         Metric("payout", "佣金", "payout", money="payout"),
         Metric("aov", "客单价（平均订单金额）", "average order value", money="sale"),
         Metric("avg_payout", "平均佣金", "average payout", money="payout"),
+        Metric("daily_conversions", "日均转化数", "conversions per day"),
+        Metric("daily_sales", "日均销售额", "sales per day", money="sale"),
+        Metric("daily_payout", "日均佣金", "payout per day", money="payout"),
         Metric("approval_rate_pct", "审核通过率（%）", "approval rate (%)"),
         Metric("rejection_rate_pct", "拒绝率（%）", "rejection rate (%)"),
         Metric("pending_rate_pct", "待审核率（%）", "pending rate (%)"),
@@ -74,6 +77,12 @@ SHARES = {
     "conversions_share_pct": "conversions",
     "sales_share_pct": "sales",
     "payout_share_pct": "payout",
+}
+# A total per day of the period, by metric key: of which measure.
+PER_DAY = {
+    "daily_conversions": "conversions",
+    "daily_sales": "sales",
+    "daily_payout": "payout",
 }
 PERCENT_METRICS = frozenset({*STATUS_RATES, "duplicate_rate_pct", *SHARES})
 
@@ -151,6 +160,18 @@ class TimeRange:
     end: datetime
     kind: str  # day, week, month, year, rolling
     phrase: str
+
+
+def period_days(period: TimeRange, asked_at: datetime | None) -> int:
+    """The days of `period` a per-day figure divides by: its calendar days, up to and
+    including the day it was asked on when the period runs on past it (this month on the
+    3rd: 3)."""
+    zone = period.start.tzinfo
+    first = period.start.date()
+    if asked_at is not None and asked_at < period.end:
+        return max(1, (asked_at.astimezone(zone).date() - first).days + 1)
+    end = period.end.astimezone(zone)
+    return max(1, (end.date() - first).days + (0 if end.time() == time(0) else 1))
 
 
 @dataclass(frozen=True, slots=True)
@@ -253,6 +274,7 @@ class Plan:
     ignored: list[str] = field(default_factory=list)  # words of the question not used
     choices: list[Choice] = field(default_factory=list)  # other readings of the question
     follow_up: bool = False  # read against the previous question's plan
+    asked_at: datetime | None = None  # when it was read: a per-day figure's days end there
 
 
 # ---------------------------------------------------------------------------- refusals
@@ -373,6 +395,7 @@ def plan_to_json(plan: Plan) -> dict[str, object]:
         "rank": plan.rank,
         "limit": plan.limit,
         "currency_added": plan.currency_added,
+        "asked_at": plan.asked_at.isoformat() if plan.asked_at is not None else None,
     }
 
 
@@ -406,4 +429,5 @@ def plan_from_json(data: dict[str, Any], *, tenant_id: int | None) -> Plan:
         limit=int(limit) if limit is not None else None,
         tenant_id=tenant_id,
         currency_added=bool(data.get("currency_added", False)),
+        asked_at=datetime.fromisoformat(str(asked)) if (asked := data.get("asked_at")) else None,
     )

@@ -22,6 +22,7 @@ from postback.nlq.plan import (
     BREAKDOWNS,
     DEFAULT_UNIT,
     METRICS,
+    PER_DAY,
     SHARES,
     STATUS_LABELS,
     STATUS_RATES,
@@ -113,6 +114,7 @@ def plan(lexed: Lexed, *, tenant_id: int | None = None, context: Plan | None = N
             filters=list(lexed.names),
             tenant_id=tenant_id,
             ignored=list(lexed.ignored),
+            asked_at=lexed.now,
         ),
         text=lexed.text,
         tokens=lexed.tokens,
@@ -519,6 +521,32 @@ def _rates_and_averages(draft: _Draft) -> Refusal | None:
     )
 
 
+def _per_day(draft: _Draft) -> Refusal | None:
+    """ "日均订单", "daily average sales": the total divided by the period's days."""
+    plan = draft.plan
+    if not draft.has("per_day") and not any(m.key in PER_DAY for m in plan.metrics):
+        return None
+    if any(m.key not in PER_DAY.values() and m.key not in PER_DAY for m in plan.metrics):
+        return Refusal(
+            "“日均”只适用于转化数、销售额和佣金。",
+            "“Per day” applies to conversions, sales and payout only.",
+        )
+    if plan.period is None:
+        return Refusal(
+            "“日均”需要一个时间段，例如“最近30天的日均订单”。",
+            "A daily average needs a period, e.g. “daily average orders in the last 30 days”.",
+        )
+    if plan.breakdown is not None and plan.breakdown.time_unit is not None:
+        return Refusal(
+            "按时间拆分时每一行就是那段时间的合计；“日均”请按 offer、合作伙伴等拆分。",
+            "Broken down by time, each row is already that time's total; ask a daily "
+            "average by offer, partner or status.",
+        )
+    per_day = {base: key for key, base in PER_DAY.items()}
+    plan.metrics = list(dict.fromkeys(METRICS[per_day.get(m.key, m.key)] for m in plan.metrics))
+    return None
+
+
 def _read_thresholds(draft: _Draft) -> None:
     draft.plan.filters += draft.lexed.thresholds
 
@@ -861,6 +889,7 @@ STEPS: tuple[Step, ...] = (
     _a_comparison_has_periods,
     _read_periods,
     _no_time_word_left,
+    _per_day,
     _periods_apart,
     _ranking_has_a_breakdown,
     _read_ranking,
@@ -898,7 +927,15 @@ def _shares_by_a_breakdown(draft: _Draft) -> Refusal | None:
 
 # The rules a whole plan meets, whatever words asked it: what `check` applies to a plan
 # changed directly (the chips on /ask) rather than asked in words.
+def _per_day_checked(draft: _Draft) -> Refusal | None:
+    """A per-day figure of a plan changed directly: a period, not broken down by time."""
+    if not any(m.key in PER_DAY for m in draft.plan.metrics):
+        return None
+    return _per_day(draft)
+
+
 CHECKS: tuple[Step, ...] = (
+    _per_day_checked,
     _ranked_by_a_breakdown,
     _shares_by_a_breakdown,
     _ranking_in_range,

@@ -18,6 +18,7 @@ from sqlglot import exp
 from postback.nlq.plan import (
     CONVERSIONS_VIEW,
     MONEY_COLUMNS,
+    PER_DAY,
     REJECTIONS_VIEW,
     SHARES,
     STATUS_RATES,
@@ -26,6 +27,7 @@ from postback.nlq.plan import (
     Plan,
     TimeRange,
     Unit,
+    period_days,
 )
 from postback.nlq.plan import (
     METRICS as METRICS_BY_KEY,
@@ -151,12 +153,29 @@ def _percent(part: exp.Expr, whole: exp.Expr) -> exp.Expr:
     return _round(share)
 
 
+def _per_day(total: exp.Expr, days: int) -> exp.Expr:
+    """A total divided by the period's days, in numeric (no float), to the cent."""
+    return _round(_div(this=exp.cast(total, "numeric"), expression=exp.Literal.number(days)))
+
+
 def metric_expression(
-    metric: Metric, unit: Unit, condition: exp.Expr | None, first_rows: exp.Expr | None
+    metric: Metric,
+    unit: Unit,
+    condition: exp.Expr | None,
+    first_rows: exp.Expr | None,
+    days: int = 1,
 ) -> exp.Expr:
     """The aggregate of one metric over the rows where `condition` holds; `first_rows`
-    restricts to each conversion's first row when duplicates are not excluded globally."""
+    restricts to each conversion's first row when duplicates are not excluded globally; a
+    per-day metric divides by `days`."""
     rows = _and(condition, first_rows)
+    if metric.key in PER_DAY:
+        counted = METRICS_BY_KEY[PER_DAY[metric.key]]
+        if counted.money is None:
+            return _per_day(_case_count(rows), days)
+        money = _col(MONEY_COLUMNS[(counted.money, unit)])
+        total = exp.func("coalesce", exp.Sum(this=_case_value(rows, money)), exp.Literal.number(0))
+        return _per_day(total, days)
     if metric.key in ("conversions", "rejections"):
         return _case_count(rows)
     if metric.key == "duplicates":
@@ -217,8 +236,9 @@ def _conversions(plan: Plan, zone: str) -> exp.Select:
     if plan.previous is None:
         if plan.period is not None:
             where.append(_within("occurred_at", plan.period))
+        days = _days_of(plan.period, plan)
         metrics = [
-            (m.column_name(plan.unit), metric_expression(m, plan.unit, None, first_rows))
+            (m.column_name(plan.unit), metric_expression(m, plan.unit, None, first_rows, days))
             for m in plan.metrics
         ]
         return _grouped(CONVERSIONS_VIEW, dims, metrics, where, plan)
@@ -226,22 +246,32 @@ def _conversions(plan: Plan, zone: str) -> exp.Select:
     assert plan.period is not None
     where.append(_both_periods("occurred_at", plan))
     columns = _in_both_periods(
-        plan, "occurred_at", lambda m, when: metric_expression(m, plan.unit, when, first_rows)
+        plan,
+        "occurred_at",
+        lambda m, when, days: metric_expression(m, plan.unit, when, first_rows, days),
     )
     inner = _grouped(CONVERSIONS_VIEW, dims, columns, where, plan, ordered=False)
     return _compared(inner, dims, plan)
 
 
+def _days_of(period: TimeRange | None, plan: Plan) -> int:
+    """What a per-day metric of `plan` divides by over `period`."""
+    return 1 if period is None else period_days(period, plan.asked_at)
+
+
 def _in_both_periods(
-    plan: Plan, time_column: str, aggregate: Callable[[Metric, exp.Expr], exp.Expr]
+    plan: Plan, time_column: str, aggregate: Callable[[Metric, exp.Expr, int], exp.Expr]
 ) -> list[tuple[str, exp.Expr]]:
     """Each metric aggregated over the previous period and over the current one, as
-    `<metric>_previous` and `<metric>_current`."""
+    `<metric>_previous` and `<metric>_current` (per-day metrics over each period's days)."""
     assert plan.previous is not None
     assert plan.period is not None
     periods = (("previous", plan.previous), ("current", plan.period))
     return [
-        (f"{m.column_name(plan.unit)}_{suffix}", aggregate(m, _within(time_column, period)))
+        (
+            f"{m.column_name(plan.unit)}_{suffix}",
+            aggregate(m, _within(time_column, period), _days_of(period, plan)),
+        )
         for m in plan.metrics
         for suffix, period in periods
     ]
@@ -315,7 +345,7 @@ def _rejections(plan: Plan, zone: str) -> exp.Select:
     if plan.previous is not None:
         assert plan.period is not None
         where.append(_both_periods("received_at", plan))
-        counts = _in_both_periods(plan, "received_at", lambda _, when: _case_count(when))
+        counts = _in_both_periods(plan, "received_at", lambda _, when, __: _case_count(when))
         inner = _grouped(REJECTIONS_VIEW, dims, counts, where, plan, ordered=False)
         return _compared(inner, dims, plan)
     return _grouped(REJECTIONS_VIEW, dims, [("rejections", _case_count(None))], where, plan)
@@ -324,7 +354,7 @@ def _rejections(plan: Plan, zone: str) -> exp.Select:
 # ---------------------------------------------------------------------------- day cells
 
 DAYS_VIEW = "reporting.conversion_days"
-_DAY_METRICS = frozenset({"conversions", "sales", "payout", "duplicates", *STATUS_RATES})
+_DAY_METRICS = frozenset({"conversions", "sales", "payout", "duplicates", *STATUS_RATES, *PER_DAY})
 # Not offer_name: a cell's name is its first rows' (greatest) name, and a pending delta of a
 # row that left the cell (a status that moved on, a deleted row) or of a duplicate carries
 # none, so names are exact only in folded cells of first rows.
@@ -371,9 +401,14 @@ def _cell_sum(column: str, condition: exp.Expr | None) -> exp.Expr:
     return exp.func("coalesce", exp.Sum(this=value), exp.Literal.number(0))
 
 
-def _day_metric(metric: Metric, unit: Unit, condition: exp.Expr | None) -> exp.Expr:
+def _day_metric(metric: Metric, unit: Unit, condition: exp.Expr | None, days: int = 1) -> exp.Expr:
     """The aggregate of one metric over the cells where `condition` holds; the same value
     and type as `metric_expression` over the rows."""
+    if metric.key in PER_DAY:
+        counted = METRICS_BY_KEY[PER_DAY[metric.key]]
+        if counted.money is None:
+            return _per_day(_cell_sum("conversions", condition), days)
+        return _per_day(_cell_sum(_DAY_MONEY[(counted.money, unit)], condition), days)
     if metric.key in ("conversions", "duplicates"):
         return exp.cast(_cell_sum(metric.key, condition), "bigint")
     if metric.key in STATUS_RATES:
@@ -399,13 +434,16 @@ def _days(plan: Plan, zone: str) -> exp.Select:
     if plan.previous is None:
         if plan.period is not None:
             where.append(_within("day", plan.period))
+        days = _days_of(plan.period, plan)
         columns = [
-            (m.column_name(plan.unit), _day_metric(m, plan.unit, None)) for m in plan.metrics
+            (m.column_name(plan.unit), _day_metric(m, plan.unit, None, days)) for m in plan.metrics
         ]
     else:
         assert plan.period is not None
         where.append(_both_periods("day", plan))
-        columns = _in_both_periods(plan, "day", lambda m, when: _day_metric(m, plan.unit, when))
+        columns = _in_both_periods(
+            plan, "day", lambda m, when, days: _day_metric(m, plan.unit, when, days)
+        )
     select = _grouped(DAYS_VIEW, dims, columns, where, plan, ordered=False)
     if dims:
         # The groups the rows would form: those with a row the metrics count.

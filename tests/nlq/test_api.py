@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -483,6 +483,22 @@ class TestEdits:
         # Refused edits leave the conversation as it was.
         body = (await self.edit(client, admin_headers, first["conversation"])).json()
         assert body["chips"]["breakdown"] == "offer"
+
+    async def test_a_measure_per_day(self, client, partners, admin_headers):
+        first = (await ask(client, admin_headers, "sales by offer last 7 days")).json()
+        response = await self.edit(
+            client, admin_headers, first["conversation"], measure="daily_sales"
+        )
+        assert response.status_code == 200, response.text
+        # Every conversion was sent two days ago, inside the 7 days: each offer's sales ÷ 7.
+        sent = {"Shopee MY": "300.30", "Lazada MY": "50.00", "Bravo Exclusive": "10000.99"}
+        cent = Decimal("0.01")
+        assert {r["offer_name"]: r["daily_sales_myr"] for r in as_dicts(response.json())} == {
+            name: str((Decimal(total) / 7).quantize(cent, rounding=ROUND_HALF_UP))
+            for name, total in sent.items()
+        }
+        response = await self.edit(client, admin_headers, first["conversation"], breakdown="day")
+        assert response.status_code == 422
 
     @pytest.mark.parametrize(
         ("edit", "field"),

@@ -395,3 +395,30 @@ def test_sub_id_is_the_affiliates_sub_id(question: str, breakdown, filters) -> N
     assert (plan.breakdown.key if plan.breakdown else None) == breakdown
     assert [(f.column, f.op, f.values) for f in plan.filters] == filters
     assert plan.ignored == []
+
+
+@pytest.mark.parametrize(
+    ("question", "metric", "days"),
+    [
+        ("最近30天的日均订单", "daily_conversions", "30"),
+        ("daily average sales this month", "daily_sales", "25"),  # the 1st to the 25th
+        ("平均每天多少单 上周", "daily_conversions", "7"),
+        ("avg daily payout yesterday", "daily_payout", "1"),
+    ],
+)
+def test_per_day_divides_by_the_periods_days_so_far(question: str, metric: str, days: str) -> None:
+    plan = understand(question, now=NOW, zone=KL, vocabulary=Vocabulary())
+    assert [m.key for m in plan.metrics] == [metric]
+    assert plan.breakdown is None
+    said = explain.interpretation(plan, "Asia/Kuala_Lumpur", partner_only=False)
+    assert f"÷ {days} " in said
+    assert f"/ {days}," in sqlgen.to_sql(plan, "Asia/Kuala_Lumpur")
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["日均订单", "最近7天每天的日均订单", "daily average approval rate last week"],
+)
+def test_per_day_needs_a_period_and_a_total(question: str) -> None:
+    with pytest.raises(CannotAnswer):
+        understand(question, now=NOW, zone=KL, vocabulary=Vocabulary())

@@ -327,6 +327,30 @@ def cases() -> list[tuple[str, Check]]:
     add("周一以来的订单数", one(conversions=v(p(SINCE_MONDAY), "conversions")))
     add("2026年11月3日的销售额", one(sales_myr=v(p(NOV_3), "sales")))
     add("9月份的佣金", one(payout_myr=v(p(SEPTEMBER), "payout")))
+    # per day of the period: the total ÷ the period's days, up to today (the 25th)
+    add(
+        "最近30天的日均订单",
+        one(daily_conversions=cents(Decimal(v(p(LAST_30_DAYS), "conversions")) / 30)),
+    )
+    add(
+        "daily average sales this month",
+        one(daily_sales_myr=cents(sum((r.sale_myr for r in p(THIS_MONTH)), Decimal(0)) / 25)),
+    )
+    add(
+        "本月每个offer的日均佣金",
+        grouped(
+            "offer_name",
+            "daily_payout_myr",
+            {
+                k: cents(sum((r.payout_myr for r in rows), Decimal(0)) / 25)
+                for k, rows in by(p(THIS_MONTH), offer_of).items()
+            },
+        ),
+    )
+    add(
+        "平均每天多少单 上周",
+        one(daily_conversions=cents(Decimal(v(p(LAST_WEEK), "conversions")) / 7)),
+    )
     # the marketplaces' sale days (today is 2026-11-25: 11.11 of this year)
     add("双十一那天的订单数", one(conversions=v(p(NOV_11), "conversions")))
     add("11.11 sales", one(sales_myr=v(p(NOV_11), "sales")))
