@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from postback.nlq import planner
 from postback.nlq.plan import BREAKDOWNS, METRICS, Language, Plan, TimeRange, Unit, refuse
-from postback.nlq.timephrases import find_time_ranges, previous_period
+from postback.nlq.timephrases import SAME_AS, earlier_alike, find_time_ranges, previous_period
 
 # The periods a chip offers, by key: the phrase in each language the time parser reads.
 PERIODS: dict[str, dict[Language, str]] = {
@@ -82,7 +82,9 @@ def refreshed(plan: Plan, now: datetime, zone: ZoneInfo) -> Plan:
     period = _again(plan.period, now, zone)
     previous = plan.previous
     if previous is not None and period is not None:
-        if previous.phrase:
+        if previous.kind in SAME_AS:
+            previous = _alike(period, previous, now)
+        elif previous.phrase:
             previous = _again(previous, now, zone)
         elif period is not plan.period:
             previous = previous_period(period)
@@ -124,7 +126,10 @@ def edited(
         phrase = PERIODS[period][plan.language]
         changed.period = resolve(phrase, now, zone)
         if changed.previous is not None and changed.period is not None:
-            changed.previous = previous_period(changed.period)
+            if changed.previous.kind in SAME_AS:
+                changed.previous = _alike(changed.period, changed.previous, now)
+            else:
+                changed.previous = previous_period(changed.period)
     if compare is not None:
         changed.previous = _compared(changed, compare)
     if remove_filter is not None:
@@ -134,6 +139,11 @@ def edited(
             )
         del changed.filters[remove_filter]
     return planner.check(changed, now=now, zone=zone)
+
+
+def _alike(period: TimeRange, previous: TimeRange, now: datetime) -> TimeRange:
+    """The same stretch of `period` as before ("上周同期"), keeping the phrase."""
+    return replace(earlier_alike(period, previous.kind, now), phrase=previous.phrase)
 
 
 def _compared(plan: Plan, compare: bool) -> TimeRange | None:

@@ -38,7 +38,7 @@ from postback.nlq.plan import (
     currency_filter,
     refuse,
 )
-from postback.nlq.timephrases import find_time_ranges, previous_period
+from postback.nlq.timephrases import SAME_AS, earlier_alike, find_time_ranges, previous_period
 
 DEFAULT_TOP = 10
 # Dimension words that are part of a filter when the question names one of that kind
@@ -598,8 +598,13 @@ def _at_most_two_periods(draft: _Draft) -> Refusal | None:
     return Refusal("时间段太多：最多比较两个时间段。", "Too many periods: compare at most two.")
 
 
+def _alike(draft: _Draft) -> TimeMatch | None:
+    """The "上周同期"/"same day last week" of the question, if it has one."""
+    return next((m for m in draft.times if m.range.kind in SAME_AS), None)
+
+
 def _two_periods_are_compared(draft: _Draft) -> Refusal | None:
-    if len(draft.times) != 2 or draft.has("compare"):
+    if len(draft.times) != 2 or draft.has("compare") or _alike(draft) is not None:
         return None
     return Refusal(
         "有两个时间段：要对比请写“对比”或“vs”。",
@@ -643,6 +648,24 @@ def _read_periods(draft: _Draft) -> None:
     compare word is compared with the period before it, unless the question compares names
     (`_names_compared`)."""
     plan = draft.plan
+    alike = _alike(draft)
+    if alike is not None and not _names_compared(draft):
+        # "昨天和上周同期对比", "this week vs the same period last week": the other period
+        # against the same stretch that long before (alone: today, or the period asked
+        # before in a follow-up).
+        others = [m.range for m in draft.times if m is not alike]
+        if others:
+            base: TimeRange | None = others[0]
+        elif draft.context is not None and draft.context.period is not None:
+            base = _in_language(draft.context.period, draft)
+        else:
+            today = "今天" if plan.language == "zh" else "today"
+            base = find_time_ranges(today, draft.lexed.now, draft.lexed.zone)[0].range
+        assert base is not None
+        plan.period = base
+        earlier = earlier_alike(base, alike.range.kind, draft.lexed.now)
+        plan.previous = TimeRange(earlier.start, earlier.end, earlier.kind, alike.range.phrase)
+        return
     if _names_compared(draft):
         if draft.times:
             plan.period = draft.times[0].range

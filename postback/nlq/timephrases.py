@@ -387,6 +387,46 @@ def _last_two_days(m: re.Match[str], c: _Clock) -> TimeRange:
     return c.days(c.today - timedelta(days=1), c.today, "rolling", m[0])
 
 
+# "上周同期", "same day last week": the period compared with, that long before.
+SAME_AS = {"same_week": "week", "same_month": "month", "same_year": "year"}
+
+
+def _same_as(kind: str) -> Resolver:
+    """Alone, today that long before; beside another period, that period moved back
+    (`earlier_alike`)."""
+
+    def resolve(m: re.Match[str], c: _Clock) -> TimeRange:
+        today = c.days(c.today, c.today, "day", m[0])
+        moved = earlier_alike(today, kind, c.now)
+        return TimeRange(moved.start, moved.end, kind, m[0])
+
+    return resolve
+
+
+def _moved_back(moment: datetime, unit: str) -> datetime:
+    local = moment.replace(tzinfo=None)
+    if unit == "week":
+        earlier = local - timedelta(weeks=1)
+    elif unit == "month":
+        day = _add_months(local.date(), -1)
+        earlier = datetime.combine(day, local.time())
+    else:
+        year = local.year - 1
+        earlier = local.replace(year=year, day=min(local.day, _month_length(year, local.month)))
+    return earlier.replace(tzinfo=moment.tzinfo)
+
+
+def earlier_alike(period: TimeRange, kind: str, now: datetime) -> TimeRange:
+    """The same stretch of `period` a week, month or year before (`kind` is one of
+    SAME_AS), up to the same moment when `period` is still running: this week so far
+    against last week until the same hour."""
+    unit = SAME_AS[kind]
+    zone = period.start.tzinfo
+    end = min(period.end, now.astimezone(zone)) if now < period.end else period.end
+    start = _moved_back(period.start, unit)
+    return TimeRange(start, _moved_back(end, unit), kind, "")
+
+
 def _one_date(m: re.Match[str], c: _Clock) -> TimeRange:
     day = _parse_date(m["a"], c)
     return c.days(day, day, "day", m[0])
@@ -468,6 +508,18 @@ PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
         (r"\b(?:the\s+)?day\s+before\s+yesterday\b", _days_ago(2)),
         (r"\b(?P<n>\d{1,4})\s+days?\s+ago\b", _n_days_ago),
         (r"\b(?:this|current)\s+week\b|\bweek\s+to\s+date\b|\bwtd\b", _week(0)),
+        (
+            r"\b(?:the\s+)?same\s+(?:day|period|time)\s+(?:of\s+)?last\s+week\b",
+            _same_as("same_week"),
+        ),
+        (
+            r"\b(?:the\s+)?same\s+(?:day|period|time)\s+(?:of\s+)?last\s+month\b",
+            _same_as("same_month"),
+        ),
+        (
+            r"\b(?:the\s+)?same\s+(?:day|period|time)\s+(?:of\s+)?last\s+year\b",
+            _same_as("same_year"),
+        ),
         (r"\b(?:the\s+)?week\s+before\s+last\b", _week(-2)),
         (r"\b(?:the\s+)?month\s+before\s+last\b", _month(-2)),
         (r"\b(?:last|previous|prior)\s+week\b", _week(-1)),
@@ -540,6 +592,9 @@ PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
         (r"前天", _days_ago(2)),
         (r"大前天", _days_ago(3)),
         (r"(?P<n>\d{1,4})\s*天前", _n_days_ago),
+        (r"上周同期|上周同一天|上周同日|上个星期同一天|上星期同一天", _same_as("same_week")),
+        (r"上月同期|上个月同期|上月同一天|上个月同一天", _same_as("same_month")),
+        (r"去年同期|去年同一天|去年同日", _same_as("same_year")),
         (r"上上周|上上个星期|上上星期|上上个礼拜|上上礼拜", _week(-2)),
         (r"上上个月|上上月", _month(-2)),
         (r"(?P<which>上个|上|这个|这|本)?\s*周末", _weekend),

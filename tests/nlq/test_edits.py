@@ -76,3 +76,14 @@ def test_local_amounts_without_a_breakdown_are_given_by_currency():
     back = edits.edited(total, now=LATER, zone=KL, unit="myr")
     assert back.breakdown is None
     assert not back.currency_added
+
+
+def test_like_for_like_moves_with_its_period():
+    """ "This week vs the same period last week", saved and run four weeks later: last week
+    up to the same moment of the new now."""
+    plan = edits.refreshed(kept("sales this week vs the same period last week"), LATER, KL)
+    assert plan.previous is not None
+    monday = LATER.date() - timedelta(days=LATER.weekday())
+    assert plan.previous.start == midnight(monday - timedelta(days=7))
+    assert plan.previous.end == LATER - timedelta(days=7)
+    assert plan.previous.phrase == "the same period last week"

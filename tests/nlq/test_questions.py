@@ -351,6 +351,24 @@ def cases() -> list[tuple[str, Check]]:
         "平均每天多少单 上周",
         one(daily_conversions=cents(Decimal(v(p(LAST_WEEK), "conversions")) / 7)),
     )
+    # like for like: the same stretch a week before, up to the same moment (now is
+    # Wednesday 2026-11-25 15:30)
+    add(
+        "昨天和上周同期的订单对比",
+        compared(
+            "conversions",
+            v(p((at(11, 17), at(11, 18))), "conversions"),
+            v(p(YESTERDAY), "conversions"),
+        ),
+    )
+    add(
+        "sales this week vs the same period last week",
+        compared(
+            "sales_myr",
+            v(p((at(11, 16), NOW - timedelta(weeks=1))), "sales"),
+            v(p(THIS_WEEK), "sales"),
+        ),
+    )
     # the marketplaces' sale days (today is 2026-11-25: 11.11 of this year)
     add("双十一那天的订单数", one(conversions=v(p(NOV_11), "conversions")))
     add("11.11 sales", one(sales_myr=v(p(NOV_11), "sales")))

@@ -159,6 +159,11 @@ TABLE: list[tuple[str, datetime, datetime]] = [
     ("这两天", d(11, 24), d(11, 26)),
     ("明天", d(11, 26), d(11, 27)),
     ("tomorrow", d(11, 26), d(11, 27)),
+    # alone, "the same day" is today that long before, up to the same moment
+    ("上周同期", d(11, 18), d(11, 18, hour=15, minute=30)),
+    ("same day last week", d(11, 18), d(11, 18, hour=15, minute=30)),
+    ("上月同期", d(10, 25), d(10, 25, hour=15, minute=30)),
+    ("去年同期", d(11, 25, 2025), d(11, 25, 2025, hour=15, minute=30)),
 ]
 
 
