@@ -134,9 +134,7 @@ def edited(
         changed.previous = _compared(changed, compare)
     if remove_filter is not None:
         if not 0 <= remove_filter < len(changed.filters):
-            raise refuse(
-                plan.language, "没有这个筛选条件。", "There is no such filter.", unknown=False
-            )
+            raise refuse(plan.language, "没有这个筛选条件。", "There is no such filter.")
         del changed.filters[remove_filter]
     return planner.check(changed, now=now, zone=zone)
 

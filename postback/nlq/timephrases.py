@@ -349,24 +349,7 @@ def _last_n(m: re.Match[str], c: _Clock) -> TimeRange:
 
 
 # The marketplaces' sale days: month and day the same ("11.11", "双十一", "singles' day").
-_CN_SALE_MONTHS = {"十一": 11, "十二": 12, "11": 11, "12": 12}
-_EN_SALE_MONTHS = {"eleven": 11, "twelve": 12, "11": 11, "12": 12}
-
-
-def _sale_day(m: re.Match[str], c: _Clock) -> TimeRange:
-    """The sale day named (the latest not after today): "9.9", "11.11", "双十二"."""
-    if m["cn"]:
-        month = _CN_SALE_MONTHS[m["cn"]]
-    elif m["en"]:
-        month = _EN_SALE_MONTHS[m["en"]]
-    elif m["single"]:
-        month = 11
-    else:
-        month = int(m["d"])
-    day = _dated(c, None, month, month)
-    return c.days(day, day, "day", m[0])
-
-
+_SALE_MONTHS = {"十一": 11, "十二": 12, "eleven": 11, "twelve": 12, "11": 11, "12": 12}
 # Words before a number that make it an amount ("over 11.11"), not a sale day.
 _AMOUNT_BEFORE = re.compile(
     r"(?:over|above|below|under|more than|less than|at least|at most|>|<|=|超过|大于|小于|低于|高于"
@@ -374,10 +357,18 @@ _AMOUNT_BEFORE = re.compile(
 )
 
 
-def _sale_day_numeric(m: re.Match[str], c: _Clock) -> TimeRange:
-    if _AMOUNT_BEFORE.search(m.string[: m.start()]):
-        raise ValueError("an amount, not a sale day")
-    month = int(m["d"] or m["d2"])
+def _sale_day(m: re.Match[str], c: _Clock) -> TimeRange:
+    """The sale day named (the latest not after today): "9.9", "11.11", "双十二", "singles
+    day"; a number written as an amount ("over 11.11") is none."""
+    named = m.groupdict()
+    if named.get("word"):
+        month = _SALE_MONTHS[named["word"]]
+    elif named.get("single"):
+        month = 11
+    else:
+        if _AMOUNT_BEFORE.search(m.string[: m.start()]):
+            raise ValueError("an amount, not a sale day")
+        month = int(named.get("d") or named["d2"])
     day = _dated(c, None, month, month)
     return c.days(day, day, "day", m[0])
 
@@ -571,19 +562,18 @@ PATTERNS: list[tuple[re.Pattern[str], Resolver]] = [
             r"(?:\b(?:on|during)\s+)?(?<![\d.$])(?:(?P<d>1[0-2])\.(?P=d)(?![\d.])"
             r"|(?P<d2>[1-9]|1[0-2])\.(?P=d2)(?=\s*(?:sale|campaign|day\b|大促|促销|活动|当天|那天|期间)))"
             r"(?:\s*(?:sale\b|campaign\b|day\b|大促|促销|活动)(?!\s*(?:amount|value|金额|额)))?"
-            r"(?:\s*(?:当天|那天|那一天|期间))?(?P<cn>)(?P<en>)(?P<single>)",
-            lambda m, c: _sale_day_numeric(m, c),
-        ),
-        (
-            r"\b(?:on\s+)?double\s+(?P<en>eleven|twelve|11|12)\b(?P<cn>)(?P<single>)(?P<d>)",
+            r"(?:\s*(?:当天|那天|那一天|期间))?",
             _sale_day,
         ),
-        (r"\b(?:on\s+)?(?P<single>singles'?\s*day)\b(?P<cn>)(?P<en>)(?P<d>)", _sale_day),
+        (
+            r"\b(?:on\s+)?double\s+(?P<word>eleven|twelve|11|12)\b",
+            _sale_day,
+        ),
+        (r"\b(?:on\s+)?(?P<single>singles'?\s*day)\b", _sale_day),
         (r"\b(?:in|during)\s+(?P<y>\d{4})\b", _named_year),
         # Chinese
         (
-            r"双\s*(?P<cn>十一|十二|11|12)(?:\s*(?:大促|促销|活动))?(?:\s*(?:当天|那天|那一天|期间))?"
-            r"(?P<en>)(?P<single>)(?P<d>)",
+            r"双\s*(?P<word>十一|十二|11|12)(?:\s*(?:大促|促销|活动))?(?:\s*(?:当天|那天|那一天|期间))?",
             _sale_day,
         ),
         (r"今天|今日|当天", _today),
